@@ -43,3 +43,13 @@ class OutputBuffer:
         if self.widened:  # round once to the caller's half precision
             np.copyto(self.result, self.kernel.reshape(self.result.shape), casting="unsafe")
         return self.result
+
+
+def split_pair_out(out, what):
+    """An ``out=`` for an op returning (values, indices): None or a 2-tuple of arrays."""
+    if out is None:
+        return None, None
+    if isinstance(out, tuple) and len(out) == 2:
+        return out
+    raise TypeError(f"out must be a tuple (values, {what}) of two ndarrays, got "
+                    f"{type(out).__name__}")

@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from cypool._buffers import OutputBuffer
+from cypool._buffers import OutputBuffer, split_pair_out
 from cypool._geometry import (
     _as_int, _as_int_list, as_input_array, check_out, check_rank, check_shape,
     compute_dtype, geometry_from_windows, parse_data_format, parse_index_dtype,
@@ -394,13 +394,7 @@ def adaptive_max_pool(input, output_size, data_format=None, return_indices=False
         return run_pool("max", x, geom, out, num_threads)
     index_dtype = parse_index_dtype(output_dtype)
     include_batch_in_index = _check_bool(include_batch_in_index, "include_batch_in_index")
-    if out is None:
-        out_values = out_index = None
-    elif isinstance(out, tuple) and len(out) == 2:
-        out_values, out_index = out
-    else:
-        raise TypeError("out must be a tuple (values, indices) of two ndarrays when "
-                        f"return_indices is True, got {type(out).__name__}")
+    out_values, out_index = split_pair_out(out, "indices")
     return run_argmax(x, geom, index_dtype, include_batch_in_index, out_values, out_index,
                       num_threads)
 

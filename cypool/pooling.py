@@ -6,7 +6,7 @@ Every public function is a thin wrapper: validate and normalise the arguments
 import numpy as np
 
 from cypool import _kernels
-from cypool._buffers import OutputBuffer, canonical_input
+from cypool._buffers import OutputBuffer, canonical_input, split_pair_out
 from cypool._geometry import (
     as_input_array, check_rank, parse_index_dtype, parse_pool_args, spatial_sizes,
     _as_int_list,
@@ -282,13 +282,7 @@ def max_pool_with_argmax(input, ksize, strides, padding, data_format="NHWC",
     index_dtype = parse_index_dtype(output_dtype)
     if not isinstance(include_batch_in_index, (bool, np.bool_)):
         raise TypeError(f"include_batch_in_index must be a bool, got {include_batch_in_index!r}")
-    if out is None:
-        out_values = out_index = None
-    elif isinstance(out, tuple) and len(out) == 2:
-        out_values, out_index = out
-    else:
-        raise TypeError("out must be a tuple (values, argmax) of two ndarrays, got "
-                        f"{type(out).__name__}")
+    out_values, out_index = split_pair_out(out, "argmax")
     return run_argmax(x, geom, index_dtype, include_batch_in_index, out_values, out_index,
                       num_threads)
 

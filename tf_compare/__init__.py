@@ -4,3 +4,11 @@
 (or, without TF, against the golden files in tests/golden/) and benchmarks cypool
 against tf.nn, PyTorch and the memory-bandwidth floor.
 """
+import os
+
+# SPEC.md's reference is TF's default Eigen CPU kernels. On CPUs where TF turns oneDNN on
+# (AVX-512 machines, for one), its pooling gradients add in another order, so conformance
+# pins Eigen before TF is imported. The benchmark times TF as the user runs it
+# (USER_ONEDNN_SETTING: None = TF's own default).
+USER_ONEDNN_SETTING = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"

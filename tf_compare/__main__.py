@@ -41,7 +41,8 @@ def conformance(args):
     try:
         from tf_compare.tf_ops import run_tf, tensorflow
         tf = tensorflow()
-        mode = f"live against TensorFlow {tf.__version__}"
+        mode = (f"live against TensorFlow {tf.__version__} "
+                "(Eigen kernels: TF_ENABLE_ONEDNN_OPTS=0)")
         n_random = 40 if args.quick else 400
         cases = generate_cases(args.seed, n_random=n_random, ops=args.ops, quick=args.quick)
         outputs = None

@@ -28,6 +28,8 @@ import time
 
 import numpy as np
 
+from tf_compare import USER_ONEDNN_SETTING
+
 # name, shape, dtype, data_format, op, ksize, strides, padding
 CASES = [
     ("stem max 3x3/2", (32, 112, 112, 64), "float32", "NHWC", "max", 3, 2, "SAME"),
@@ -187,6 +189,9 @@ def _numpy_call(case, x):
 def run_worker(threads, quick=False, names=None, reps=None, progress=True):
     """Time every case at ``threads`` threads in this process; returns result dicts."""
     os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ.pop("TF_ENABLE_ONEDNN_OPTS", None)  # TF as the user runs it, oneDNN or not
+    if USER_ONEDNN_SETTING is not None:
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = USER_ONEDNN_SETTING
     import cypool
     cypool.set_num_threads(threads)
     have = {}
@@ -194,7 +199,8 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
         import tensorflow as tf
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
-        have["tf"] = tf.__version__
+        have["tf"] = (f"{tf.__version__}, TF_ENABLE_ONEDNN_OPTS="
+                      f"{USER_ONEDNN_SETTING or 'unset (TF default)'}")
     except ImportError:
         pass
     try:
@@ -264,6 +270,9 @@ def run_benchmarks(threads=(1, None), quick=False, names=None, progress=None):
                "--json", path] + (["--quick"] if quick else []) + (
                ["--cases", *names] if names else [])
         env = dict(os.environ, OMP_NUM_THREADS=str(t), TF_CPP_MIN_LOG_LEVEL="3")
+        env.pop("TF_ENABLE_ONEDNN_OPTS")  # time TF with the user's own oneDNN setting
+        if USER_ONEDNN_SETTING is not None:
+            env["TF_ENABLE_ONEDNN_OPTS"] = USER_ONEDNN_SETTING
         proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
         for line in proc.stderr:
             if line.startswith("PROGRESS") and progress:
