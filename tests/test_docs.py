@@ -30,3 +30,12 @@ def test_readme_python_blocks_run(index, monkeypatch, tmp_path):
     (tmp_path / "examples").symlink_to(pathlib.Path(__file__).parent.parent / "examples")
     monkeypatch.chdir(tmp_path)
     exec(compile(_readme_blocks()[index], f"README block {index}", "exec"), {})
+
+
+def test_ci_runs_the_readme_test_command():
+    import pathlib
+    root = pathlib.Path(__file__).parent.parent
+    readme = (root / "README.md").read_text()
+    ci_command = (root / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert "python -m pytest" in ci_command
+    assert f"\n{ci_command}\n" in readme
