@@ -118,7 +118,8 @@ extensions = [
     Extension(
         f"cypool.{name}",
         [f"cypool/{name}.pyx"],
-        include_dirs=[np.get_include()],
+        include_dirs=[np.get_include(), "cypool"],
+        depends=["cypool/_row_simd.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
     for name in MODULES

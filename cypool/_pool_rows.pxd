@@ -80,49 +80,42 @@ cdef inline void max_lanes(max_t* out, const max_t* src, Py_ssize_t n,
             out[i * channels + c] = v if (v > o) | is_nan(v) else o  # NaN propagates
 
 
-# The row reduction as separate (not inlined) C functions: inlined into pool_row's
-# loop over rows, gcc vectorises only the first rows' copies and runs the rest scalar.
-cdef extern from *:
-    """
-    #if defined(__GNUC__)
-    #define CYPOOL_NOINLINE __attribute__((noinline))
-    #elif defined(_MSC_VER)
-    #define CYPOOL_NOINLINE __declspec(noinline)
-    #else
-    #define CYPOOL_NOINLINE
-    #endif
-    /* out[i] = max(out[i], src[i]); a NaN in src wins (v != v is false for ints) */
-    #define CYPOOL_MAX_ROW(T) \
-        static CYPOOL_NOINLINE void cypool_max_row_##T(T *out, const T *src, Py_ssize_t n) { \
-            for (Py_ssize_t i = 0; i < n; i++) { \
-                T v = src[i], o = out[i]; \
-                out[i] = ((v > o) | (v != v)) ? v : o; \
-            } \
-        }
-    CYPOOL_MAX_ROW(float)
-    CYPOOL_MAX_ROW(double)
-    CYPOOL_MAX_ROW(int8_t)
-    CYPOOL_MAX_ROW(uint8_t)
-    CYPOOL_MAX_ROW(int16_t)
-    CYPOOL_MAX_ROW(uint16_t)
-    CYPOOL_MAX_ROW(int32_t)
-    CYPOOL_MAX_ROW(uint32_t)
-    CYPOOL_MAX_ROW(int64_t)
-    CYPOOL_MAX_ROW(uint64_t)
-    """
+# Out-of-line C helpers (see _row_simd.h for why they are C).
+cdef extern from "_row_simd.h":
     void cypool_max_row_float(float* out, const float* src, Py_ssize_t n) noexcept nogil
     void cypool_max_row_double(double* out, const double* src, Py_ssize_t n) noexcept nogil
     void cypool_max_row_int8_t(int8_t* out, const int8_t* src, Py_ssize_t n) noexcept nogil
     void cypool_max_row_uint8_t(uint8_t* out, const uint8_t* src, Py_ssize_t n) noexcept nogil
     void cypool_max_row_int16_t(int16_t* out, const int16_t* src, Py_ssize_t n) noexcept nogil
-    void cypool_max_row_uint16_t(uint16_t* out, const uint16_t* src,
-                                 Py_ssize_t n) noexcept nogil
+    void cypool_max_row_uint16_t(uint16_t* out, const uint16_t* src, Py_ssize_t n) noexcept nogil
     void cypool_max_row_int32_t(int32_t* out, const int32_t* src, Py_ssize_t n) noexcept nogil
-    void cypool_max_row_uint32_t(uint32_t* out, const uint32_t* src,
-                                 Py_ssize_t n) noexcept nogil
+    void cypool_max_row_uint32_t(uint32_t* out, const uint32_t* src, Py_ssize_t n) noexcept nogil
     void cypool_max_row_int64_t(int64_t* out, const int64_t* src, Py_ssize_t n) noexcept nogil
-    void cypool_max_row_uint64_t(uint64_t* out, const uint64_t* src,
-                                 Py_ssize_t n) noexcept nogil
+    void cypool_max_row_uint64_t(uint64_t* out, const uint64_t* src, Py_ssize_t n) noexcept nogil
+    void cypool_max_cell_float(const float* base, float* out, const int64_t* tap_offset,
+                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_cell_double(const double* base, double* out, const int64_t* tap_offset,
+                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_cell_int8_t(const int8_t* base, int8_t* out, const int64_t* tap_offset,
+                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_cell_uint8_t(const uint8_t* base, uint8_t* out, const int64_t* tap_offset,
+                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_cell_int16_t(const int16_t* base, int16_t* out, const int64_t* tap_offset,
+                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_cell_uint16_t(const uint16_t* base, uint16_t* out, const int64_t* tap_offset,
+                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_cell_int32_t(const int32_t* base, int32_t* out, const int64_t* tap_offset,
+                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_cell_uint32_t(const uint32_t* base, uint32_t* out, const int64_t* tap_offset,
+                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_cell_int64_t(const int64_t* base, int64_t* out, const int64_t* tap_offset,
+                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_cell_uint64_t(const uint64_t* base, uint64_t* out, const int64_t* tap_offset,
+                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_avg_cell_float(const float* base, float* out, const int64_t* tap_offset,
+                             Py_ssize_t n_taps, Py_ssize_t n, float divisor) noexcept nogil
+    void cypool_avg_cell_double(const double* base, double* out, const int64_t* tap_offset,
+                             Py_ssize_t n_taps, Py_ssize_t n, double divisor) noexcept nogil
 
 
 cdef inline void max_contiguous(max_t* out, const max_t* src, Py_ssize_t n) noexcept nogil:
@@ -255,23 +248,43 @@ cdef struct RowScratch:
 
 
 cdef enum:
-    CHUNK = 16  # channels per register-resident accumulator block
+    # From this many bytes of channels a max or average goes cell by cell, the
+    # channels in vector registers; fewer go tap-major along the row.
+    CELL_BYTES = 64
 
 
-cdef inline void chunk_cell(const max_t* base, max_t* out, const int64_t* tap_offset,
-                            Py_ssize_t n_taps, Py_ssize_t width) noexcept nogil:
-    """Sum of one output cell's taps, ``width`` (<= CHUNK) channels, stored once."""
-    cdef max_t acc[CHUNK]
-    cdef const max_t* src
-    cdef Py_ssize_t c, tap
-    for c in range(width):
-        acc[c] = 0
-    for tap in range(n_taps):
-        src = base + tap_offset[tap]
-        for c in range(width):
-            acc[c] += src[c]
-    for c in range(width):
-        out[c] = acc[c]  # divided by the caller
+cdef inline void avg_cell(const max_t* base, max_t* out, const int64_t* tap_offset,
+                          Py_ssize_t n_taps, Py_ssize_t channels, max_t divisor) noexcept nogil:
+    """One average cell of ``channels`` channels (float and double only)."""
+    if max_t is float:
+        cypool_avg_cell_float(base, out, tap_offset, n_taps, channels, divisor)
+    elif max_t is double:
+        cypool_avg_cell_double(base, out, tap_offset, n_taps, channels, divisor)
+
+
+cdef inline void max_cell(const max_t* base, max_t* out, const int64_t* tap_offset,
+                          Py_ssize_t n_taps, Py_ssize_t channels) noexcept nogil:
+    """One max cell of ``channels`` channels; n_taps >= 1."""
+    if max_t is float:
+        cypool_max_cell_float(base, out, tap_offset, n_taps, channels)
+    elif max_t is double:
+        cypool_max_cell_double(base, out, tap_offset, n_taps, channels)
+    elif max_t is int8_t:
+        cypool_max_cell_int8_t(base, out, tap_offset, n_taps, channels)
+    elif max_t is uint8_t:
+        cypool_max_cell_uint8_t(base, out, tap_offset, n_taps, channels)
+    elif max_t is int16_t:
+        cypool_max_cell_int16_t(base, out, tap_offset, n_taps, channels)
+    elif max_t is uint16_t:
+        cypool_max_cell_uint16_t(base, out, tap_offset, n_taps, channels)
+    elif max_t is int32_t:
+        cypool_max_cell_int32_t(base, out, tap_offset, n_taps, channels)
+    elif max_t is uint32_t:
+        cypool_max_cell_uint32_t(base, out, tap_offset, n_taps, channels)
+    elif max_t is int64_t:
+        cypool_max_cell_int64_t(base, out, tap_offset, n_taps, channels)
+    else:
+        cypool_max_cell_uint64_t(base, out, tap_offset, n_taps, channels)
 
 
 # ---- one output row -----------------------------------------------------------------
@@ -291,6 +304,7 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
     cdef Py_ssize_t n_w, lo = win.span_lo, hi = win.span_hi, n_span = hi - lo
     cdef Py_ssize_t ow, c, r, td, th, tw, w_step, i, n_rows = 0
     cdef int32_t tap, n_taps
+    cdef bint per_cell
     cdef int64_t cell
     cdef const max_t* src = plane
     cdef max_t* reduced
@@ -304,9 +318,13 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
             row_offset[n_rows] = ((win.first[0][od] + td * win.dilation[0]) * in_h
                                   + win.first[1][oh] + th * win.dilation[1]) * in_w * in_stride
             n_rows += 1
-    if mode == MODE_MAX and n_rows > 1 and scratch.max_row != NULL:
+    per_cell = mode != MODE_ARGMAX and channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES
+    n_w = win.count[2][lo] if n_span > 0 else 0
+    if (mode == MODE_MAX and n_rows > 1 and scratch.max_row != NULL and (
+            not per_cell or n_rows * in_w + out_w * n_w < n_rows * n_w * out_w)):
         # A max is exact in any order: reduce the rows first, along the whole
-        # contiguous row (vectorised), and then pool that one row along W.
+        # contiguous row (vectorised), and then pool that one row along W.  Per-cell
+        # maxima over many channels skip this unless it saves taps (large windows).
         reduced = <max_t*>scratch.max_row
         memcpy(reduced, plane + row_offset[0], in_w * channels * sizeof(max_t))
         for r in range(1, n_rows):
@@ -358,30 +376,28 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
             tap_offset[n_taps] = row_offset[r] + (win.first[2][lo]
                                                   + tw * win.dilation[2]) * in_stride
             n_taps += 1
-    if mode == MODE_AVG and channels >= CHUNK:
-        # many channels: per cell, the sums stay in registers (the max selects do not
-        # vectorise once unrolled, so max and argmax stay tap-major)
-        for i in range(n_span):
-            c = 0
-            while c + CHUNK <= channels:
-                chunk_cell(src + i * w_step + c, out + i * channels + c, tap_offset,
-                           n_taps, CHUNK)
-                c += CHUNK
-            if c < channels:
-                chunk_cell(src + i * w_step + c, out + i * channels + c, tap_offset,
-                           n_taps, channels - c)
-    else:  # few channels: tap-major, vectorised along the row
-        if mode == MODE_AVG:
-            for c in range(n_span * channels):
-                out[c] = 0
-        for tap in range(n_taps):
-            if mode == MODE_MAX:
-                max_tap(out, src + tap_offset[tap], n_span, w_step, channels, tap == 0)
-            elif mode == MODE_AVG:
-                sum_tap(out, src + tap_offset[tap], n_span, w_step, channels)
-            else:
-                argmax_tap_span(out, scratch.ordinal, src + tap_offset[tap], n_span,
-                                w_step, channels, tap, tap == 0)
+    if per_cell:
+        if mode == MODE_MAX:
+            for i in range(n_span):
+                max_cell(src + i * w_step, out + i * channels, tap_offset, n_taps, channels)
+        else:
+            divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
+            for i in range(n_span):
+                avg_cell(src + i * w_step, out + i * channels, tap_offset, n_taps, channels,
+                         divisor)
+        return
+    # otherwise tap-major, vectorised along the row (or over many channels for max)
+    if mode == MODE_AVG:
+        for c in range(n_span * channels):
+            out[c] = 0
+    for tap in range(n_taps):
+        if mode == MODE_MAX:
+            max_tap(out, src + tap_offset[tap], n_span, w_step, channels, tap == 0)
+        elif mode == MODE_AVG:
+            sum_tap(out, src + tap_offset[tap], n_span, w_step, channels)
+        else:
+            argmax_tap_span(out, scratch.ordinal, src + tap_offset[tap], n_span,
+                            w_step, channels, tap, tap == 0)
     if mode == MODE_ARGMAX:  # tap ordinals to flat indices
         for i in range(n_span):
             for c in range(channels):

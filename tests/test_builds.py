@@ -39,7 +39,7 @@ def _results(monkeypatch, variant, x, fmt):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int16])
-@pytest.mark.parametrize("shape, fmt", [((2, 17, 19, 3), "NHWC"), ((2, 9, 11, 40), "NHWC"),
+@pytest.mark.parametrize("shape, fmt", [((2, 17, 19, 3), "NHWC"), ((2, 9, 11, 40), "NHWC"), ((2, 7, 9, 131), "NHWC"),
                                         ((2, 5, 13, 12), "NCHW")])
 def test_avx2_and_baseline_builds_agree(monkeypatch, dtype, shape, fmt):
     rng = np.random.default_rng(7)

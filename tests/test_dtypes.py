@@ -244,3 +244,28 @@ def test_tf_tensor_input():
                                                       "NHWC"))
     gi = cypool.max_pool(tf.constant(x.astype(np.int32)), 2, 2, "VALID")
     assert gi.dtype == np.int32
+
+
+# ------------------------------------------------------------------ many channels
+# From 64 bytes of channels a max or average runs cell by cell with the channels in
+# vector registers (blocks of four vectors, single vectors, then a scalar tail), and
+# large max windows reduce rows first: each path must keep the ties, NaN and sum order.
+
+@pytest.mark.parametrize("dtype", MAX_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("channels", [16, 33, 67, 131])
+def test_many_channels_keep_semantics(dtype, channels):
+    rng = np.random.default_rng(channels)
+    x = make_values(rng, (1, 5, 6, channels), dtype, "small")  # many ties
+    if x.dtype.kind == "f":
+        flat = x.reshape(-1)
+        for special in (np.nan, -np.inf, np.inf, -0.0):
+            flat[rng.integers(0, flat.size, size=flat.size // 40)] = special
+    for k, s, pad in ((3, 2, "SAME"), (5, 1, "SAME")):
+        exp_out, exp_arg = R.ref_max_pool_with_argmax(x, k, s, pad, "NHWC")
+        np.testing.assert_array_equal(cypool.max_pool2d(x, k, s, pad), exp_out)
+        out, arg = cypool.max_pool_with_argmax(x, k, s, pad)
+        np.testing.assert_array_equal(out, exp_out)
+        np.testing.assert_array_equal(arg, exp_arg)
+        if x.dtype.kind == "f":
+            np.testing.assert_array_equal(cypool.avg_pool2d(x, k, s, pad),
+                                          R.ref_avg_pool(x, k, s, pad, "NHWC"))

@@ -1,0 +1,153 @@
+/* Small C helpers of the row kernels (_pool_rows.pxd), kept out of line on purpose.
+ *
+ * gcc vectorises a loop well when it stands alone, and badly when inlined into
+ * pool_row's nest (it ran inlined row maxima scalar past the third row, and it splits
+ * a block of channel accumulators into scalars).  So the row maximum is a plain loop
+ * in its own function, and the per-cell reductions over many channels are written
+ * with GCC/Clang vector types (other compilers get the scalar loops).  Every lane
+ * applies its taps in the order given, as the scalar loop does, so results are
+ * bit-identical to it: sums start from 0 and add tap by tap; maxima keep the first of
+ * equal values and let a NaN win.
+ */
+#ifndef CYPOOL_ROW_SIMD_H
+#define CYPOOL_ROW_SIMD_H
+
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define CYPOOL_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define CYPOOL_NOINLINE __declspec(noinline)
+#else
+#define CYPOOL_NOINLINE
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CYPOOL_HAVE_VECTORS 1
+#define CYPOOL_VECTOR_BYTES 32
+#endif
+
+/* max(o, v) with a NaN in v winning (v != v is false for integers) */
+#define CYPOOL_MAX1(o, v) (((v) > (o)) | ((v) != (v)) ? (v) : (o))
+
+/* ---- out[i] = max(out[i], src[i]) for i < n ------------------------------------- */
+#define CYPOOL_MAX_ROW(T)                                                              \
+    static CYPOOL_NOINLINE void cypool_max_row_##T(T *out, const T *src, Py_ssize_t n) \
+    {                                                                                  \
+        for (Py_ssize_t i = 0; i < n; i++) out[i] = CYPOOL_MAX1(out[i], src[i]);       \
+    }
+
+/* ---- one output cell of n channels: tap t reads base[tap_offset[t] + c] ---------- */
+#ifdef CYPOOL_HAVE_VECTORS
+/* T##_vec: a vector of T that may sit at any T-aligned address */
+#define CYPOOL_VECTOR_TYPES(T, IT)                                                     \
+    typedef T cypool_##T##_vec                                                         \
+        __attribute__((vector_size(CYPOOL_VECTOR_BYTES), aligned(sizeof(T)), may_alias)); \
+    typedef IT cypool_##T##_mask __attribute__((vector_size(CYPOOL_VECTOR_BYTES)));
+
+/* sum blocks of 4 vectors, then single vectors; the caller finishes the tail */
+#define CYPOOL_SUM_VECTORS(T)                                                          \
+    enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
+    typedef cypool_##T##_vec V;                                                        \
+    for (; c + 4 * lanes <= n; c += 4 * lanes) {                                       \
+        V a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                      \
+        for (Py_ssize_t t = 0; t < n_taps; t++) {                                      \
+            const V *s = (const V *)(base + tap_offset[t] + c);                        \
+            a0 += s[0]; a1 += s[1]; a2 += s[2]; a3 += s[3];                            \
+        }                                                                              \
+        V *o = (V *)(out + c);                                                         \
+        o[0] = a0 / divisor; o[1] = a1 / divisor; o[2] = a2 / divisor; o[3] = a3 / divisor; \
+    }                                                                                  \
+    for (; c + lanes <= n; c += lanes) {                                               \
+        V a0 = {0};                                                                    \
+        for (Py_ssize_t t = 0; t < n_taps; t++) a0 += *(const V *)(base + tap_offset[t] + c); \
+        *(V *)(out + c) = a0 / divisor;                                                \
+    }
+
+/* a lane-wise CYPOOL_MAX1 on vectors: the comparisons give all-ones masks */
+#define CYPOOL_VMAX(T, o, v)                                                           \
+    do {                                                                               \
+        cypool_##T##_mask take_ = (cypool_##T##_mask)(((v) > (o)) | ((v) != (v)));     \
+        (o) = (cypool_##T##_vec)(((cypool_##T##_mask)(v) & take_)                      \
+                                 | ((cypool_##T##_mask)(o) & ~take_));                 \
+    } while (0)
+
+#define CYPOOL_MAX_VECTORS(T)                                                          \
+    enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
+    typedef cypool_##T##_vec V;                                                        \
+    for (; c + 4 * lanes <= n; c += 4 * lanes) {                                       \
+        const V *s = (const V *)(base + tap_offset[0] + c);                            \
+        V a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3];                                  \
+        for (Py_ssize_t t = 1; t < n_taps; t++) {                                      \
+            s = (const V *)(base + tap_offset[t] + c);                                 \
+            V v0 = s[0], v1 = s[1], v2 = s[2], v3 = s[3];                              \
+            CYPOOL_VMAX(T, a0, v0); CYPOOL_VMAX(T, a1, v1);                            \
+            CYPOOL_VMAX(T, a2, v2); CYPOOL_VMAX(T, a3, v3);                            \
+        }                                                                              \
+        V *o = (V *)(out + c);                                                         \
+        o[0] = a0; o[1] = a1; o[2] = a2; o[3] = a3;                                    \
+    }                                                                                  \
+    for (; c + lanes <= n; c += lanes) {                                               \
+        V a0 = *(const V *)(base + tap_offset[0] + c);                                 \
+        for (Py_ssize_t t = 1; t < n_taps; t++) {                                      \
+            V v0 = *(const V *)(base + tap_offset[t] + c);                             \
+            CYPOOL_VMAX(T, a0, v0);                                                    \
+        }                                                                              \
+        *(V *)(out + c) = a0;                                                          \
+    }
+#else
+#define CYPOOL_VECTOR_TYPES(T, IT)
+#define CYPOOL_SUM_VECTORS(T)
+#define CYPOOL_MAX_VECTORS(T)
+#endif
+
+/* out[c] = (sum over t of base[tap_offset[t] + c]) / divisor, c < n (floats only) */
+#define CYPOOL_AVG_CELL(T)                                                             \
+    static CYPOOL_NOINLINE void cypool_avg_cell_##T(                                   \
+        const T *base, T *out, const int64_t *tap_offset, Py_ssize_t n_taps,           \
+        Py_ssize_t n, T divisor)                                                       \
+    {                                                                                  \
+        Py_ssize_t c = 0;                                                              \
+        CYPOOL_SUM_VECTORS(T)                                                          \
+        for (; c < n; c++) {                                                           \
+            T acc = 0;                                                                 \
+            for (Py_ssize_t t = 0; t < n_taps; t++) acc += base[tap_offset[t] + c];    \
+            out[c] = acc / divisor;                                                    \
+        }                                                                              \
+    }
+
+/* out[c] = max over t of base[tap_offset[t] + c], c < n; n_taps >= 1 */
+#define CYPOOL_MAX_CELL(T)                                                             \
+    static CYPOOL_NOINLINE void cypool_max_cell_##T(                                   \
+        const T *base, T *out, const int64_t *tap_offset, Py_ssize_t n_taps,           \
+        Py_ssize_t n)                                                                  \
+    {                                                                                  \
+        Py_ssize_t c = 0;                                                              \
+        CYPOOL_MAX_VECTORS(T)                                                          \
+        for (; c < n; c++) {                                                           \
+            T acc = base[tap_offset[0] + c];                                           \
+            for (Py_ssize_t t = 1; t < n_taps; t++)                                    \
+                acc = CYPOOL_MAX1(acc, base[tap_offset[t] + c]);                       \
+            out[c] = acc;                                                              \
+        }                                                                              \
+    }
+
+#define CYPOOL_MAX_HELPERS(T, IT) \
+    CYPOOL_VECTOR_TYPES(T, IT)    \
+    CYPOOL_MAX_ROW(T)             \
+    CYPOOL_MAX_CELL(T)
+
+CYPOOL_MAX_HELPERS(float, int32_t)
+CYPOOL_MAX_HELPERS(double, int64_t)
+CYPOOL_MAX_HELPERS(int8_t, int8_t)
+CYPOOL_MAX_HELPERS(uint8_t, int8_t)
+CYPOOL_MAX_HELPERS(int16_t, int16_t)
+CYPOOL_MAX_HELPERS(uint16_t, int16_t)
+CYPOOL_MAX_HELPERS(int32_t, int32_t)
+CYPOOL_MAX_HELPERS(uint32_t, int32_t)
+CYPOOL_MAX_HELPERS(int64_t, int64_t)
+CYPOOL_MAX_HELPERS(uint64_t, int64_t)
+CYPOOL_AVG_CELL(float)
+CYPOOL_AVG_CELL(double)
+
+#endif /* CYPOOL_ROW_SIMD_H */
