@@ -112,6 +112,12 @@ cdef extern from "_row_simd.h":
                              Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
     void cypool_max_cell_uint64_t(const uint64_t* base, uint64_t* out, const int64_t* tap_offset,
                              Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_argmax_cell_float(const float* base, float* out, int64_t* index,
+                                  const int64_t* tap_offset, Py_ssize_t n_taps,
+                                  Py_ssize_t n, int64_t index_base) noexcept nogil
+    void cypool_argmax_cell_double(const double* base, double* out, int64_t* index,
+                                   const int64_t* tap_offset, Py_ssize_t n_taps,
+                                   Py_ssize_t n, int64_t index_base) noexcept nogil
     void cypool_avg_cell_float(const float* base, float* out, const int64_t* tap_offset,
                              Py_ssize_t n_taps, Py_ssize_t n, float divisor) noexcept nogil
     void cypool_avg_cell_double(const double* base, double* out, const int64_t* tap_offset,
@@ -287,6 +293,17 @@ cdef inline void max_cell(const max_t* base, max_t* out, const int64_t* tap_offs
         cypool_max_cell_uint64_t(base, out, tap_offset, n_taps, channels)
 
 
+cdef inline void argmax_cell(const max_t* base, max_t* out, int64_t* index,
+                             const int64_t* tap_offset, Py_ssize_t n_taps,
+                             Py_ssize_t channels, int64_t index_base) noexcept nogil:
+    """One argmax cell of ``channels`` channels (float and double only); n_taps >= 1."""
+    if max_t is float:
+        cypool_argmax_cell_float(base, out, index, tap_offset, n_taps, channels, index_base)
+    elif max_t is double:
+        cypool_argmax_cell_double(base, out, index, tap_offset, n_taps, channels,
+                                  index_base)
+
+
 # ---- one output row -----------------------------------------------------------------
 
 @cython.cdivision(True)  # C division: the .pyx's directive does not reach a .pxd
@@ -318,7 +335,8 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
             row_offset[n_rows] = ((win.first[0][od] + td * win.dilation[0]) * in_h
                                   + win.first[1][oh] + th * win.dilation[1]) * in_w * in_stride
             n_rows += 1
-    per_cell = mode != MODE_ARGMAX and channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES
+    per_cell = channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES and (
+        mode != MODE_ARGMAX or max_t is float or max_t is double)
     n_w = win.count[2][lo] if n_span > 0 else 0
     if (mode == MODE_MAX and n_rows > 1 and scratch.max_row != NULL and (
             not per_cell or n_rows * in_w + out_w * n_w < n_rows * n_w * out_w)):
@@ -380,6 +398,11 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
         if mode == MODE_MAX:
             for i in range(n_span):
                 max_cell(src + i * w_step, out + i * channels, tap_offset, n_taps, channels)
+        elif mode == MODE_ARGMAX:
+            for i in range(n_span):
+                argmax_cell(src + i * w_step, out + i * channels,
+                            index_row + (lo + i) * channels, tap_offset, n_taps, channels,
+                            i * w_step + index_base)
         else:
             divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
             for i in range(n_span):

@@ -13,6 +13,7 @@
 #define CYPOOL_ROW_SIMD_H
 
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__GNUC__)
 #define CYPOOL_NOINLINE __attribute__((noinline))
@@ -95,10 +96,45 @@
         }                                                                              \
         *(V *)(out + c) = a0;                                                          \
     }
+
+/* argmax: the tap ordinal of each lane's maximum rides along as an integer vector */
+#define CYPOOL_ARGMAX_STEP(T, a, o, v, t)                                              \
+    do {                                                                               \
+        /* take v if it is greater or NaN, unless the maximum so far is NaN */        \
+        cypool_##T##_mask take_ = ~(cypool_##T##_mask)((v) <= (a))                      \
+                                  & (cypool_##T##_mask)((a) == (a));                   \
+        (a) = (cypool_##T##_vec)(((cypool_##T##_mask)(v) & take_)                       \
+                                 | ((cypool_##T##_mask)(a) & ~take_));                 \
+        (o) = (take_ & (t)) | ((o) & ~take_);                                          \
+    } while (0)
+
+#define CYPOOL_ARGMAX_VECTORS(T, IT)                                                   \
+    enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
+    typedef cypool_##T##_vec V;                                                        \
+    typedef cypool_##T##_mask M;                                                       \
+    IT ordinal[2 * lanes];                                                             \
+    for (; c + 2 * lanes <= n; c += 2 * lanes) {                                       \
+        const V *s = (const V *)(base + tap_offset[0] + c);                            \
+        V a0 = s[0], a1 = s[1];                                                        \
+        M o0 = {0}, o1 = {0};                                                          \
+        for (Py_ssize_t t = 1; t < n_taps; t++) {                                      \
+            s = (const V *)(base + tap_offset[t] + c);                                 \
+            V v0 = s[0], v1 = s[1];                                                    \
+            CYPOOL_ARGMAX_STEP(T, a0, o0, v0, (IT)t);                                  \
+            CYPOOL_ARGMAX_STEP(T, a1, o1, v1, (IT)t);                                  \
+        }                                                                              \
+        V *d = (V *)(out + c);                                                         \
+        d[0] = a0; d[1] = a1;                                                          \
+        memcpy(ordinal, &o0, sizeof o0);                                               \
+        memcpy(ordinal + lanes, &o1, sizeof o1);                                       \
+        for (Py_ssize_t j = 0; j < 2 * lanes; j++)                                     \
+            index[c + j] = tap_offset[ordinal[j]] + c + j + index_base;               \
+    }
 #else
 #define CYPOOL_VECTOR_TYPES(T, IT)
 #define CYPOOL_SUM_VECTORS(T)
 #define CYPOOL_MAX_VECTORS(T)
+#define CYPOOL_ARGMAX_VECTORS(T, IT)
 #endif
 
 /* out[c] = (sum over t of base[tap_offset[t] + c]) / divisor, c < n (floats only) */
@@ -132,6 +168,27 @@
         }                                                                              \
     }
 
+/* out[c] and index[c] = the flat index of the first maximum (NaN winning) over the
+   taps, c < n: index[c] = tap_offset[t] + c + index_base; n_taps >= 1 */
+#define CYPOOL_ARGMAX_CELL(T, IT)                                                      \
+    static CYPOOL_NOINLINE void cypool_argmax_cell_##T(                                \
+        const T *base, T *out, int64_t *index, const int64_t *tap_offset,              \
+        Py_ssize_t n_taps, Py_ssize_t n, int64_t index_base)                           \
+    {                                                                                  \
+        Py_ssize_t c = 0;                                                              \
+        CYPOOL_ARGMAX_VECTORS(T, IT)                                                   \
+        for (; c < n; c++) {                                                           \
+            T a = base[tap_offset[0] + c];                                             \
+            Py_ssize_t best = 0;                                                       \
+            for (Py_ssize_t t = 1; t < n_taps; t++) {                                  \
+                T v = base[tap_offset[t] + c];                                         \
+                if (!(v <= a) && a == a) { a = v; best = t; }                          \
+            }                                                                          \
+            out[c] = a;                                                                \
+            index[c] = tap_offset[best] + c + index_base;                              \
+        }                                                                              \
+    }
+
 #define CYPOOL_MAX_HELPERS(T, IT) \
     CYPOOL_VECTOR_TYPES(T, IT)    \
     CYPOOL_MAX_ROW(T)             \
@@ -148,6 +205,8 @@ CYPOOL_MAX_HELPERS(uint32_t, int32_t)
 CYPOOL_MAX_HELPERS(int64_t, int64_t)
 CYPOOL_MAX_HELPERS(uint64_t, int64_t)
 CYPOOL_AVG_CELL(float)
+CYPOOL_ARGMAX_CELL(float, int32_t)
+CYPOOL_ARGMAX_CELL(double, int64_t)
 CYPOOL_AVG_CELL(double)
 
 #endif /* CYPOOL_ROW_SIMD_H */
