@@ -28,6 +28,14 @@
 #define CYPOOL_VECTOR_BYTES 32
 #endif
 
+/* ask for the cache lines of [p, p + bytes) ahead of their use */
+static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    for (Py_ssize_t b = 0; b < bytes; b += 64) __builtin_prefetch((const char *)p + b, 0, 3);
+#endif
+}
+
 /* max(o, v) with a NaN in v winning (v != v is false for integers) */
 #define CYPOOL_MAX1(o, v) (((v) > (o)) | ((v) != (v)) ? (v) : (o))
 

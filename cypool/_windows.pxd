@@ -6,6 +6,7 @@ from libc.stdint cimport int64_t
 # [span_lo, span_hi) all have count[span_lo] taps and start span_step apart.  An
 # average divides by the product of the axes' divisor[o] (by default the counts).
 cdef struct Windows:
+    Py_ssize_t size[3]  # output size per axis
     const int64_t* first[3]
     const int64_t* count[3]
     const int64_t* divisor[3]
@@ -24,6 +25,7 @@ cdef inline Windows unpack_windows(tuple first, tuple count, tuple divisor,
     for axis in range(3):
         view = first[axis]
         win.first[axis] = &view[0]
+        win.size[axis] = view.shape[0]
         view = count[axis]
         win.count[axis] = &view[0]
         view = divisor[axis]
