@@ -325,7 +325,7 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
     cdef Py_ssize_t ow, c, r, td, th, tw, w_step, i, n_rows = 0
     cdef int32_t tap, n_taps
     cdef bint per_cell
-    cdef Py_ssize_t next_rows
+    cdef Py_ssize_t next_rows, n_skip, k
     cdef int64_t cell
     cdef const max_t* src = plane
     cdef max_t* reduced
@@ -369,10 +369,10 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
         next_rows = 0
     if n_rows == 0:
         n_span = 0  # every window of the row is empty: all go per cell
-    for ow in range(out_w):
-        if lo <= ow < hi and n_span > 0:
-            continue
-        # per-cell path
+    # per-cell path: the border outputs, [0, lo) and [hi, out_w), or all without a span
+    n_skip = n_span if n_span > 0 else 0
+    for k in range(out_w - n_skip):
+        ow = k if k < lo else k + n_skip
         out = out_row + ow * channels
         n_w = win.count[2][ow]
         if n_rows * n_w == 0:  # a dilated window that misses the input
