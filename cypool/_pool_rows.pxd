@@ -113,6 +113,26 @@ cdef extern from "_row_simd.h":
                              Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
     void cypool_max_cell_uint64_t(const uint64_t* base, uint64_t* out, const int64_t* tap_offset,
                              Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_stride2_float(float* out, const float* src, const int64_t* tap_offset,
+                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_stride2_double(double* out, const double* src, const int64_t* tap_offset,
+                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_stride2_int8_t(int8_t* out, const int8_t* src, const int64_t* tap_offset,
+                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_stride2_uint8_t(uint8_t* out, const uint8_t* src, const int64_t* tap_offset,
+                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_stride2_int16_t(int16_t* out, const int16_t* src, const int64_t* tap_offset,
+                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_stride2_uint16_t(uint16_t* out, const uint16_t* src, const int64_t* tap_offset,
+                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_stride2_int32_t(int32_t* out, const int32_t* src, const int64_t* tap_offset,
+                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_stride2_uint32_t(uint32_t* out, const uint32_t* src, const int64_t* tap_offset,
+                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_stride2_int64_t(int64_t* out, const int64_t* src, const int64_t* tap_offset,
+                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_max_stride2_uint64_t(uint64_t* out, const uint64_t* src, const int64_t* tap_offset,
+                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
     void cypool_argmax_cell_float(const float* base, float* out, int64_t* index,
                                   const int64_t* tap_offset, Py_ssize_t n_taps,
                                   Py_ssize_t n, int64_t index_base) noexcept nogil
@@ -307,6 +327,31 @@ cdef inline void argmax_cell(const max_t* base, max_t* out, int64_t* index,
                                   index_base)
 
 
+cdef inline void max_stride2(max_t* out, const max_t* src, const int64_t* tap_offset,
+                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil:
+    """One channel, stride 2: out[i] = max over taps of src[tap_offset[t] + 2*i]."""
+    if max_t is float:
+        cypool_max_stride2_float(out, src, tap_offset, n_taps, n)
+    elif max_t is double:
+        cypool_max_stride2_double(out, src, tap_offset, n_taps, n)
+    elif max_t is int8_t:
+        cypool_max_stride2_int8_t(out, src, tap_offset, n_taps, n)
+    elif max_t is uint8_t:
+        cypool_max_stride2_uint8_t(out, src, tap_offset, n_taps, n)
+    elif max_t is int16_t:
+        cypool_max_stride2_int16_t(out, src, tap_offset, n_taps, n)
+    elif max_t is uint16_t:
+        cypool_max_stride2_uint16_t(out, src, tap_offset, n_taps, n)
+    elif max_t is int32_t:
+        cypool_max_stride2_int32_t(out, src, tap_offset, n_taps, n)
+    elif max_t is uint32_t:
+        cypool_max_stride2_uint32_t(out, src, tap_offset, n_taps, n)
+    elif max_t is int64_t:
+        cypool_max_stride2_int64_t(out, src, tap_offset, n_taps, n)
+    else:
+        cypool_max_stride2_uint64_t(out, src, tap_offset, n_taps, n)
+
+
 # ---- one output row -----------------------------------------------------------------
 
 @cython.cdivision(True)  # C division: the .pyx's directive does not reach a .pxd
@@ -428,6 +473,9 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
             else:
                 avg_cell(src + i * w_step, out + i * channels, tap_offset, n_taps, channels,
                          divisor)
+        return
+    if mode == MODE_MAX and channels == 1 and w_step == 2:  # channels-first, stride 2
+        max_stride2(out, src, tap_offset, n_taps, n_span)
         return
     # otherwise tap-major, vectorised along the row (or over many channels for max)
     if mode == MODE_AVG:

@@ -138,6 +138,42 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
         for (Py_ssize_t j = 0; j < 2 * lanes; j++)                                     \
             index[c + j] = tap_offset[ordinal[j]] + c + j + index_base;               \
     }
+
+/* stride 2, one channel: the even elements of p[0 .. 2*lanes), as one vector */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define CYPOOL_HAVE_SHUFFLE 1
+#endif
+#endif
+#ifdef CYPOOL_HAVE_SHUFFLE
+#define CYPOOL_EVEN4 0, 2, 4, 6
+#define CYPOOL_EVEN8 CYPOOL_EVEN4, 8, 10, 12, 14
+#define CYPOOL_EVEN16 CYPOOL_EVEN8, 16, 18, 20, 22, 24, 26, 28, 30
+#define CYPOOL_EVEN32 CYPOOL_EVEN16, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62
+/* Blocks of outputs [i, i + lanes) while i + lanes < n, so that the odd element
+   after the block's last tap is in bounds (it is the next output's tap); then one
+   block ending at n - 2, overlapping (a max may be computed twice); the caller
+   finishes output n - 1. */
+#define CYPOOL_STRIDE2_BLOCK(T, LANES, i)                                              \
+    do {                                                                               \
+        const V *s = (const V *)(src + tap_offset[0] + 2 * (i));                       \
+        V a = __builtin_shufflevector(s[0], s[1], CYPOOL_EVEN##LANES);                 \
+        for (Py_ssize_t t = 1; t < n_taps; t++) {                                      \
+            s = (const V *)(src + tap_offset[t] + 2 * (i));                            \
+            V v = __builtin_shufflevector(s[0], s[1], CYPOOL_EVEN##LANES);             \
+            CYPOOL_VMAX(T, a, v);                                                      \
+        }                                                                              \
+        *(V *)(out + (i)) = a;                                                         \
+    } while (0)
+#define CYPOOL_STRIDE2_VECTORS(T, LANES)                                               \
+    enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
+    typedef cypool_##T##_vec V;                                                        \
+    if (n > lanes) {                                                                   \
+        for (; i + lanes < n; i += lanes) CYPOOL_STRIDE2_BLOCK(T, LANES, i);           \
+        CYPOOL_STRIDE2_BLOCK(T, LANES, n - 1 - lanes);                                 \
+        i = n - 1;                                                                     \
+    }
+#endif
 #else
 #define CYPOOL_VECTOR_TYPES(T, IT)
 #define CYPOOL_SUM_VECTORS(T)
@@ -197,21 +233,42 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
         }                                                                              \
     }
 
-#define CYPOOL_MAX_HELPERS(T, IT) \
-    CYPOOL_VECTOR_TYPES(T, IT)    \
-    CYPOOL_MAX_ROW(T)             \
-    CYPOOL_MAX_CELL(T)
+/* one channel, stride 2: out[i] = max over t of src[tap_offset[t] + 2*i], i < n
+   (deinterleaved with shuffles: gcc gathers such strided loads two at a time) */
+#ifndef CYPOOL_STRIDE2_VECTORS
+#define CYPOOL_STRIDE2_VECTORS(T, LANES)
+#endif
+#define CYPOOL_MAX_STRIDE2(T, LANES)                                                   \
+    static CYPOOL_NOINLINE void cypool_max_stride2_##T(                                \
+        T *out, const T *src, const int64_t *tap_offset, Py_ssize_t n_taps,            \
+        Py_ssize_t n)                                                                  \
+    {                                                                                  \
+        Py_ssize_t i = 0;                                                              \
+        CYPOOL_STRIDE2_VECTORS(T, LANES)                                               \
+        for (; i < n; i++) {                                                           \
+            T a = src[tap_offset[0] + 2 * i];                                          \
+            for (Py_ssize_t t = 1; t < n_taps; t++)                                    \
+                a = CYPOOL_MAX1(a, src[tap_offset[t] + 2 * i]);                        \
+            out[i] = a;                                                                \
+        }                                                                              \
+    }
 
-CYPOOL_MAX_HELPERS(float, int32_t)
-CYPOOL_MAX_HELPERS(double, int64_t)
-CYPOOL_MAX_HELPERS(int8_t, int8_t)
-CYPOOL_MAX_HELPERS(uint8_t, int8_t)
-CYPOOL_MAX_HELPERS(int16_t, int16_t)
-CYPOOL_MAX_HELPERS(uint16_t, int16_t)
-CYPOOL_MAX_HELPERS(int32_t, int32_t)
-CYPOOL_MAX_HELPERS(uint32_t, int32_t)
-CYPOOL_MAX_HELPERS(int64_t, int64_t)
-CYPOOL_MAX_HELPERS(uint64_t, int64_t)
+#define CYPOOL_MAX_HELPERS(T, IT, LANES) \
+    CYPOOL_VECTOR_TYPES(T, IT)          \
+    CYPOOL_MAX_ROW(T)                   \
+    CYPOOL_MAX_CELL(T)                  \
+    CYPOOL_MAX_STRIDE2(T, LANES)
+
+CYPOOL_MAX_HELPERS(float, int32_t, 8)
+CYPOOL_MAX_HELPERS(double, int64_t, 4)
+CYPOOL_MAX_HELPERS(int8_t, int8_t, 32)
+CYPOOL_MAX_HELPERS(uint8_t, int8_t, 32)
+CYPOOL_MAX_HELPERS(int16_t, int16_t, 16)
+CYPOOL_MAX_HELPERS(uint16_t, int16_t, 16)
+CYPOOL_MAX_HELPERS(int32_t, int32_t, 8)
+CYPOOL_MAX_HELPERS(uint32_t, int32_t, 8)
+CYPOOL_MAX_HELPERS(int64_t, int64_t, 4)
+CYPOOL_MAX_HELPERS(uint64_t, int64_t, 4)
 CYPOOL_AVG_CELL(float)
 CYPOOL_ARGMAX_CELL(float, int32_t)
 CYPOOL_ARGMAX_CELL(double, int64_t)

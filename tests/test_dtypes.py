@@ -269,3 +269,27 @@ def test_many_channels_keep_semantics(dtype, channels):
         if x.dtype.kind == "f":
             np.testing.assert_array_equal(cypool.avg_pool2d(x, k, s, pad),
                                           R.ref_avg_pool(x, k, s, pad, "NHWC"))
+
+
+@pytest.mark.parametrize("dtype", MAX_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_one_channel_stride_two_rows(dtype):
+    """One channel, stride 2 (channels-first planes, grayscale) is deinterleaved in
+    vector blocks with an overlapping last block: every row width around the vector
+    lengths (4 to 32 lanes), with ties, NaN and dilation, for max and argmax."""
+    rng = np.random.default_rng(5)
+    for width in (9, 16, 17, 18, 19, 33, 34, 35, 66, 67, 68, 69, 130, 131):
+        x = make_values(rng, (1, 3, width, 1), dtype, "small")
+        if x.dtype.kind == "f":
+            x.reshape(-1)[rng.integers(0, x.size, size=2)] = np.nan
+        for kh, k, d in ((1, 2, 1), (2, 3, 1), (1, 3, 2), (3, 5, 1)):
+            for pad in ("SAME", "VALID"):
+                if pad == "VALID" and (k - 1) * d + 1 > width:
+                    continue
+                args = ([kh, k], [1, 2], pad)
+                exp_out, exp_arg = R.ref_max_pool_with_argmax(x, *args, "NHWC",
+                                                              dilations=[1, d])
+                got = cypool.max_pool2d(x, *args, dilations=[1, d])
+                np.testing.assert_array_equal(got, exp_out)
+                out, arg = cypool.max_pool_with_argmax(x, *args, dilations=[1, d])
+                np.testing.assert_array_equal(out, exp_out)
+                np.testing.assert_array_equal(arg, exp_arg)
