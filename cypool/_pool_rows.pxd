@@ -375,7 +375,7 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
     cdef const max_t* src = plane
     cdef max_t* reduced
     cdef max_t* out
-    cdef max_t divisor
+    cdef max_t divisor = 1
     cdef int64_t* row_offset = scratch.row_offset
     cdef int64_t* tap_offset = scratch.tap_offset
     # the (d, h) taps of this output row: offsets of their input rows, row-major
