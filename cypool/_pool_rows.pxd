@@ -272,6 +272,7 @@ cdef struct RowScratch:
     int64_t* tap_offset  # the span's taps: max taps per window
     int32_t* ordinal     # argmax: the winning tap of each span output (out_w * C)
     void* max_row        # max: a reduced input row (in_w * C elements), or NULL
+    void* max_run        # max: running maxima along that row (same size), or NULL
 
 
 cdef enum:
@@ -374,6 +375,8 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
     cdef int64_t cell
     cdef const max_t* src = plane
     cdef max_t* reduced
+    cdef max_t* run
+    cdef Py_ssize_t n_run
     cdef max_t* out
     cdef max_t divisor = 1
     cdef int64_t* row_offset = scratch.row_offset
@@ -477,6 +480,18 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
     if mode == MODE_MAX and channels == 1 and w_step == 2:  # channels-first, stride 2
         max_stride2(out, src, tap_offset, n_taps, n_span)
         return
+    if (mode == MODE_MAX and w_step > channels and in_stride == channels
+            and scratch.max_run != NULL):
+        # Strided taps of few channels gather badly: take the taps' running maximum
+        # at every pixel along the row instead (contiguous, vectorised, taps in the
+        # same order), then keep every span_step-th pixel.
+        run = <max_t*>scratch.max_run
+        n_run = ((n_span - 1) * win.span_step + 1) * channels
+        memcpy(run, src + tap_offset[0], n_run * sizeof(max_t))
+        for tap in range(1, n_taps):
+            max_contiguous(run, src + tap_offset[tap], n_run)
+        max_tap(out, run, n_span, w_step, channels, True)
+        return
     # otherwise tap-major, vectorised along the row (or over many channels for max)
     if mode == MODE_AVG:
         for c in range(n_span * channels):
@@ -531,8 +546,9 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
     scratch.tap_offset = <int64_t*>malloc(taps * sizeof(int64_t) + 8)
     scratch.ordinal = <int32_t*>malloc(out_row_elements * sizeof(int32_t) + 8)
     scratch.max_row = malloc(in_row_elements * item_size + 8) if want_max_row else NULL
+    scratch.max_run = malloc(in_row_elements * item_size + 8) if want_max_row else NULL
     if (scratch.row_offset == NULL or scratch.tap_offset == NULL or scratch.ordinal == NULL
-            or (want_max_row and scratch.max_row == NULL)):
+            or (want_max_row and (scratch.max_row == NULL or scratch.max_run == NULL))):
         failed[0] = 1
     return scratch
 
@@ -542,3 +558,4 @@ cdef inline void free_row_scratch(RowScratch* scratch) noexcept nogil:
     free(scratch.tap_offset)
     free(scratch.ordinal)
     free(scratch.max_row)
+    free(scratch.max_run)

@@ -272,20 +272,22 @@ def test_many_channels_keep_semantics(dtype, channels):
 
 
 @pytest.mark.parametrize("dtype", MAX_DTYPES, ids=lambda d: np.dtype(d).name)
-def test_one_channel_stride_two_rows(dtype):
-    """One channel, stride 2 (channels-first planes, grayscale) is deinterleaved in
-    vector blocks with an overlapping last block: every row width around the vector
-    lengths (4 to 32 lanes), with ties, NaN and dilation, for max and argmax."""
+@pytest.mark.parametrize("channels, stride", [(1, 2), (1, 3), (3, 2), (2, 3)])
+def test_few_channel_strided_rows(dtype, channels, stride):
+    """Strided rows of few channels: one channel at stride 2 (channels-first planes,
+    grayscale) is deinterleaved in vector blocks with an overlapping last block; the
+    others take running maxima along the row.  Row widths around every vector length,
+    with ties, NaN and dilation, for max and argmax."""
     rng = np.random.default_rng(5)
     for width in (9, 16, 17, 18, 19, 33, 34, 35, 66, 67, 68, 69, 130, 131):
-        x = make_values(rng, (1, 3, width, 1), dtype, "small")
+        x = make_values(rng, (1, 3, width, channels), dtype, "small")
         if x.dtype.kind == "f":
             x.reshape(-1)[rng.integers(0, x.size, size=2)] = np.nan
         for kh, k, d in ((1, 2, 1), (2, 3, 1), (1, 3, 2), (3, 5, 1)):
             for pad in ("SAME", "VALID"):
                 if pad == "VALID" and (k - 1) * d + 1 > width:
                     continue
-                args = ([kh, k], [1, 2], pad)
+                args = ([kh, k], [1, stride], pad)
                 exp_out, exp_arg = R.ref_max_pool_with_argmax(x, *args, "NHWC",
                                                               dilations=[1, d])
                 got = cypool.max_pool2d(x, *args, dilations=[1, d])
