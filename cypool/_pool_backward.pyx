@@ -103,6 +103,23 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 
 
+cdef extern from "_row_simd.h":
+    void cypool_gather_float(float* dst, const float* src, const int64_t* offset,
+                             const float* scale, Py_ssize_t n_src, Py_ssize_t n) noexcept nogil
+    void cypool_gather_double(double* dst, const double* src, const int64_t* offset,
+                              const double* scale, Py_ssize_t n_src,
+                              Py_ssize_t n) noexcept nogil
+
+
+cdef inline void gather(avg_t* dst, const avg_t* src, const int64_t* offset,
+                        const avg_t* scale, Py_ssize_t n_src, Py_ssize_t n) noexcept nogil:
+    """dst[c] = sum over k of src[offset[k] + c] * scale[k], in order (vectorised)."""
+    if avg_t is float:
+        cypool_gather_float(dst, src, offset, scale, n_src, n)
+    else:
+        cypool_gather_double(dst, src, offset, scale, n_src, n)
+
+
 def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
                   tuple cover_offsets, tuple cover_outputs, tuple divisor, int num_threads):
     """dx[i] = sum of grad[o] * T(1/divisor(o)) over the outputs o whose window taps i.
@@ -126,33 +143,55 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
     cdef Py_ssize_t in_d = dx.shape[1], in_h = dx.shape[2], in_w = dx.shape[3]
     cdef Py_ssize_t channels = dx.shape[4]
     cdef Py_ssize_t out_d = grad.shape[1], out_h = grad.shape[2], out_w = grad.shape[3]
-    cdef Py_ssize_t rows = dx.shape[0] * in_d * in_h, row, p, id_, ih, iw, c
-    cdef Py_ssize_t a, b, e, od, oh, ow
+    cdef Py_ssize_t rows = dx.shape[0] * in_d * in_h, row, p, id_, ih, iw, n_src
+    cdef Py_ssize_t a, b, e, od, oh, ow, i
+    cdef Py_ssize_t sizes[3]
+    cdef Py_ssize_t most = 1, axis_most
     cdef const avg_t* grad_ptr = &grad[0, 0, 0, 0, 0]
     cdef avg_t* dx_ptr = &dx[0, 0, 0, 0, 0]
-    cdef const avg_t* g
-    cdef avg_t* dst
-    cdef avg_t scale
-    with nogil:
-        for row in prange(rows, num_threads=num_threads, schedule="static"):
+    cdef int64_t* src_offset = NULL
+    cdef avg_t* src_scale = NULL
+    cdef int failed_flag = 0
+    cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
+    sizes[0] = in_d
+    sizes[1] = in_h
+    sizes[2] = in_w
+    for axis in range(3):  # the most outputs covering one cell: the scratch size
+        axis_most = 0
+        for i in range(sizes[axis]):
+            axis_most = max(axis_most, off[axis][i + 1] - off[axis][i])
+        most *= max(axis_most, 1)
+    with nogil, parallel(num_threads=num_threads):
+        src_offset = <int64_t*>malloc(most * sizeof(int64_t) + 8)
+        src_scale = <avg_t*>malloc(most * sizeof(avg_t) + 8)
+        if src_offset == NULL or src_scale == NULL:
+            failed[0] = 1
+        for row in prange(rows, schedule="static"):
+            if failed[0]:
+                continue
             p = row // (in_d * in_h)
             id_ = (row // in_h) % in_d
             ih = row % in_h
             for iw in range(in_w):
-                dst = dx_ptr + (row * in_w + iw) * channels
-                for c in range(channels):
-                    dst[c] = 0
+                # the covering outputs in row-major order, then one pass over channels
+                n_src = 0
                 for a in range(off[0][id_], off[0][id_ + 1]):
                     od = outs[0][a]
                     for b in range(off[1][ih], off[1][ih + 1]):
                         oh = outs[1][b]
                         for e in range(off[2][iw], off[2][iw + 1]):
                             ow = outs[2][e]
-                            # TF's T(1.0 / count), then grad * that, then +=
-                            scale = <avg_t>(1.0 / <double>(div[0][od] * div[1][oh] * div[2][ow]))
-                            g = grad_ptr + (((p * out_d + od) * out_h + oh) * out_w + ow) * channels
-                            for c in range(channels):
-                                dst[c] += g[c] * scale
+                            src_scale[n_src] = <avg_t>(
+                                1.0 / <double>(div[0][od] * div[1][oh] * div[2][ow]))
+                            src_offset[n_src] = (((p * out_d + od) * out_h + oh) * out_w
+                                                 + ow) * channels
+                            n_src = n_src + 1  # not "+=": prange would make it a reduction
+                gather(dx_ptr + (row * in_w + iw) * channels, grad_ptr, src_offset,
+                       src_scale, n_src, channels)
+        free(src_offset)
+        free(src_scale)
+    if failed_flag:
+        raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 
 
 def scatter_add_rows(const max_t[:, ::1] grad, const int64_t[:, ::1] index,

@@ -253,6 +253,45 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
         }                                                                              \
     }
 
+/* dst[c] = sum over k of src[offset[k] + c] * scale[k], from 0 in the given order,
+   c < n (the average gradient's gather; floats only) */
+#ifdef CYPOOL_HAVE_VECTORS
+#define CYPOOL_GATHER_VECTORS(T)                                                       \
+    enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
+    typedef cypool_##T##_vec V;                                                        \
+    for (; c + 4 * lanes <= n; c += 4 * lanes) {                                       \
+        V a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                      \
+        for (Py_ssize_t k = 0; k < n_src; k++) {                                       \
+            const V *s = (const V *)(src + offset[k] + c);                             \
+            T w = scale[k];                                                            \
+            a0 += s[0] * w; a1 += s[1] * w; a2 += s[2] * w; a3 += s[3] * w;            \
+        }                                                                              \
+        V *d = (V *)(dst + c);                                                         \
+        d[0] = a0; d[1] = a1; d[2] = a2; d[3] = a3;                                    \
+    }                                                                                  \
+    for (; c + lanes <= n; c += lanes) {                                               \
+        V a0 = {0};                                                                    \
+        for (Py_ssize_t k = 0; k < n_src; k++)                                         \
+            a0 += *(const V *)(src + offset[k] + c) * scale[k];                        \
+        *(V *)(dst + c) = a0;                                                          \
+    }
+#else
+#define CYPOOL_GATHER_VECTORS(T)
+#endif
+#define CYPOOL_GATHER(T)                                                               \
+    static CYPOOL_NOINLINE void cypool_gather_##T(                                     \
+        T *dst, const T *src, const int64_t *offset, const T *scale, Py_ssize_t n_src, \
+        Py_ssize_t n)                                                                  \
+    {                                                                                  \
+        Py_ssize_t c = 0;                                                              \
+        CYPOOL_GATHER_VECTORS(T)                                                       \
+        for (; c < n; c++) {                                                           \
+            T acc = 0;                                                                 \
+            for (Py_ssize_t k = 0; k < n_src; k++) acc += src[offset[k] + c] * scale[k]; \
+            dst[c] = acc;                                                              \
+        }                                                                              \
+    }
+
 #define CYPOOL_MAX_HELPERS(T, IT, LANES) \
     CYPOOL_VECTOR_TYPES(T, IT)          \
     CYPOOL_MAX_ROW(T)                   \
@@ -273,5 +312,7 @@ CYPOOL_AVG_CELL(float)
 CYPOOL_ARGMAX_CELL(float, int32_t)
 CYPOOL_ARGMAX_CELL(double, int64_t)
 CYPOOL_AVG_CELL(double)
+CYPOOL_GATHER(float)
+CYPOOL_GATHER(double)
 
 #endif /* CYPOOL_ROW_SIMD_H */
