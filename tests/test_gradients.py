@@ -58,6 +58,22 @@ def test_avg_pool_grad_matches_reference(c):
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("channels", [33, 67])
+@pytest.mark.parametrize("k, s, pad", [(3, 2, "SAME"), (3, 1, "VALID")])
+def test_many_channel_gradients_match_reference(dtype, channels, k, s, pad):
+    """Many channels take the vector paths (blocks of four vectors, single vectors,
+    a scalar tail): the sums keep the reference's order bit for bit."""
+    rng = np.random.default_rng(channels)
+    x = (rng.standard_normal((1, 5, 6, channels)) * 8).round().astype(dtype)  # ties
+    y = cypool.max_pool2d(x, k, s, pad)
+    g = _grad_like(y)
+    np.testing.assert_array_equal(cypool.max_pool_grad(x, y, g, k, s, pad),
+                                  R.ref_max_pool_grad(x, g, k, s, pad, "NHWC"))
+    np.testing.assert_array_equal(cypool.avg_pool_grad(x.shape, g, k, s, pad),
+                                  R.ref_avg_pool_grad(x.shape, g, k, s, pad, "NHWC"))
+
+
 @given(cases(dtypes=(np.float32, np.float64, np.int16)), st.booleans())
 def test_max_pool_grad_with_argmax_matches_reference(c, include_batch):
     try:
