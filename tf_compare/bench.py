@@ -255,8 +255,73 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
         if progress:
             print(f"PROGRESS {i + 1}/{len(cases)} {name} threads={threads}", file=sys.stderr,
                   flush=True)
+    training = time_training_steps(quick) if not names or "train" in names else None
+    if progress:
+        print(f"PROGRESS {len(cases)}/{len(cases)} training step threads={threads}",
+              file=sys.stderr, flush=True)
     return {"threads": threads, "versions": have, "results": results,
-            "bandwidth_gbs": bandwidth / 1e9}
+            "bandwidth_gbs": bandwidth / 1e9, "training": training}
+
+
+def time_training_steps(quick=False, reps=None):
+    """Median ms of one Keras training step (conv, max pool 3x3/2, conv, avg pool 2x2/2,
+    dense; SGD inside tf.function), pooling with tf.nn and with cypool.tf; None
+    without TensorFlow.  cypool.tf pays a NumPy round trip per pooling op."""
+    try:
+        import tensorflow as tf
+        import cypool.tf as ctf
+    except ImportError:
+        return None
+    keras = tf.keras
+    batch = 4 if quick else 32
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.standard_normal((batch, 112, 112, 16)).astype(np.float32))
+    labels = tf.constant(rng.integers(0, 10, batch))
+    steps = {}
+    for who, nn in (("tf.nn", tf.nn), ("cypool.tf", ctf)):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([
+            keras.Input((112, 112, 16)),
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+            keras.layers.Lambda(lambda t, nn=nn: nn.max_pool2d(t, 3, 2, "SAME")),
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+            keras.layers.Lambda(lambda t, nn=nn: nn.avg_pool2d(t, 2, 2, "VALID")),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(10),
+        ])
+        loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        optimizer = keras.optimizers.SGD(0.01)
+
+        @tf.function
+        def step(model=model, loss_fn=loss_fn, optimizer=optimizer):
+            with tf.GradientTape() as tape:
+                loss = loss_fn(labels, model(x, training=True))
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            return loss
+
+        steps[who] = step
+    for step in steps.values():  # trace and warm up
+        step()
+        step()
+    times = {who: [] for who in steps}
+    for _ in range(reps or (3 if quick else 7)):  # interleaved
+        for who, step in steps.items():
+            t = time.perf_counter()
+            float(step())
+            times[who].append(time.perf_counter() - t)
+    return {"shape": [batch, 112, 112, 16],
+            **{f"{who}_ms": float(np.median(v) * 1e3) for who, v in times.items()}}
+
+
+def format_training_line(run):
+    t = run.get("training")
+    if not t:
+        return None
+    return (f"{run['threads']} thread(s): Keras training step (conv 3x3x32, max pool 3x3/2 "
+            f"SAME, conv, avg pool 2x2/2, dense; input {tuple(t['shape'])} float32, "
+            f"tf.function): tf.nn pooling {t['tf.nn_ms']:.1f} ms, cypool.tf pooling "
+            f"{t['cypool.tf_ms']:.1f} ms ({t['cypool.tf_ms'] / t['tf.nn_ms']:.2f}x)")
 
 
 def run_benchmarks(threads=(1, None), quick=False, names=None, progress=None):
@@ -321,6 +386,7 @@ def summary_lines(runs):
                      f"{run['bandwidth_gbs']:.1f} GB/s: geometric mean cypool/floor "
                      f"{gmean('floor_ms'):.2f}, cypool/PyTorch {gmean('torch_ms'):.2f}, "
                      f"cypool/TF {gmean('tf_ms'):.2f}")
+    lines += [line for line in map(format_training_line, runs) if line]
     return lines
 
 

@@ -1,0 +1,34 @@
+"""tf_compare's benchmark reporting (never timed assertions: only the report's shape)."""
+import numpy as np
+import pytest
+
+from tf_compare import bench
+
+
+def _run(threads, training=None):
+    row = {"case": "stem max 3x3/2", "shape": [2, 8, 8, 4], "dtype": "float32",
+           "threads": threads, "floor_ms": 1.0, "cypool_ms": 2.0, "tf_ms": 4.0,
+           "torch_ms": None, "numpy_ms": 8.0}
+    return {"threads": threads, "bandwidth_gbs": 40.0, "results": [row],
+            "training": training}
+
+
+def test_table_and_summary_show_ratios_and_missing_contenders():
+    runs = [_run(1), _run(2, {"shape": [4, 112, 112, 16], "tf.nn_ms": 10.0,
+                              "cypool.tf_ms": 12.0})]
+    table = bench.format_bench_table(runs)
+    assert "| stem max 3x3/2 (2, 8, 8, 4) float32 | 1 | 1.00 | 2.00 | 4.00 | n/a |" in table
+    assert table.count("\n") == 3  # header, rule, one row per run
+    lines = bench.summary_lines(runs)
+    assert "cypool/floor 2.00" in lines[0] and "cypool/TF 0.50" in lines[0]
+    assert "cypool/PyTorch nan" in lines[0]
+    assert lines[-1].startswith("2 thread(s): Keras training step")
+    assert "(1.20x)" in lines[-1]
+
+
+def test_training_step_is_timed_for_both_poolings():
+    pytest.importorskip("tensorflow", reason="tensorflow not installed: pip install '.[tf]'")
+    result = bench.time_training_steps(quick=True, reps=1)
+    assert result["shape"][0] == 4
+    assert np.isfinite(result["tf.nn_ms"]) and result["tf.nn_ms"] > 0
+    assert np.isfinite(result["cypool.tf_ms"]) and result["cypool.tf_ms"] > 0
