@@ -46,7 +46,7 @@ CASES = [
     ("3-D max 2x2x2/2", (8, 32, 32, 32, 32), "float32", "NDHWC", "max", 2, 2, "VALID"),
     ("1-D max 4/4", (64, 4096, 32), "float32", "NWC", "max", 4, 4, "VALID"),
 ]
-CONTENDERS = ["cypool", "tf", "torch", "numpy"]
+CONTENDERS = ["cypool", "cypool_out", "tf", "torch", "numpy"]
 
 
 def _shape_for(shape, quick):
@@ -81,20 +81,31 @@ def measure_bandwidth(threads, nbytes=256 << 20):
 
 # ---------------------------------------------------------------- contenders
 
-def _cypool_call(case, x, threads):
+def _cypool_call(case, x, threads, reuse=False):
+    """cypool's call for ``case``; ``reuse``: writing into the same out= buffers each
+    time (a pipeline's steady state: no fresh pages to fault in and zero)."""
     import cypool
     _, _, _, fmt, op, k, s, pad = case
     if op == "max":
-        return lambda: cypool.max_pool(x, k, s, pad, fmt, num_threads=threads)
-    if op == "avg":
-        return lambda: cypool.avg_pool(x, k, s, pad, fmt, num_threads=threads)
-    if op == "argmax":
-        return lambda: cypool.max_pool_with_argmax(x, k, s, pad, fmt, num_threads=threads)
-    y = cypool.max_pool(x, k, s, pad, fmt)
-    g = np.ones_like(y)
-    if op == "max_grad":
-        return lambda: cypool.max_pool_grad(x, y, g, k, s, pad, fmt, num_threads=threads)
-    return lambda: cypool.avg_pool_grad(x.shape, g, k, s, pad, fmt, num_threads=threads)
+        call = lambda **kw: cypool.max_pool(x, k, s, pad, fmt, num_threads=threads, **kw)  # noqa: E731
+    elif op == "avg":
+        call = lambda **kw: cypool.avg_pool(x, k, s, pad, fmt, num_threads=threads, **kw)  # noqa: E731
+    elif op == "argmax":
+        call = lambda **kw: cypool.max_pool_with_argmax(  # noqa: E731
+            x, k, s, pad, fmt, num_threads=threads, **kw)
+    else:
+        y = cypool.max_pool(x, k, s, pad, fmt)
+        g = np.ones_like(y)
+        if op == "max_grad":
+            call = lambda **kw: cypool.max_pool_grad(  # noqa: E731
+                x, y, g, k, s, pad, fmt, num_threads=threads, **kw)
+        else:
+            call = lambda **kw: cypool.avg_pool_grad(  # noqa: E731
+                x.shape, g, k, s, pad, fmt, num_threads=threads, **kw)
+    if not reuse:
+        return call
+    out = call()
+    return lambda: call(out=out)
 
 
 def _tf_call(case, x):
@@ -218,7 +229,9 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
         name, shape, dtype, fmt, op, k, s, pad = case
         shape = _shape_for(shape, quick)
         x = (rng.random(shape, dtype=np.float32) * 200).astype(dtype)
-        calls, notes = {"cypool": _cypool_call(case, x, threads)}, {}
+        calls = {"cypool": _cypool_call(case, x, threads),
+                 "cypool_out": _cypool_call(case, x, threads, reuse=True)}
+        notes = {}
         for who, maker in (("tf", _tf_call), ("torch", _torch_call), ("numpy", _numpy_call)):
             if who in ("tf", "torch") and who not in have:
                 notes[who] = f"{who} not installed"
@@ -360,16 +373,17 @@ def _ms(v):
 
 
 def format_bench_table(runs):
-    lines = ["| case | threads | floor ms | cypool ms | TF ms | PyTorch ms | NumPy ms | "
-             "cypool/floor | cypool/PyTorch | cypool/TF |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| case | threads | floor ms | cypool ms | cypool out= ms | TF ms | PyTorch ms | "
+             "NumPy ms | cypool/floor | out=/floor | cypool/PyTorch | cypool/TF |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for run in runs:
         for r in run["results"]:
             lines.append(
                 f"| {r['case']} {tuple(r['shape'])} {r['dtype']} | {r['threads']} | "
-                f"{r['floor_ms']:.2f} | {_ms(r['cypool_ms'])} | {_ms(r['tf_ms'])} | "
-                f"{_ms(r['torch_ms'])} | {_ms(r['numpy_ms'])} | "
+                f"{r['floor_ms']:.2f} | {_ms(r['cypool_ms'])} | {_ms(r.get('cypool_out_ms'))} | "
+                f"{_ms(r['tf_ms'])} | {_ms(r['torch_ms'])} | {_ms(r['numpy_ms'])} | "
                 f"{_ratio(r['cypool_ms'], r['floor_ms'])} | "
+                f"{_ratio(r.get('cypool_out_ms'), r['floor_ms'])} | "
                 f"{_ratio(r['cypool_ms'], r['torch_ms'])} | {_ratio(r['cypool_ms'], r['tf_ms'])} |")
     return "\n".join(lines)
 
@@ -379,13 +393,13 @@ def summary_lines(runs):
     lines = []
     for run in runs:
         rs = run["results"]
-        def gmean(key):
-            v = [r["cypool_ms"] / r[key] for r in rs if r.get(key)]
+        def gmean(key, who="cypool_ms"):
+            v = [r[who] / r[key] for r in rs if r.get(key) and r.get(who)]
             return float(np.exp(np.mean(np.log(v)))) if v else float("nan")
         lines.append(f"{run['threads']} thread(s), copy bandwidth "
                      f"{run['bandwidth_gbs']:.1f} GB/s: geometric mean cypool/floor "
-                     f"{gmean('floor_ms'):.2f}, cypool/PyTorch {gmean('torch_ms'):.2f}, "
-                     f"cypool/TF {gmean('tf_ms'):.2f}")
+                     f"{gmean('floor_ms'):.2f} (out= {gmean('floor_ms', 'cypool_out_ms'):.2f}), "
+                     f"cypool/PyTorch {gmean('torch_ms'):.2f}, cypool/TF {gmean('tf_ms'):.2f}")
     lines += [line for line in map(format_training_line, runs) if line]
     return lines
 
