@@ -104,20 +104,10 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
 
 
 cdef extern from "_row_simd.h":
-    void cypool_gather_float(float* dst, const float* src, const int64_t* offset,
-                             const float* scale, Py_ssize_t n_src, Py_ssize_t n) noexcept nogil
-    void cypool_gather_double(double* dst, const double* src, const int64_t* offset,
-                              const double* scale, Py_ssize_t n_src,
-                              Py_ssize_t n) noexcept nogil
-
-
-cdef inline void gather(avg_t* dst, const avg_t* src, const int64_t* offset,
-                        const avg_t* scale, Py_ssize_t n_src, Py_ssize_t n) noexcept nogil:
-    """dst[c] = sum over k of src[offset[k] + c] * scale[k], in order (vectorised)."""
-    if avg_t is float:
-        cypool_gather_float(dst, src, offset, scale, n_src, n)
-    else:
-        cypool_gather_double(dst, src, offset, scale, n_src, n)
+    # dst[c] = sum over k of src[offset[k] + c] * scale[k], in order (vectorised); dtype
+    # code 0 float, 1 double
+    void cypool_gather(int dtype, void* dst, const void* src, const int64_t* offset,
+                       const void* scale, Py_ssize_t n_src, Py_ssize_t n) noexcept nogil
 
 
 def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
@@ -186,8 +176,8 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
                             src_offset[n_src] = (((p * out_d + od) * out_h + oh) * out_w
                                                  + ow) * channels
                             n_src = n_src + 1  # not "+=": prange would make it a reduction
-                gather(dx_ptr + (row * in_w + iw) * channels, grad_ptr, src_offset,
-                       src_scale, n_src, channels)
+                cypool_gather(0 if avg_t is float else 1, dx_ptr + (row * in_w + iw) * channels,
+                              grad_ptr, src_offset, src_scale, n_src, channels)
         free(src_offset)
         free(src_scale)
     if failed_flag:

@@ -80,93 +80,48 @@ cdef inline void max_lanes(max_t* out, const max_t* src, Py_ssize_t n,
             out[i * channels + c] = v if (v > o) | is_nan(v) else o  # NaN propagates
 
 
-# Out-of-line C helpers (see _row_simd.h for why they are C).
+# Out-of-line C helpers (see _row_simd.h for why they are C); ``dtype`` is
+# dtype_code(pointer), the pointers are of that dtype.
 cdef extern from "_row_simd.h":
     void cypool_prefetch(const void* p, Py_ssize_t n_bytes) noexcept nogil
-    void cypool_max_row_float(float* out, const float* src, Py_ssize_t n) noexcept nogil
-    void cypool_max_row_double(double* out, const double* src, Py_ssize_t n) noexcept nogil
-    void cypool_max_row_int8_t(int8_t* out, const int8_t* src, Py_ssize_t n) noexcept nogil
-    void cypool_max_row_uint8_t(uint8_t* out, const uint8_t* src, Py_ssize_t n) noexcept nogil
-    void cypool_max_row_int16_t(int16_t* out, const int16_t* src, Py_ssize_t n) noexcept nogil
-    void cypool_max_row_uint16_t(uint16_t* out, const uint16_t* src, Py_ssize_t n) noexcept nogil
-    void cypool_max_row_int32_t(int32_t* out, const int32_t* src, Py_ssize_t n) noexcept nogil
-    void cypool_max_row_uint32_t(uint32_t* out, const uint32_t* src, Py_ssize_t n) noexcept nogil
-    void cypool_max_row_int64_t(int64_t* out, const int64_t* src, Py_ssize_t n) noexcept nogil
-    void cypool_max_row_uint64_t(uint64_t* out, const uint64_t* src, Py_ssize_t n) noexcept nogil
-    void cypool_max_cell_float(const float* base, float* out, const int64_t* tap_offset,
-                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_cell_double(const double* base, double* out, const int64_t* tap_offset,
-                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_cell_int8_t(const int8_t* base, int8_t* out, const int64_t* tap_offset,
-                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_cell_uint8_t(const uint8_t* base, uint8_t* out, const int64_t* tap_offset,
-                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_cell_int16_t(const int16_t* base, int16_t* out, const int64_t* tap_offset,
-                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_cell_uint16_t(const uint16_t* base, uint16_t* out, const int64_t* tap_offset,
-                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_cell_int32_t(const int32_t* base, int32_t* out, const int64_t* tap_offset,
-                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_cell_uint32_t(const uint32_t* base, uint32_t* out, const int64_t* tap_offset,
-                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_cell_int64_t(const int64_t* base, int64_t* out, const int64_t* tap_offset,
-                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_cell_uint64_t(const uint64_t* base, uint64_t* out, const int64_t* tap_offset,
-                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_stride2_float(float* out, const float* src, const int64_t* tap_offset,
-                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_stride2_double(double* out, const double* src, const int64_t* tap_offset,
-                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_stride2_int8_t(int8_t* out, const int8_t* src, const int64_t* tap_offset,
-                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_stride2_uint8_t(uint8_t* out, const uint8_t* src, const int64_t* tap_offset,
-                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_stride2_int16_t(int16_t* out, const int16_t* src, const int64_t* tap_offset,
-                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_stride2_uint16_t(uint16_t* out, const uint16_t* src, const int64_t* tap_offset,
-                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_stride2_int32_t(int32_t* out, const int32_t* src, const int64_t* tap_offset,
-                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_stride2_uint32_t(uint32_t* out, const uint32_t* src, const int64_t* tap_offset,
-                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_stride2_int64_t(int64_t* out, const int64_t* src, const int64_t* tap_offset,
-                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_max_stride2_uint64_t(uint64_t* out, const uint64_t* src, const int64_t* tap_offset,
-                                Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
-    void cypool_argmax_cell_float(const float* base, float* out, int64_t* index,
-                                  const int64_t* tap_offset, Py_ssize_t n_taps,
-                                  Py_ssize_t n, int64_t index_base) noexcept nogil
-    void cypool_argmax_cell_double(const double* base, double* out, int64_t* index,
-                                   const int64_t* tap_offset, Py_ssize_t n_taps,
-                                   Py_ssize_t n, int64_t index_base) noexcept nogil
-    void cypool_avg_cell_float(const float* base, float* out, const int64_t* tap_offset,
-                             Py_ssize_t n_taps, Py_ssize_t n, float divisor) noexcept nogil
-    void cypool_avg_cell_double(const double* base, double* out, const int64_t* tap_offset,
-                             Py_ssize_t n_taps, Py_ssize_t n, double divisor) noexcept nogil
+    # out[i] = max(out[i], src[i]), i < n
+    void cypool_max_row(int dtype, void* out, const void* src, Py_ssize_t n) noexcept nogil
+    # one cell over n channels: tap t reads base[tap_offset[t] + c]
+    void cypool_max_cell(int dtype, const void* base, void* out, const int64_t* tap_offset,
+                         Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+    void cypool_argmax_cell(int dtype, const void* base, void* out, int64_t* index,
+                            const int64_t* tap_offset, Py_ssize_t n_taps, Py_ssize_t n,
+                            int64_t index_base) noexcept nogil  # floats only
+    void cypool_avg_cell(int dtype, const void* base, void* out, const int64_t* tap_offset,
+                         Py_ssize_t n_taps, Py_ssize_t n,
+                         double divisor) noexcept nogil  # floats only
+    # one channel, stride 2: out[i] = max over t of src[tap_offset[t] + 2*i], i < n
+    void cypool_max_stride2(int dtype, void* out, const void* src, const int64_t* tap_offset,
+                            Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
 
 
-cdef inline void max_contiguous(max_t* out, const max_t* src, Py_ssize_t n) noexcept nogil:
-    """out[i] = max(out[i], src[i]) for i < n, NaN propagating."""
+cdef inline int dtype_code(const max_t* dummy) noexcept nogil:
+    """max_t's place in its fused type: the C helpers' dtype code."""
     if max_t is float:
-        cypool_max_row_float(out, src, n)
+        return 0
     elif max_t is double:
-        cypool_max_row_double(out, src, n)
+        return 1
     elif max_t is int8_t:
-        cypool_max_row_int8_t(out, src, n)
+        return 2
     elif max_t is uint8_t:
-        cypool_max_row_uint8_t(out, src, n)
+        return 3
     elif max_t is int16_t:
-        cypool_max_row_int16_t(out, src, n)
+        return 4
     elif max_t is uint16_t:
-        cypool_max_row_uint16_t(out, src, n)
+        return 5
     elif max_t is int32_t:
-        cypool_max_row_int32_t(out, src, n)
+        return 6
     elif max_t is uint32_t:
-        cypool_max_row_uint32_t(out, src, n)
+        return 7
     elif max_t is int64_t:
-        cypool_max_row_int64_t(out, src, n)
+        return 8
     else:
-        cypool_max_row_uint64_t(out, src, n)
+        return 9
 
 
 cdef inline void sum_lanes(max_t* out, const max_t* src, Py_ssize_t n,
@@ -283,76 +238,6 @@ cdef enum:
     SHORT_ROW = 16384
 
 
-cdef inline void avg_cell(const max_t* base, max_t* out, const int64_t* tap_offset,
-                          Py_ssize_t n_taps, Py_ssize_t channels, max_t divisor) noexcept nogil:
-    """One average cell of ``channels`` channels (float and double only)."""
-    if max_t is float:
-        cypool_avg_cell_float(base, out, tap_offset, n_taps, channels, divisor)
-    elif max_t is double:
-        cypool_avg_cell_double(base, out, tap_offset, n_taps, channels, divisor)
-
-
-cdef inline void max_cell(const max_t* base, max_t* out, const int64_t* tap_offset,
-                          Py_ssize_t n_taps, Py_ssize_t channels) noexcept nogil:
-    """One max cell of ``channels`` channels; n_taps >= 1."""
-    if max_t is float:
-        cypool_max_cell_float(base, out, tap_offset, n_taps, channels)
-    elif max_t is double:
-        cypool_max_cell_double(base, out, tap_offset, n_taps, channels)
-    elif max_t is int8_t:
-        cypool_max_cell_int8_t(base, out, tap_offset, n_taps, channels)
-    elif max_t is uint8_t:
-        cypool_max_cell_uint8_t(base, out, tap_offset, n_taps, channels)
-    elif max_t is int16_t:
-        cypool_max_cell_int16_t(base, out, tap_offset, n_taps, channels)
-    elif max_t is uint16_t:
-        cypool_max_cell_uint16_t(base, out, tap_offset, n_taps, channels)
-    elif max_t is int32_t:
-        cypool_max_cell_int32_t(base, out, tap_offset, n_taps, channels)
-    elif max_t is uint32_t:
-        cypool_max_cell_uint32_t(base, out, tap_offset, n_taps, channels)
-    elif max_t is int64_t:
-        cypool_max_cell_int64_t(base, out, tap_offset, n_taps, channels)
-    else:
-        cypool_max_cell_uint64_t(base, out, tap_offset, n_taps, channels)
-
-
-cdef inline void argmax_cell(const max_t* base, max_t* out, int64_t* index,
-                             const int64_t* tap_offset, Py_ssize_t n_taps,
-                             Py_ssize_t channels, int64_t index_base) noexcept nogil:
-    """One argmax cell of ``channels`` channels (float and double only); n_taps >= 1."""
-    if max_t is float:
-        cypool_argmax_cell_float(base, out, index, tap_offset, n_taps, channels, index_base)
-    elif max_t is double:
-        cypool_argmax_cell_double(base, out, index, tap_offset, n_taps, channels,
-                                  index_base)
-
-
-cdef inline void max_stride2(max_t* out, const max_t* src, const int64_t* tap_offset,
-                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil:
-    """One channel, stride 2: out[i] = max over taps of src[tap_offset[t] + 2*i]."""
-    if max_t is float:
-        cypool_max_stride2_float(out, src, tap_offset, n_taps, n)
-    elif max_t is double:
-        cypool_max_stride2_double(out, src, tap_offset, n_taps, n)
-    elif max_t is int8_t:
-        cypool_max_stride2_int8_t(out, src, tap_offset, n_taps, n)
-    elif max_t is uint8_t:
-        cypool_max_stride2_uint8_t(out, src, tap_offset, n_taps, n)
-    elif max_t is int16_t:
-        cypool_max_stride2_int16_t(out, src, tap_offset, n_taps, n)
-    elif max_t is uint16_t:
-        cypool_max_stride2_uint16_t(out, src, tap_offset, n_taps, n)
-    elif max_t is int32_t:
-        cypool_max_stride2_int32_t(out, src, tap_offset, n_taps, n)
-    elif max_t is uint32_t:
-        cypool_max_stride2_uint32_t(out, src, tap_offset, n_taps, n)
-    elif max_t is int64_t:
-        cypool_max_stride2_int64_t(out, src, tap_offset, n_taps, n)
-    else:
-        cypool_max_stride2_uint64_t(out, src, tap_offset, n_taps, n)
-
-
 # ---- one output row -----------------------------------------------------------------
 
 @cython.cdivision(True)  # C division: the .pyx's directive does not reach a .pxd
@@ -410,7 +295,7 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
         reduced = <max_t*>scratch.max_row
         memcpy(reduced, plane + row_offset[0], in_w * channels * sizeof(max_t))
         for r in range(1, n_rows):
-            max_contiguous(reduced, plane + row_offset[r], in_w * channels)
+            cypool_max_row(dtype_code(plane), reduced, plane + row_offset[r], in_w * channels)
         src = reduced
         row_offset[0] = 0
         n_rows = 1
@@ -468,17 +353,18 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
                     cypool_prefetch(src + tap_offset[r * n_w] + next_rows + i * w_step,
                                     w_step * sizeof(max_t))
             if mode == MODE_MAX:
-                max_cell(src + i * w_step, out + i * channels, tap_offset, n_taps, channels)
+                cypool_max_cell(dtype_code(src), src + i * w_step, out + i * channels,
+                                tap_offset, n_taps, channels)
             elif mode == MODE_ARGMAX:
-                argmax_cell(src + i * w_step, out + i * channels,
-                            index_row + (lo + i) * channels, tap_offset, n_taps, channels,
-                            i * w_step + index_base)
+                cypool_argmax_cell(dtype_code(src), src + i * w_step, out + i * channels,
+                                   index_row + (lo + i) * channels, tap_offset, n_taps,
+                                   channels, i * w_step + index_base)
             else:
-                avg_cell(src + i * w_step, out + i * channels, tap_offset, n_taps, channels,
-                         divisor)
+                cypool_avg_cell(dtype_code(src), src + i * w_step, out + i * channels,
+                                tap_offset, n_taps, channels, divisor)
         return
     if mode == MODE_MAX and channels == 1 and w_step == 2:  # channels-first, stride 2
-        max_stride2(out, src, tap_offset, n_taps, n_span)
+        cypool_max_stride2(dtype_code(src), out, src, tap_offset, n_taps, n_span)
         return
     if (mode == MODE_MAX and w_step > channels and in_stride == channels
             and scratch.max_run != NULL):
@@ -489,7 +375,7 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
         n_run = ((n_span - 1) * win.span_step + 1) * channels
         memcpy(run, src + tap_offset[0], n_run * sizeof(max_t))
         for tap in range(1, n_taps):
-            max_contiguous(run, src + tap_offset[tap], n_run)
+            cypool_max_row(dtype_code(src), run, src + tap_offset[tap], n_run)
         max_tap(out, run, n_span, w_step, channels, True)
         return
     # otherwise tap-major, vectorised along the row (or over many channels for max)

@@ -315,4 +315,68 @@ CYPOOL_AVG_CELL(double)
 CYPOOL_GATHER(float)
 CYPOOL_GATHER(double)
 
+/* ---- one entry per helper for Cython: dtype codes in the order of max_t's fused types
+   (_fused_types.pxd); with a constant code (Cython inlines dtype_code) the switch
+   folds away */
+#define CYPOOL_MAX_TYPES(X) X(float, 0) X(double, 1) X(int8_t, 2) X(uint8_t, 3)        \
+    X(int16_t, 4) X(uint16_t, 5) X(int32_t, 6) X(uint32_t, 7) X(int64_t, 8) X(uint64_t, 9)
+#define CYPOOL_FLOAT_TYPES(X) X(float, 0) X(double, 1)
+
+#define CYPOOL_CASE_MAX_ROW(T, code) \
+    case code: cypool_max_row_##T((T *)out, (const T *)src, n); break;
+#define CYPOOL_CASE_MAX_CELL(T, code) \
+    case code: cypool_max_cell_##T((const T *)base, (T *)out, tap_offset, n_taps, n); break;
+#define CYPOOL_CASE_MAX_STRIDE2(T, code) \
+    case code: cypool_max_stride2_##T((T *)out, (const T *)src, tap_offset, n_taps, n); break;
+#define CYPOOL_CASE_ARGMAX_CELL(T, code)                                               \
+    case code:                                                                         \
+        cypool_argmax_cell_##T((const T *)base, (T *)out, index, tap_offset, n_taps, n, \
+                               index_base);                                            \
+        break;
+#define CYPOOL_CASE_AVG_CELL(T, code) \
+    case code: cypool_avg_cell_##T((const T *)base, (T *)out, tap_offset, n_taps, n, (T)divisor); break;
+#define CYPOOL_CASE_GATHER(T, code)                                                    \
+    case code:                                                                         \
+        cypool_gather_##T((T *)dst, (const T *)src, offset, (const T *)scale, n_src, n); \
+        break;
+
+static inline void cypool_max_row(int dtype, void *out, const void *src, Py_ssize_t n)
+{
+    switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_ROW) }
+}
+
+static inline void cypool_max_cell(int dtype, const void *base, void *out,
+                                   const int64_t *tap_offset, Py_ssize_t n_taps, Py_ssize_t n)
+{
+    switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_CELL) }
+}
+
+static inline void cypool_max_stride2(int dtype, void *out, const void *src,
+                                      const int64_t *tap_offset, Py_ssize_t n_taps,
+                                      Py_ssize_t n)
+{
+    switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_STRIDE2) }
+}
+
+/* floats only: other codes do nothing */
+static inline void cypool_argmax_cell(int dtype, const void *base, void *out, int64_t *index,
+                                      const int64_t *tap_offset, Py_ssize_t n_taps,
+                                      Py_ssize_t n, int64_t index_base)
+{
+    switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_ARGMAX_CELL) }
+}
+
+static inline void cypool_avg_cell(int dtype, const void *base, void *out,
+                                   const int64_t *tap_offset, Py_ssize_t n_taps, Py_ssize_t n,
+                                   double divisor)
+{
+    switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_AVG_CELL) }
+}
+
+static inline void cypool_gather(int dtype, void *dst, const void *src, const int64_t *offset,
+                                 const void *scale, Py_ssize_t n_src, Py_ssize_t n)
+{
+    switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_GATHER) }
+}
+
 #endif /* CYPOOL_ROW_SIMD_H */
