@@ -23,7 +23,8 @@
 #define CYPOOL_NOINLINE
 #endif
 
-#if defined(__GNUC__) || defined(__clang__)
+/* -DCYPOOL_SCALAR_HELPERS builds the scalar loops other compilers get (for checking) */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(CYPOOL_SCALAR_HELPERS)
 #define CYPOOL_HAVE_VECTORS 1
 #define CYPOOL_VECTOR_BYTES 32
 #endif
@@ -54,23 +55,27 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
         __attribute__((vector_size(CYPOOL_VECTOR_BYTES), aligned(sizeof(T)), may_alias)); \
     typedef IT cypool_##T##_mask __attribute__((vector_size(CYPOOL_VECTOR_BYTES)));
 
-/* sum blocks of 4 vectors, then single vectors; the caller finishes the tail */
-#define CYPOOL_SUM_VECTORS(T)                                                          \
+/* dst[c] = FINISH(sum over k of TERM(src[offset[k] + c], k)), from 0 in the given
+   order, for c in blocks of 4 vectors, then single vectors; the caller finishes the
+   tail (CYPOOL_SUM_HELPER) */
+#define CYPOOL_SUM_VECTORS(T, TERM, FINISH)                                            \
     enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
     typedef cypool_##T##_vec V;                                                        \
     for (; c + 4 * lanes <= n; c += 4 * lanes) {                                       \
         V a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                      \
-        for (Py_ssize_t t = 0; t < n_taps; t++) {                                      \
-            const V *s = (const V *)(base + tap_offset[t] + c);                        \
-            a0 += s[0]; a1 += s[1]; a2 += s[2]; a3 += s[3];                            \
+        for (Py_ssize_t k = 0; k < n_src; k++) {                                       \
+            const V *s = (const V *)(src + offset[k] + c);                             \
+            a0 += TERM(s[0], k); a1 += TERM(s[1], k);                                  \
+            a2 += TERM(s[2], k); a3 += TERM(s[3], k);                                  \
         }                                                                              \
-        V *o = (V *)(out + c);                                                         \
-        o[0] = a0 / divisor; o[1] = a1 / divisor; o[2] = a2 / divisor; o[3] = a3 / divisor; \
+        V *d = (V *)(dst + c);                                                         \
+        d[0] = FINISH(a0); d[1] = FINISH(a1); d[2] = FINISH(a2); d[3] = FINISH(a3);    \
     }                                                                                  \
     for (; c + lanes <= n; c += lanes) {                                               \
         V a0 = {0};                                                                    \
-        for (Py_ssize_t t = 0; t < n_taps; t++) a0 += *(const V *)(base + tap_offset[t] + c); \
-        *(V *)(out + c) = a0 / divisor;                                                \
+        for (Py_ssize_t k = 0; k < n_src; k++)                                         \
+            a0 += TERM(*(const V *)(src + offset[k] + c), k);                          \
+        *(V *)(dst + c) = FINISH(a0);                                                  \
     }
 
 /* a lane-wise CYPOOL_MAX1 on vectors: the comparisons give all-ones masks */
@@ -176,25 +181,35 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
 #endif
 #else
 #define CYPOOL_VECTOR_TYPES(T, IT)
-#define CYPOOL_SUM_VECTORS(T)
+#define CYPOOL_SUM_VECTORS(T, TERM, FINISH)
 #define CYPOOL_MAX_VECTORS(T)
 #define CYPOOL_ARGMAX_VECTORS(T, IT)
 #endif
 
-/* out[c] = (sum over t of base[tap_offset[t] + c]) / divisor, c < n (floats only) */
-#define CYPOOL_AVG_CELL(T)                                                             \
-    static CYPOOL_NOINLINE void cypool_avg_cell_##T(                                   \
-        const T *base, T *out, const int64_t *tap_offset, Py_ssize_t n_taps,           \
-        Py_ssize_t n, T divisor)                                                       \
+/* a helper NAME_T(dst, src, offset, n_src, n, EXTRA): dst[c] = FINISH(sum over k of
+   TERM(src[offset[k] + c], k)) for c < n, each sum from 0 in the order of k */
+#define CYPOOL_SUM_HELPER(NAME, T, EXTRA, TERM, FINISH)                                \
+    static CYPOOL_NOINLINE void NAME##_##T(T *dst, const T *src, const int64_t *offset, \
+                                           Py_ssize_t n_src, Py_ssize_t n, EXTRA)      \
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
-        CYPOOL_SUM_VECTORS(T)                                                          \
+        CYPOOL_SUM_VECTORS(T, TERM, FINISH)                                            \
         for (; c < n; c++) {                                                           \
             T acc = 0;                                                                 \
-            for (Py_ssize_t t = 0; t < n_taps; t++) acc += base[tap_offset[t] + c];    \
-            out[c] = acc / divisor;                                                    \
+            for (Py_ssize_t k = 0; k < n_src; k++) acc += TERM(src[offset[k] + c], k); \
+            dst[c] = FINISH(acc);                                                      \
         }                                                                              \
     }
+/* the average of a cell: taps summed, then divided by the window's divisor */
+#define CYPOOL_TAP(v, k) (v)
+#define CYPOOL_DIVIDED(a) ((a) / divisor)
+#define CYPOOL_AVG_CELL(T) \
+    CYPOOL_SUM_HELPER(cypool_avg_cell, T, T divisor, CYPOOL_TAP, CYPOOL_DIVIDED)
+/* the average gradient's gather: each covering output's grad times its 1/count */
+#define CYPOOL_SCALED(v, k) ((v) * scale[k])
+#define CYPOOL_AS_IS(a) (a)
+#define CYPOOL_GATHER(T) \
+    CYPOOL_SUM_HELPER(cypool_gather, T, const T *scale, CYPOOL_SCALED, CYPOOL_AS_IS)
 
 /* out[c] = max over t of base[tap_offset[t] + c], c < n; n_taps >= 1 */
 #define CYPOOL_MAX_CELL(T)                                                             \
@@ -253,45 +268,6 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
         }                                                                              \
     }
 
-/* dst[c] = sum over k of src[offset[k] + c] * scale[k], from 0 in the given order,
-   c < n (the average gradient's gather; floats only) */
-#ifdef CYPOOL_HAVE_VECTORS
-#define CYPOOL_GATHER_VECTORS(T)                                                       \
-    enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
-    typedef cypool_##T##_vec V;                                                        \
-    for (; c + 4 * lanes <= n; c += 4 * lanes) {                                       \
-        V a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                      \
-        for (Py_ssize_t k = 0; k < n_src; k++) {                                       \
-            const V *s = (const V *)(src + offset[k] + c);                             \
-            T w = scale[k];                                                            \
-            a0 += s[0] * w; a1 += s[1] * w; a2 += s[2] * w; a3 += s[3] * w;            \
-        }                                                                              \
-        V *d = (V *)(dst + c);                                                         \
-        d[0] = a0; d[1] = a1; d[2] = a2; d[3] = a3;                                    \
-    }                                                                                  \
-    for (; c + lanes <= n; c += lanes) {                                               \
-        V a0 = {0};                                                                    \
-        for (Py_ssize_t k = 0; k < n_src; k++)                                         \
-            a0 += *(const V *)(src + offset[k] + c) * scale[k];                        \
-        *(V *)(dst + c) = a0;                                                          \
-    }
-#else
-#define CYPOOL_GATHER_VECTORS(T)
-#endif
-#define CYPOOL_GATHER(T)                                                               \
-    static CYPOOL_NOINLINE void cypool_gather_##T(                                     \
-        T *dst, const T *src, const int64_t *offset, const T *scale, Py_ssize_t n_src, \
-        Py_ssize_t n)                                                                  \
-    {                                                                                  \
-        Py_ssize_t c = 0;                                                              \
-        CYPOOL_GATHER_VECTORS(T)                                                       \
-        for (; c < n; c++) {                                                           \
-            T acc = 0;                                                                 \
-            for (Py_ssize_t k = 0; k < n_src; k++) acc += src[offset[k] + c] * scale[k]; \
-            dst[c] = acc;                                                              \
-        }                                                                              \
-    }
-
 #define CYPOOL_MAX_HELPERS(T, IT, LANES) \
     CYPOOL_VECTOR_TYPES(T, IT)          \
     CYPOOL_MAX_ROW(T)                   \
@@ -334,10 +310,10 @@ CYPOOL_GATHER(double)
                                index_base);                                            \
         break;
 #define CYPOOL_CASE_AVG_CELL(T, code) \
-    case code: cypool_avg_cell_##T((const T *)base, (T *)out, tap_offset, n_taps, n, (T)divisor); break;
+    case code: cypool_avg_cell_##T((T *)out, (const T *)base, tap_offset, n_taps, n, (T)divisor); break;
 #define CYPOOL_CASE_GATHER(T, code)                                                    \
     case code:                                                                         \
-        cypool_gather_##T((T *)dst, (const T *)src, offset, (const T *)scale, n_src, n); \
+        cypool_gather_##T((T *)dst, (const T *)src, offset, n_src, n, (const T *)scale); \
         break;
 
 static inline void cypool_max_row(int dtype, void *out, const void *src, Py_ssize_t n)
