@@ -4,7 +4,7 @@ OpenMP is probed by compiling, linking and running a tiny program with the
 compiler that will build the extensions; without it the kernels build serial.
 Environment variables:
   CYPOOL_NO_OPENMP=1     build without OpenMP even where the compiler has it
-  CYPOOL_MARCH_NATIVE=1  add -march=native (not portable: only for local builds)
+  CYPOOL_MARCH_NATIVE=1  add -march=native, only when set in os.environ (not portable)
 """
 import os
 import platform
@@ -92,7 +92,7 @@ class BuildExt(build_ext):
         # No contraction into FMA anywhere: averages and gradients must round like TF.
         opt = ["/O2", "/fp:precise"] if msvc else ["-O3", "-ffp-contract=off"]
         if _flag("CYPOOL_MARCH_NATIVE") and not msvc:
-            opt.append("-march=native")
+            opt.append("-march=native")  # opt-in from os.environ only
         avx2 = ["/arch:AVX2"] if msvc else ["-mavx2"]
         has_avx2 = compiler_accepts(self.compiler, avx2)
         kept = []
