@@ -1,11 +1,16 @@
 # Row kernels shared by the forward and gradient modules (inline, fused over dtypes).
 #
 # pool_row computes one output row of the canonical (planes, D, H, W, C) view.  The W
-# outputs whose windows are full and evenly spaced (the "span") are computed
-# tap-major: for each tap, one branch-free pass over all of them, which the compiler
-# vectorises (over channels, or along the row when C == 1).  Every output still sees
-# its taps in window row-major order, so max ties, argmax and the float sums of
-# averages are exactly those of a per-cell loop.  Border outputs go per cell.
+# outputs whose windows are full and evenly spaced (the "span") take a fast path:
+# - many channels (>= CELL_BYTES): cell by cell, the channels in vector registers
+#   (C helpers in _row_simd.h);
+# - few channels: tap-major, one branch-free pass per tap over all of them, vectorised
+#   along the row; strided max rows take running maxima along the row or (one channel,
+#   stride 2) deinterleave with shuffles;
+# - max reduces a window's input rows first when that saves work (any order is exact).
+# Every output still sees its taps in window row-major order (or, for max, in groups
+# that keep the first maximum and the NaN rule), so max ties, argmax and the float sums
+# of averages are exactly those of a per-cell loop.  Border outputs go per cell.
 
 cimport cython
 from libc.math cimport INFINITY
