@@ -13,7 +13,7 @@
 # of averages are exactly those of a per-cell loop.  Border outputs go per cell.
 
 cimport cython
-from libc.math cimport INFINITY
+from libc.math cimport INFINITY, signbit
 from libc.stdint cimport (
     int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t,
     INT8_MIN, INT16_MIN, INT32_MIN, INT64_MIN,
@@ -245,7 +245,19 @@ cdef enum:
 
 # ---- one output row -----------------------------------------------------------------
 
-@cython.cdivision(True)  # C division: the .pyx's directive does not reach a .pxd
+cdef inline Py_ssize_t window_rows(const Windows* win, Py_ssize_t od, Py_ssize_t oh,
+                                   Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t in_stride,
+                                   int64_t* row_offset) noexcept nogil:
+    """The (d, h) taps of output row (od, oh): their input rows' offsets, row-major."""
+    cdef Py_ssize_t td, th, n_rows = 0
+    for td in range(win.count[0][od]):
+        for th in range(win.count[1][oh]):
+            row_offset[n_rows] = ((win.first[0][od] + td * win.dilation[0]) * in_h
+                                  + win.first[1][oh] + th * win.dilation[1]) * in_w * in_stride
+            n_rows += 1
+    return n_rows
+
+
 cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t* index_row,
                           int64_t index_base, const Windows* win, Py_ssize_t od,
                           Py_ssize_t oh, Py_ssize_t out_w, Py_ssize_t in_h, Py_ssize_t in_w,
@@ -257,10 +269,55 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
     output pixels ``channels`` apart.  Argmax indices are flat offsets from ``plane``
     plus ``index_base``.
     """
+    cdef Py_ssize_t ow, c, r, tw, n_w, n_rows
+    cdef bint any_zero
+    cdef max_t* out
+    cdef const max_t* reduced
+    if not pool_row_fast(mode, plane, out_row, index_row, index_base, win, od, oh, out_w,
+                         in_h, in_w, in_stride, channels, scratch):
+        return
+    if max_t is float or max_t is double:
+        # The max reduced the window's rows first, which keeps the first of equal
+        # maxima column by column, not in row-major order.  Equal values differ only
+        # as -0.0 and +0.0, and only a -0.0 left in the reduced row can make a zero
+        # maximum's sign wrong; then the row's zero cells are redone in window order.
+        any_zero = False
+        for c in range(out_w * channels):  # vectorised; rarely true
+            any_zero |= out_row[c] == 0
+        if not any_zero:
+            return
+        reduced = <const max_t*>scratch.max_row
+        for c in range(in_w * channels):  # a -0.0 (rare: ReLU gives +0.0)
+            any_zero &= not (reduced[c] == 0 and signbit(reduced[c]))
+        if any_zero:
+            return
+        n_rows = window_rows(win, od, oh, in_h, in_w, in_stride, scratch.row_offset)
+        for ow in range(out_w):
+            out = out_row + ow * channels
+            for c in range(channels):
+                if out[c] == 0:
+                    break
+            else:
+                continue
+            n_w = win.count[2][ow]
+            for r in range(n_rows):
+                for tw in range(n_w):
+                    max_tap(out, plane + scratch.row_offset[r]
+                            + (win.first[2][ow] + tw * win.dilation[2]) * in_stride,
+                            1, 0, channels, r == 0 and tw == 0)
+
+
+@cython.cdivision(True)  # C division: the .pyx's directive does not reach a .pxd
+cdef inline bint pool_row_fast(int mode, const max_t* plane, max_t* out_row,
+                               int64_t* index_row, int64_t index_base, const Windows* win,
+                               Py_ssize_t od, Py_ssize_t oh, Py_ssize_t out_w,
+                               Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t in_stride,
+                               Py_ssize_t channels, RowScratch* scratch) noexcept nogil:
+    """pool_row's work; True when a max reduced the window's rows first."""
     cdef Py_ssize_t n_w, lo = win.span_lo, hi = win.span_hi, n_span = hi - lo
-    cdef Py_ssize_t ow, c, r, td, th, tw, w_step, i, n_rows = 0
+    cdef Py_ssize_t ow, c, r, tw, w_step, i, n_rows
     cdef int32_t tap, n_taps
-    cdef bint per_cell
+    cdef bint per_cell, rows_reduced = False
     cdef Py_ssize_t next_rows, n_skip, k
     cdef int64_t cell
     cdef const max_t* src = plane
@@ -271,12 +328,7 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
     cdef max_t divisor = 1
     cdef int64_t* row_offset = scratch.row_offset
     cdef int64_t* tap_offset = scratch.tap_offset
-    # the (d, h) taps of this output row: offsets of their input rows, row-major
-    for td in range(win.count[0][od]):
-        for th in range(win.count[1][oh]):
-            row_offset[n_rows] = ((win.first[0][od] + td * win.dilation[0]) * in_h
-                                  + win.first[1][oh] + th * win.dilation[1]) * in_w * in_stride
-            n_rows += 1
+    n_rows = window_rows(win, od, oh, in_h, in_w, in_stride, row_offset)
     per_cell = channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES and (
         mode != MODE_ARGMAX or max_t is float or max_t is double)
     n_w = win.count[2][lo] if n_span > 0 else 0
@@ -305,6 +357,7 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
         row_offset[0] = 0
         n_rows = 1
         next_rows = 0
+        rows_reduced = True
     if n_rows == 0:
         n_span = 0  # every window of the row is empty: all go per cell
     # per-cell path: the border outputs, [0, lo) and [hi, out_w), or all without a span
@@ -337,7 +390,7 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
             for c in range(channels):
                 out[c] = <max_t>(out[c] / divisor)  # ints never get here
     if n_span <= 0:
-        return
+        return rows_reduced
     # span path: outputs [lo, hi) share one window shape; tap t of output lo + i
     # reads src + tap_offset[t] + i * w_step
     n_w = win.count[2][lo]
@@ -367,10 +420,10 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
             else:
                 cypool_avg_cell(dtype_code(src), src + i * w_step, out + i * channels,
                                 tap_offset, n_taps, channels, divisor)
-        return
+        return rows_reduced
     if mode == MODE_MAX and channels == 1 and w_step == 2:  # channels-first, stride 2
         cypool_max_stride2(dtype_code(src), out, src, tap_offset, n_taps, n_span)
-        return
+        return rows_reduced
     if (mode == MODE_MAX and w_step > channels and in_stride == channels
             and scratch.max_run != NULL):
         # Strided taps of few channels gather badly: take the taps' running maximum
@@ -382,7 +435,7 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
         for tap in range(1, n_taps):
             cypool_max_row(dtype_code(src), run, src + tap_offset[tap], n_run)
         max_tap(out, run, n_span, w_step, channels, True)
-        return
+        return rows_reduced
     # otherwise tap-major, vectorised along the row (or over many channels for max)
     if mode == MODE_AVG:
         for c in range(n_span * channels):
@@ -405,6 +458,7 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
         divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
         for c in range(n_span * channels):
             out[c] = <max_t>(out[c] / divisor)  # ints never get here
+    return rows_reduced
 
 
 cdef inline Py_ssize_t max_window_taps(const Windows* win, Py_ssize_t out_d, Py_ssize_t out_h,

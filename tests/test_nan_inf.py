@@ -212,3 +212,28 @@ def test_empty_windows_mixed_with_full_ones():
         np.testing.assert_array_equal(
             cypool.max_pool(x, list(k), 1, "SAME", data_format=fmt, dilations=list(d)),
             exp[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=fid)
+@pytest.mark.parametrize("shape, k, s", [
+    ((2, 7, 9, 1), 3, 2),     # one channel, stride 2: rows reduced, then deinterleaved
+    ((2, 7, 9, 3), 2, 2),     # few channels: rows reduced, running maxima
+    ((1, 6, 6, 40), 5, 1),    # many channels, large window: rows reduced, then per cell
+    ((2, 5, 6, 40), 3, 2),    # many channels: per cell in window order
+    ((1, 4, 5, 6, 2), 2, 1),  # 3-D
+])
+def test_signed_zero_maxima_follow_row_major_order(dtype, shape, k, s):
+    """Windows whose maximum is zero with both signs present keep the row-major first
+    zero, as TF's 2-D kernels do, whatever path reduces the window (reducing rows first
+    would keep the first zero column by column)."""
+    rng = np.random.default_rng(len(shape) * 10 + shape[-1])
+    x = -rng.integers(1, 5, size=shape).astype(dtype)
+    flat = x.reshape(-1)
+    flat[rng.random(flat.size) < 0.3] = -0.0
+    flat[rng.random(flat.size) < 0.3] = 0.0
+    fmt = "NHWC" if len(shape) == 4 else "NDHWC"
+    got = cypool.max_pool(x, k, s, "SAME", data_format=fmt)
+    want = R.ref_max_pool(x, k, s, "SAME", fmt)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    assert np.signbit(want).any() and (want == 0).any() and not np.signbit(want[want == 0]).all()
