@@ -15,7 +15,8 @@ from libc.string cimport memset
 
 from cypool._fused_types cimport max_t, avg_t
 from cypool._pool_rows cimport (
-    MODE_ARGMAX, RowScratch, free_row_scratch, new_row_scratch, pool_row,
+    MODE_ARGMAX, RowScratch, cypool_gather, dtype_code, free_row_scratch, new_row_scratch,
+    pool_row,
 )
 from cypool._windows cimport Windows, unpack_windows
 
@@ -103,13 +104,6 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 
 
-cdef extern from "_row_simd.h":
-    # dst[c] = sum over k of src[offset[k] + c] * scale[k], in order (vectorised); dtype
-    # code 0 float, 1 double
-    void cypool_gather(int dtype, void* dst, const void* src, const int64_t* offset,
-                       const void* scale, Py_ssize_t n_src, Py_ssize_t n) noexcept nogil
-
-
 def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
                   tuple cover_offsets, tuple cover_outputs, tuple divisor, int num_threads):
     """dx[i] = sum of grad[o] * T(1/divisor(o)) over the outputs o whose window taps i.
@@ -176,7 +170,7 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
                             src_offset[n_src] = (((p * out_d + od) * out_h + oh) * out_w
                                                  + ow) * channels
                             n_src = n_src + 1  # not "+=": prange would make it a reduction
-                cypool_gather(0 if avg_t is float else 1, dx_ptr + (row * in_w + iw) * channels,
+                cypool_gather(dtype_code(dx_ptr), dx_ptr + (row * in_w + iw) * channels,
                               grad_ptr, src_offset, src_scale, n_src, channels)
         free(src_offset)
         free(src_scale)

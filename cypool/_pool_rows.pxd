@@ -100,6 +100,10 @@ cdef extern from "_row_simd.h":
     void cypool_avg_cell(int dtype, const void* base, void* out, const int64_t* tap_offset,
                          Py_ssize_t n_taps, Py_ssize_t n,
                          double divisor) noexcept nogil  # floats only
+    # the average gradient: dst[c] = sum over k of src[offset[k] + c] * scale[k], in
+    # order, c < n (floats only)
+    void cypool_gather(int dtype, void* dst, const void* src, const int64_t* offset,
+                       const void* scale, Py_ssize_t n_src, Py_ssize_t n) noexcept nogil
     # one channel, stride 2: out[i] = max over t of src[tap_offset[t] + 2*i], i < n
     void cypool_max_stride2(int dtype, void* out, const void* src, const int64_t* tap_offset,
                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil

@@ -12,3 +12,10 @@ import os
 # (USER_ONEDNN_SETTING: None = TF's own default).
 USER_ONEDNN_SETTING = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
 os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+
+
+def use_user_onednn_setting(environ):
+    """Put the user's own TF_ENABLE_ONEDNN_OPTS back into ``environ`` (for timing TF)."""
+    environ.pop("TF_ENABLE_ONEDNN_OPTS", None)
+    if USER_ONEDNN_SETTING is not None:
+        environ["TF_ENABLE_ONEDNN_OPTS"] = USER_ONEDNN_SETTING

@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from tf_compare import USER_ONEDNN_SETTING
+from tf_compare import USER_ONEDNN_SETTING, use_user_onednn_setting
 
 # name, shape, dtype, data_format, op, ksize, strides, padding
 CASES = [
@@ -200,9 +200,7 @@ def _numpy_call(case, x):
 def run_worker(threads, quick=False, names=None, reps=None, progress=True):
     """Time every case at ``threads`` threads in this process; returns result dicts."""
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    os.environ.pop("TF_ENABLE_ONEDNN_OPTS", None)  # TF as the user runs it, oneDNN or not
-    if USER_ONEDNN_SETTING is not None:
-        os.environ["TF_ENABLE_ONEDNN_OPTS"] = USER_ONEDNN_SETTING
+    use_user_onednn_setting(os.environ)  # TF as the user runs it, oneDNN or not
     import cypool
     cypool.set_num_threads(threads)
     have = {}
@@ -348,9 +346,7 @@ def run_benchmarks(threads=(1, None), quick=False, names=None, progress=None):
                "--json", path] + (["--quick"] if quick else []) + (
                ["--cases", *names] if names else [])
         env = dict(os.environ, OMP_NUM_THREADS=str(t), TF_CPP_MIN_LOG_LEVEL="3")
-        env.pop("TF_ENABLE_ONEDNN_OPTS")  # time TF with the user's own oneDNN setting
-        if USER_ONEDNN_SETTING is not None:
-            env["TF_ENABLE_ONEDNN_OPTS"] = USER_ONEDNN_SETTING
+        use_user_onednn_setting(env)  # the worker reads the user's setting from it
         proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
         for line in proc.stderr:
             if line.startswith("PROGRESS") and progress:
