@@ -274,7 +274,7 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
     plus ``index_base``.
     """
     cdef Py_ssize_t ow, c, r, tw, n_w, n_rows
-    cdef bint any_zero
+    cdef bint any_zero, any_negative_zero
     cdef max_t* out
     cdef const max_t* reduced
     if not pool_row_fast(mode, plane, out_row, index_row, index_base, win, od, oh, out_w,
@@ -286,14 +286,15 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
         # as -0.0 and +0.0, and only a -0.0 left in the reduced row can make a zero
         # maximum's sign wrong; then the row's zero cells are redone in window order.
         any_zero = False
-        for c in range(out_w * channels):  # vectorised; rarely true
+        for c in range(out_w * channels):  # vectorised
             any_zero |= out_row[c] == 0
         if not any_zero:
             return
         reduced = <const max_t*>scratch.max_row
-        for c in range(in_w * channels):  # a -0.0 (rare: ReLU gives +0.0)
-            any_zero &= not (reduced[c] == 0 and signbit(reduced[c]))
-        if any_zero:
+        any_negative_zero = False
+        for c in range(in_w * channels):  # rare: ReLU gives +0.0
+            any_negative_zero |= reduced[c] == 0 and signbit(reduced[c])
+        if not any_negative_zero:
             return
         n_rows = window_rows(win, od, oh, in_h, in_w, in_stride, scratch.row_offset)
         for ow in range(out_w):
