@@ -10,6 +10,17 @@ import numpy as np
 from cypool._geometry import check_out, compute_dtype
 
 
+# From this many bytes moved (inputs and outputs), a kernel writes its output with
+# non-temporal stores: such an output would not stay in a cache of tens of MB anyway,
+# and streaming it skips reading every line before it is written.
+STREAM_BYTES = 32 << 20
+
+
+def streams(*arrays):
+    """True when a kernel over ``arrays`` should stream its output (STREAM_BYTES)."""
+    return sum(a.nbytes for a in arrays) >= STREAM_BYTES
+
+
 def canonical_input(arr, canonical_shape):
     """A C-contiguous array of the compute dtype, viewed as ``canonical_shape``."""
     work = np.ascontiguousarray(arr, dtype=compute_dtype(arr.dtype))

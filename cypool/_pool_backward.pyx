@@ -67,7 +67,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
     with nogil, parallel(num_threads=num_threads):
         scratch = new_row_scratch(&win, out_d, out_h, out_w, out_w * channel_block, 0,
-                                  sizeof(max_t), False, failed)
+                                  sizeof(max_t), False, False, failed)
         values = <max_t*>malloc(out_w * channel_block * sizeof(max_t) + 8)
         index = <int64_t*>malloc(out_w * channel_block * sizeof(int64_t) + 8)
         if values == NULL or index == NULL:
@@ -171,7 +171,7 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
                                                  + ow) * channels
                             n_src = n_src + 1  # not "+=": prange would make it a reduction
                 cypool_gather(dtype_code(dx_ptr), dx_ptr + (row * in_w + iw) * channels,
-                              grad_ptr, src_offset, src_scale, n_src, channels)
+                              grad_ptr, src_offset, src_scale, n_src, channels, False)
         free(src_offset)
         free(src_scale)
     if failed_flag:

@@ -15,7 +15,8 @@ from libc.stdint cimport int64_t
 
 from cypool._fused_types cimport max_t
 from cypool._pool_rows cimport (
-    MODE_ARGMAX, MODE_MAX, RowScratch, free_row_scratch, new_row_scratch, pool_row,
+    MODE_ARGMAX, MODE_MAX, RowScratch, cypool_store_fence, free_row_scratch,
+    new_row_scratch, pool_row,
 )
 from cypool._windows cimport Windows, unpack_windows
 
@@ -27,13 +28,15 @@ ARGMAX = 2
 
 def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1] out,
                  int64_t[:, :, :, :, ::1] argmax, tuple first, tuple count, tuple divisor, tuple dilation,
-                 tuple span, Py_ssize_t index_group, int num_threads):
+                 tuple span, Py_ssize_t index_group, bint stream, int num_threads):
     """Pool ``x`` into ``out`` (and ``argmax`` for ARGMAX; else pass None).
 
     ``index_group``: plane p's argmax indices start at (p % index_group) * plane_size,
     so 1 gives per-example indices for channels-last input, the number of planes
     includes the batch, and the channel count gives per-example indices for
-    channels-first input.  AVG is only called for floating dtypes.
+    channels-first input.  ``stream``: write the output with non-temporal stores (for
+    outputs that would not stay in the cache).  AVG is
+    only called for floating dtypes.
     """
     cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
     cdef Py_ssize_t in_h = x.shape[2], in_w = x.shape[3]
@@ -52,7 +55,7 @@ def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1
         argmax_ptr = &argmax[0, 0, 0, 0, 0]
     with nogil, parallel(num_threads=num_threads):
         scratch = new_row_scratch(&win, out_d, out_h, out_w, out_row_size, in_w * channels,
-                                  sizeof(max_t), mode == MODE_MAX, failed)
+                                  sizeof(max_t), mode == MODE_MAX, stream, failed)
         for row in prange(rows, schedule="static"):
             if failed[0]:
                 continue
@@ -61,6 +64,8 @@ def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1
                      argmax_ptr + row * out_row_size if mode == MODE_ARGMAX else NULL,
                      (p % index_group) * plane_size, &win, (row // out_h) % out_d,
                      row % out_h, out_w, in_h, in_w, channels, channels, &scratch)
+        if stream:
+            cypool_store_fence()
         free_row_scratch(&scratch)
     if failed_flag:
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")

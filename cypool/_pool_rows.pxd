@@ -89,21 +89,25 @@ cdef inline void max_lanes(max_t* out, const max_t* src, Py_ssize_t n,
 # dtype_code(pointer), the pointers are of that dtype.
 cdef extern from "_row_simd.h":
     void cypool_prefetch(const void* p, Py_ssize_t n_bytes) noexcept nogil
+    # after a thread's last non-temporal store (the helpers' ``stream``)
+    void cypool_store_fence() noexcept nogil
     # out[i] = max(out[i], src[i]), i < n
     void cypool_max_row(int dtype, void* out, const void* src, Py_ssize_t n) noexcept nogil
     # one cell over n channels: tap t reads base[tap_offset[t] + c]
+    # (``stream``: non-temporal vector stores, for outputs that leave the cache anyway)
     void cypool_max_cell(int dtype, const void* base, void* out, const int64_t* tap_offset,
-                         Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
+                         Py_ssize_t n_taps, Py_ssize_t n, int stream) noexcept nogil
     void cypool_argmax_cell(int dtype, const void* base, void* out, int64_t* index,
                             const int64_t* tap_offset, Py_ssize_t n_taps, Py_ssize_t n,
-                            int64_t index_base) noexcept nogil  # floats only
+                            int64_t index_base, int stream) noexcept nogil  # floats only
     void cypool_avg_cell(int dtype, const void* base, void* out, const int64_t* tap_offset,
                          Py_ssize_t n_taps, Py_ssize_t n,
-                         double divisor) noexcept nogil  # floats only
+                         double divisor, int stream) noexcept nogil  # floats only
     # the average gradient: dst[c] = sum over k of src[offset[k] + c] * scale[k], in
     # order, c < n (floats only)
     void cypool_gather(int dtype, void* dst, const void* src, const int64_t* offset,
-                       const void* scale, Py_ssize_t n_src, Py_ssize_t n) noexcept nogil
+                       const void* scale, Py_ssize_t n_src, Py_ssize_t n,
+                       int stream) noexcept nogil
     # one channel, stride 2: out[i] = max over t of src[tap_offset[t] + 2*i], i < n
     void cypool_max_stride2(int dtype, void* out, const void* src, const int64_t* tap_offset,
                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
@@ -237,6 +241,7 @@ cdef struct RowScratch:
     int32_t* ordinal     # argmax: the winning tap of each span output (out_w * C)
     void* max_row        # max: a reduced input row (in_w * C elements), or NULL
     void* max_run        # max: running maxima along that row (same size), or NULL
+    bint stream          # per-cell outputs are written with non-temporal stores
 
 
 cdef enum:
@@ -273,13 +278,21 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
     output pixels ``channels`` apart.  Argmax indices are flat offsets from ``plane``
     plus ``index_base``.
     """
+    if pool_row_fast(mode, plane, out_row, index_row, index_base, win, od, oh, out_w,
+                     in_h, in_w, in_stride, channels, scratch):
+        fix_signed_zeros(plane, out_row, win, od, oh, out_w, in_h, in_w, in_stride,
+                         channels, scratch)
+
+
+cdef inline void fix_signed_zeros(const max_t* plane, max_t* out_row, const Windows* win,
+                                  Py_ssize_t od, Py_ssize_t oh, Py_ssize_t out_w,
+                                  Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t in_stride,
+                                  Py_ssize_t channels, RowScratch* scratch) noexcept nogil:
+    """After a max that reduced the window's rows first (into scratch.max_row)."""
     cdef Py_ssize_t ow, c, r, tw, n_w, n_rows
     cdef bint any_zero, any_negative_zero
     cdef max_t* out
     cdef const max_t* reduced
-    if not pool_row_fast(mode, plane, out_row, index_row, index_base, win, od, oh, out_w,
-                         in_h, in_w, in_stride, channels, scratch):
-        return
     if max_t is float or max_t is double:
         # The max reduced the window's rows first, which keeps the first of equal
         # maxima column by column, not in row-major order.  Equal values differ only
@@ -333,6 +346,7 @@ cdef inline bint pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     cdef max_t divisor = 1
     cdef int64_t* row_offset = scratch.row_offset
     cdef int64_t* tap_offset = scratch.tap_offset
+    cdef bint stream_cells
     n_rows = window_rows(win, od, oh, in_h, in_w, in_stride, row_offset)
     per_cell = channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES and (
         mode != MODE_ARGMAX or max_t is float or max_t is double)
@@ -363,6 +377,10 @@ cdef inline bint pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         n_rows = 1
         next_rows = 0
         rows_reduced = True
+    # Streaming pays where cells of many channels are stored whole; measured, the rows
+    # of few channels were as fast or faster through the cache (RGB, NCHW planes), and
+    # reduced rows are read back by fix_signed_zeros.
+    stream_cells = scratch.stream and per_cell and not rows_reduced
     if n_rows == 0:
         n_span = 0  # every window of the row is empty: all go per cell
     # per-cell path: the border outputs, [0, lo) and [hi, out_w), or all without a span
@@ -417,14 +435,14 @@ cdef inline bint pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                                     w_step * sizeof(max_t))
             if mode == MODE_MAX:
                 cypool_max_cell(dtype_code(src), src + i * w_step, out + i * channels,
-                                tap_offset, n_taps, channels)
+                                tap_offset, n_taps, channels, stream_cells)
             elif mode == MODE_ARGMAX:
                 cypool_argmax_cell(dtype_code(src), src + i * w_step, out + i * channels,
                                    index_row + (lo + i) * channels, tap_offset, n_taps,
-                                   channels, i * w_step + index_base)
+                                   channels, i * w_step + index_base, stream_cells)
             else:
                 cypool_avg_cell(dtype_code(src), src + i * w_step, out + i * channels,
-                                tap_offset, n_taps, channels, divisor)
+                                tap_offset, n_taps, channels, divisor, stream_cells)
         return rows_reduced
     if mode == MODE_MAX and channels == 1 and w_step == 2:  # channels-first, stride 2
         cypool_max_stride2(dtype_code(src), out, src, tap_offset, n_taps, n_span)
@@ -487,7 +505,8 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
                                        Py_ssize_t out_h, Py_ssize_t out_w,
                                        Py_ssize_t out_row_elements,
                                        Py_ssize_t in_row_elements, Py_ssize_t item_size,
-                                       bint want_max_row, int* failed) noexcept nogil:
+                                       bint want_max_row, bint stream,
+                                       int* failed) noexcept nogil:
     """One thread's scratch (returned by value so each thread owns its copy); sets
     ``failed[0]`` when memory runs out."""
     cdef RowScratch scratch
@@ -497,6 +516,7 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
     scratch.ordinal = <int32_t*>malloc(out_row_elements * sizeof(int32_t) + 8)
     scratch.max_row = malloc(in_row_elements * item_size + 8) if want_max_row else NULL
     scratch.max_run = malloc(in_row_elements * item_size + 8) if want_max_row else NULL
+    scratch.stream = stream
     if (scratch.row_offset == NULL or scratch.tap_offset == NULL or scratch.ordinal == NULL
             or (want_max_row and (scratch.max_row == NULL or scratch.max_run == NULL))):
         failed[0] = 1

@@ -26,7 +26,53 @@
 /* -DCYPOOL_SCALAR_HELPERS builds the scalar loops other compilers get (for checking) */
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(CYPOOL_SCALAR_HELPERS)
 #define CYPOOL_HAVE_VECTORS 1
-#define CYPOOL_VECTOR_BYTES 32
+#define CYPOOL_VECTOR_BYTES 32 /* the streaming stores below assume 32 */
+#endif
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define CYPOOL_HAVE_SHUFFLE 1
+#endif
+#if __has_builtin(__builtin_convertvector)
+#define CYPOOL_HAVE_CONVERT 1
+#endif
+#endif
+
+/* ---- non-temporal stores ----------------------------------------------------------
+ * A write to a line that is not in the cache first reads the line from memory ("read
+ * for ownership"), so a large output costs twice its size in traffic.  Non-temporal
+ * stores skip that and the cache: worth it when the output would not stay cached
+ * anyway.  Other CPUs get plain stores.  Call cypool_store_fence once a thread's
+ * streamed stores are done (they are weakly ordered). */
+#if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+#include <emmintrin.h>
+#define CYPOOL_HAVE_STREAM 1
+#endif
+
+static inline void cypool_store_fence(void)
+{
+#ifdef CYPOOL_HAVE_STREAM
+    _mm_sfence();
+#endif
+}
+
+/* *(V *)p = v for a vector type V of CYPOOL_VECTOR_BYTES, in a helper with an
+   ``int stream`` argument: non-temporally when set and p is 16-byte aligned, straight
+   from the register (a copy through memory made gcc keep the accumulators there) */
+#if defined(CYPOOL_HAVE_VECTORS) && defined(CYPOOL_HAVE_STREAM) && defined(CYPOOL_HAVE_SHUFFLE)
+typedef long long cypool_q4 __attribute__((vector_size(32)));
+#define CYPOOL_PUT(V, p, v)                                                            \
+    do {                                                                               \
+        if (stream && ((uintptr_t)(p) & 15) == 0) {                                    \
+            cypool_q4 w_ = (cypool_q4)(v);                                             \
+            _mm_stream_si128((__m128i *)(p), (__m128i)__builtin_shufflevector(w_, w_, 0, 1)); \
+            _mm_stream_si128((__m128i *)(p) + 1,                                       \
+                             (__m128i)__builtin_shufflevector(w_, w_, 2, 3));          \
+        } else {                                                                       \
+            *(V *)(p) = (v);                                                           \
+        }                                                                              \
+    } while (0)
+#else
+#define CYPOOL_PUT(V, p, v) (*(V *)(p) = (v))
 #endif
 
 /* ask for the cache lines of [p, p + bytes) ahead of their use */
@@ -49,6 +95,9 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
 
 /* ---- one output cell of n channels: tap t reads base[tap_offset[t] + c] ---------- */
 #ifdef CYPOOL_HAVE_VECTORS
+/* argmax indices, 4 to a vector */
+typedef int64_t cypool_index_vec
+    __attribute__((vector_size(CYPOOL_VECTOR_BYTES), aligned(8), may_alias));
 /* T##_vec: a vector of T that may sit at any T-aligned address */
 #define CYPOOL_VECTOR_TYPES(T, IT)                                                     \
     typedef T cypool_##T##_vec                                                         \
@@ -68,14 +117,15 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
             a0 += TERM(s[0], k); a1 += TERM(s[1], k);                                  \
             a2 += TERM(s[2], k); a3 += TERM(s[3], k);                                  \
         }                                                                              \
-        V *d = (V *)(dst + c);                                                         \
-        d[0] = FINISH(a0); d[1] = FINISH(a1); d[2] = FINISH(a2); d[3] = FINISH(a3);    \
+        CYPOOL_PUT(V, dst + c, FINISH(a0)); CYPOOL_PUT(V, dst + c + lanes, FINISH(a1)); \
+        CYPOOL_PUT(V, dst + c + 2 * lanes, FINISH(a2));                                \
+        CYPOOL_PUT(V, dst + c + 3 * lanes, FINISH(a3));                                \
     }                                                                                  \
     for (; c + lanes <= n; c += lanes) {                                               \
         V a0 = {0};                                                                    \
         for (Py_ssize_t k = 0; k < n_src; k++)                                         \
             a0 += TERM(*(const V *)(src + offset[k] + c), k);                          \
-        *(V *)(dst + c) = FINISH(a0);                                                  \
+        CYPOOL_PUT(V, dst + c, FINISH(a0));                                            \
     }
 
 /* a lane-wise CYPOOL_MAX1 on vectors: the comparisons give all-ones masks */
@@ -98,8 +148,8 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
             CYPOOL_VMAX(T, a0, v0); CYPOOL_VMAX(T, a1, v1);                            \
             CYPOOL_VMAX(T, a2, v2); CYPOOL_VMAX(T, a3, v3);                            \
         }                                                                              \
-        V *o = (V *)(out + c);                                                         \
-        o[0] = a0; o[1] = a1; o[2] = a2; o[3] = a3;                                    \
+        CYPOOL_PUT(V, out + c, a0); CYPOOL_PUT(V, out + c + lanes, a1);                \
+        CYPOOL_PUT(V, out + c + 2 * lanes, a2); CYPOOL_PUT(V, out + c + 3 * lanes, a3); \
     }                                                                                  \
     for (; c + lanes <= n; c += lanes) {                                               \
         V a0 = *(const V *)(base + tap_offset[0] + c);                                 \
@@ -107,49 +157,83 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
             V v0 = *(const V *)(base + tap_offset[t] + c);                             \
             CYPOOL_VMAX(T, a0, v0);                                                    \
         }                                                                              \
-        *(V *)(out + c) = a0;                                                          \
+        CYPOOL_PUT(V, out + c, a0);                                                    \
     }
 
-/* argmax: the tap ordinal of each lane's maximum rides along as an integer vector */
-#define CYPOOL_ARGMAX_STEP(T, a, o, v, t)                                              \
+/* argmax: each lane's winning tap rides along in an integer vector of the same lane
+   width, as its offset from the first tap (taps ascend, so it is at most the last
+   tap's offset; the caller checks that it fits IT) */
+#define CYPOOL_ARGMAX_STEP(T, a, o, v, delta)                                          \
     do {                                                                               \
         /* take v if it is greater or NaN, unless the maximum so far is NaN */        \
         cypool_##T##_mask take_ = ~(cypool_##T##_mask)((v) <= (a))                      \
                                   & (cypool_##T##_mask)((a) == (a));                   \
         (a) = (cypool_##T##_vec)(((cypool_##T##_mask)(v) & take_)                       \
                                  | ((cypool_##T##_mask)(a) & ~take_));                 \
-        (o) = (take_ & (t)) | ((o) & ~take_);                                          \
+        (o) = (take_ & (delta)) | ((o) & ~take_);                                      \
     } while (0)
 
-#define CYPOOL_ARGMAX_VECTORS(T, IT)                                                   \
+/* index[c .. c + LANES) = first + c + lane + o's winning tap offsets, in 4-lane
+   int64 vectors (CYPOOL_VECTOR_BYTES) */
+#if defined(CYPOOL_HAVE_SHUFFLE) && defined(CYPOOL_HAVE_CONVERT)
+#define CYPOOL_INDEX4(o4, c)                                                           \
+    CYPOOL_PUT(cypool_index_vec, index + (c),                                          \
+               __builtin_convertvector((o4), cypool_index_vec) + (first + (c)) + iota)
+#define CYPOOL_ARGMAX_STORE_8(o, c)                                                    \
+    do {                                                                               \
+        CYPOOL_INDEX4(__builtin_shufflevector((o), (o), 0, 1, 2, 3), (c));             \
+        CYPOOL_INDEX4(__builtin_shufflevector((o), (o), 4, 5, 6, 7), (c) + 4);         \
+    } while (0)
+#define CYPOOL_ARGMAX_STORE_4(o, c) CYPOOL_INDEX4((o), (c))
+#else
+#define CYPOOL_ARGMAX_STORE_8(o, c)                                                    \
+    for (int j_ = 0; j_ < 8; j_++) index[(c) + j_] = (o)[j_] + first + (c) + j_
+#define CYPOOL_ARGMAX_STORE_4(o, c)                                                    \
+    for (int j_ = 0; j_ < 4; j_++) index[(c) + j_] = (o)[j_] + first + (c) + j_
+#endif
+
+#define CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, LANES)                                    \
     enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
     typedef cypool_##T##_vec V;                                                        \
     typedef cypool_##T##_mask M;                                                       \
-    IT ordinal[2 * lanes];                                                             \
-    for (; c + 2 * lanes <= n; c += 2 * lanes) {                                       \
-        const V *s = (const V *)(base + tap_offset[0] + c);                            \
-        V a0 = s[0], a1 = s[1];                                                        \
-        M o0 = {0}, o1 = {0};                                                          \
-        for (Py_ssize_t t = 1; t < n_taps; t++) {                                      \
-            s = (const V *)(base + tap_offset[t] + c);                                 \
-            V v0 = s[0], v1 = s[1];                                                    \
-            CYPOOL_ARGMAX_STEP(T, a0, o0, v0, (IT)t);                                  \
-            CYPOOL_ARGMAX_STEP(T, a1, o1, v1, (IT)t);                                  \
+    if (tap_offset[n_taps - 1] - tap_offset[0] <= IT_MAX) {                            \
+        const cypool_index_vec iota = {0, 1, 2, 3};                                    \
+        const int64_t first = tap_offset[0] + index_base;                              \
+        for (; c + 4 * lanes <= n; c += 4 * lanes) {                                   \
+            const V *s = (const V *)(base + tap_offset[0] + c);                        \
+            V a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3];                              \
+            M o0 = {0}, o1 = {0}, o2 = {0}, o3 = {0};                                  \
+            for (Py_ssize_t t = 1; t < n_taps; t++) {                                  \
+                s = (const V *)(base + tap_offset[t] + c);                             \
+                M delta = (M){0} + (IT)(tap_offset[t] - tap_offset[0]);                \
+                V v0 = s[0], v1 = s[1], v2 = s[2], v3 = s[3];                          \
+                CYPOOL_ARGMAX_STEP(T, a0, o0, v0, delta);                              \
+                CYPOOL_ARGMAX_STEP(T, a1, o1, v1, delta);                              \
+                CYPOOL_ARGMAX_STEP(T, a2, o2, v2, delta);                              \
+                CYPOOL_ARGMAX_STEP(T, a3, o3, v3, delta);                              \
+            }                                                                          \
+            CYPOOL_PUT(V, out + c, a0); CYPOOL_PUT(V, out + c + lanes, a1);            \
+            CYPOOL_PUT(V, out + c + 2 * lanes, a2);                                    \
+            CYPOOL_PUT(V, out + c + 3 * lanes, a3);                                    \
+            CYPOOL_ARGMAX_STORE_##LANES(o0, c);                                        \
+            CYPOOL_ARGMAX_STORE_##LANES(o1, c + lanes);                                \
+            CYPOOL_ARGMAX_STORE_##LANES(o2, c + 2 * lanes);                            \
+            CYPOOL_ARGMAX_STORE_##LANES(o3, c + 3 * lanes);                            \
         }                                                                              \
-        V *d = (V *)(out + c);                                                         \
-        d[0] = a0; d[1] = a1;                                                          \
-        memcpy(ordinal, &o0, sizeof o0);                                               \
-        memcpy(ordinal + lanes, &o1, sizeof o1);                                       \
-        for (Py_ssize_t j = 0; j < 2 * lanes; j++)                                     \
-            index[c + j] = tap_offset[ordinal[j]] + c + j + index_base;               \
+        for (; c + lanes <= n; c += lanes) {                                           \
+            V a0 = *(const V *)(base + tap_offset[0] + c);                             \
+            M o0 = {0};                                                                \
+            for (Py_ssize_t t = 1; t < n_taps; t++) {                                  \
+                V v0 = *(const V *)(base + tap_offset[t] + c);                         \
+                M delta = (M){0} + (IT)(tap_offset[t] - tap_offset[0]);                \
+                CYPOOL_ARGMAX_STEP(T, a0, o0, v0, delta);                              \
+            }                                                                          \
+            CYPOOL_PUT(V, out + c, a0);                                                \
+            CYPOOL_ARGMAX_STORE_##LANES(o0, c);                                                \
+        }                                                                              \
     }
 
 /* stride 2, one channel: the even elements of p[0 .. 2*lanes), as one vector */
-#if defined(__has_builtin)
-#if __has_builtin(__builtin_shufflevector)
-#define CYPOOL_HAVE_SHUFFLE 1
-#endif
-#endif
 #ifdef CYPOOL_HAVE_SHUFFLE
 #define CYPOOL_EVEN4 0, 2, 4, 6
 #define CYPOOL_EVEN8 CYPOOL_EVEN4, 8, 10, 12, 14
@@ -183,14 +267,15 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
 #define CYPOOL_VECTOR_TYPES(T, IT)
 #define CYPOOL_SUM_VECTORS(T, TERM, FINISH)
 #define CYPOOL_MAX_VECTORS(T)
-#define CYPOOL_ARGMAX_VECTORS(T, IT)
+#define CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, LANES)
 #endif
 
 /* a helper NAME_T(dst, src, offset, n_src, n, EXTRA): dst[c] = FINISH(sum over k of
    TERM(src[offset[k] + c], k)) for c < n, each sum from 0 in the order of k */
 #define CYPOOL_SUM_HELPER(NAME, T, EXTRA, TERM, FINISH)                                \
     static CYPOOL_NOINLINE void NAME##_##T(T *dst, const T *src, const int64_t *offset, \
-                                           Py_ssize_t n_src, Py_ssize_t n, EXTRA)      \
+                                           Py_ssize_t n_src, Py_ssize_t n, EXTRA,      \
+                                           int stream)                                 \
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
         CYPOOL_SUM_VECTORS(T, TERM, FINISH)                                            \
@@ -215,7 +300,7 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
 #define CYPOOL_MAX_CELL(T)                                                             \
     static CYPOOL_NOINLINE void cypool_max_cell_##T(                                   \
         const T *base, T *out, const int64_t *tap_offset, Py_ssize_t n_taps,           \
-        Py_ssize_t n)                                                                  \
+        Py_ssize_t n, int stream)                                                      \
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
         CYPOOL_MAX_VECTORS(T)                                                          \
@@ -229,13 +314,13 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
 
 /* out[c] and index[c] = the flat index of the first maximum (NaN winning) over the
    taps, c < n: index[c] = tap_offset[t] + c + index_base; n_taps >= 1 */
-#define CYPOOL_ARGMAX_CELL(T, IT)                                                      \
+#define CYPOOL_ARGMAX_CELL(T, IT, IT_MAX, LANES)                                          \
     static CYPOOL_NOINLINE void cypool_argmax_cell_##T(                                \
         const T *base, T *out, int64_t *index, const int64_t *tap_offset,              \
-        Py_ssize_t n_taps, Py_ssize_t n, int64_t index_base)                           \
+        Py_ssize_t n_taps, Py_ssize_t n, int64_t index_base, int stream)               \
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
-        CYPOOL_ARGMAX_VECTORS(T, IT)                                                   \
+        CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, LANES)                                    \
         for (; c < n; c++) {                                                           \
             T a = base[tap_offset[0] + c];                                             \
             Py_ssize_t best = 0;                                                       \
@@ -285,8 +370,8 @@ CYPOOL_MAX_HELPERS(uint32_t, int32_t, 8)
 CYPOOL_MAX_HELPERS(int64_t, int64_t, 4)
 CYPOOL_MAX_HELPERS(uint64_t, int64_t, 4)
 CYPOOL_AVG_CELL(float)
-CYPOOL_ARGMAX_CELL(float, int32_t)
-CYPOOL_ARGMAX_CELL(double, int64_t)
+CYPOOL_ARGMAX_CELL(float, int32_t, INT32_MAX, 8)
+CYPOOL_ARGMAX_CELL(double, int64_t, INT64_MAX, 4)
 CYPOOL_AVG_CELL(double)
 CYPOOL_GATHER(float)
 CYPOOL_GATHER(double)
@@ -301,19 +386,25 @@ CYPOOL_GATHER(double)
 #define CYPOOL_CASE_MAX_ROW(T, code) \
     case code: cypool_max_row_##T((T *)out, (const T *)src, n); break;
 #define CYPOOL_CASE_MAX_CELL(T, code) \
-    case code: cypool_max_cell_##T((const T *)base, (T *)out, tap_offset, n_taps, n); break;
+    case code:                                                                         \
+        cypool_max_cell_##T((const T *)base, (T *)out, tap_offset, n_taps, n, stream);  \
+        break;
 #define CYPOOL_CASE_MAX_STRIDE2(T, code) \
     case code: cypool_max_stride2_##T((T *)out, (const T *)src, tap_offset, n_taps, n); break;
 #define CYPOOL_CASE_ARGMAX_CELL(T, code)                                               \
     case code:                                                                         \
         cypool_argmax_cell_##T((const T *)base, (T *)out, index, tap_offset, n_taps, n, \
-                               index_base);                                            \
+                               index_base, stream);                                    \
         break;
 #define CYPOOL_CASE_AVG_CELL(T, code) \
-    case code: cypool_avg_cell_##T((T *)out, (const T *)base, tap_offset, n_taps, n, (T)divisor); break;
+    case code:                                                                         \
+        cypool_avg_cell_##T((T *)out, (const T *)base, tap_offset, n_taps, n, (T)divisor, \
+                            stream);                                                   \
+        break;
 #define CYPOOL_CASE_GATHER(T, code)                                                    \
     case code:                                                                         \
-        cypool_gather_##T((T *)dst, (const T *)src, offset, n_src, n, (const T *)scale); \
+        cypool_gather_##T((T *)dst, (const T *)src, offset, n_src, n, (const T *)scale, \
+                          stream);                                                     \
         break;
 
 static inline void cypool_max_row(int dtype, void *out, const void *src, Py_ssize_t n)
@@ -322,7 +413,8 @@ static inline void cypool_max_row(int dtype, void *out, const void *src, Py_ssiz
 }
 
 static inline void cypool_max_cell(int dtype, const void *base, void *out,
-                                   const int64_t *tap_offset, Py_ssize_t n_taps, Py_ssize_t n)
+                                   const int64_t *tap_offset, Py_ssize_t n_taps, Py_ssize_t n,
+                                   int stream)
 {
     switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_CELL) }
 }
@@ -337,20 +429,21 @@ static inline void cypool_max_stride2(int dtype, void *out, const void *src,
 /* floats only: other codes do nothing */
 static inline void cypool_argmax_cell(int dtype, const void *base, void *out, int64_t *index,
                                       const int64_t *tap_offset, Py_ssize_t n_taps,
-                                      Py_ssize_t n, int64_t index_base)
+                                      Py_ssize_t n, int64_t index_base, int stream)
 {
     switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_ARGMAX_CELL) }
 }
 
 static inline void cypool_avg_cell(int dtype, const void *base, void *out,
                                    const int64_t *tap_offset, Py_ssize_t n_taps, Py_ssize_t n,
-                                   double divisor)
+                                   double divisor, int stream)
 {
     switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_AVG_CELL) }
 }
 
 static inline void cypool_gather(int dtype, void *dst, const void *src, const int64_t *offset,
-                                 const void *scale, Py_ssize_t n_src, Py_ssize_t n)
+                                 const void *scale, Py_ssize_t n_src, Py_ssize_t n,
+                                 int stream)
 {
     switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_GATHER) }
 }

@@ -6,7 +6,7 @@ Every public function is a thin wrapper: validate and normalise the arguments
 import numpy as np
 
 from cypool import _kernels
-from cypool._buffers import OutputBuffer, canonical_input, split_pair_out
+from cypool._buffers import OutputBuffer, canonical_input, split_pair_out, streams
 from cypool._geometry import (
     as_input_array, check_rank, parse_index_dtype, parse_pool_args, spatial_sizes,
     _as_int_list,
@@ -31,7 +31,7 @@ def run_pool(kind, x, geom, out=None, num_threads=None):
         _kernels.forward.pool_forward(
             mode, canonical_input(x, geom.canonical_input), buf.kernel, None, geom.first,
             geom.count, geom.divisor, geom.dilation, geom.w_span, 1,
-            effective_threads(num_threads, geom.work))
+            streams(x, buf.kernel), effective_threads(num_threads, geom.work))
     return buf.finish()
 
 
@@ -308,7 +308,8 @@ def run_argmax(x, geom, index_dtype, include_batch_in_index, out_values=None,
                    else np.empty(geom.canonical_output, dtype=np.int64))
         _kernels.forward.pool_forward(
             _kernels.forward.ARGMAX, canonical_input(x, geom.canonical_input), values.kernel,
-            index64, geom.first, geom.count, geom.divisor, geom.dilation, geom.w_span, max(group, 1),
+            index64, geom.first, geom.count, geom.divisor, geom.dilation, geom.w_span,
+            max(group, 1), streams(x, values.kernel, index64),
             effective_threads(num_threads, geom.work))
         if index64 is not index.kernel:
             np.copyto(index.kernel, index64, casting="unsafe")

@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,15 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(params=[False, True], ids=["cached", "streamed"])
+def output_streaming(request, monkeypatch):
+    """Run a test with outputs written through the cache and with non-temporal stores
+    (which cypool uses for outputs of over cypool._buffers.STREAM_BYTES)."""
+    import cypool._buffers
+    monkeypatch.setattr(cypool._buffers, "STREAM_BYTES", 0 if request.param else 1 << 62)
+    return request.param
 
 
 CHANNELS_LAST = {1: "NWC", 2: "NHWC", 3: "NDHWC"}

@@ -249,11 +249,12 @@ def test_tf_tensor_input():
 # ------------------------------------------------------------------ many channels
 # From 64 bytes of channels a max or average runs cell by cell with the channels in
 # vector registers (blocks of four vectors, single vectors, then a scalar tail), and
-# large max windows reduce rows first: each path must keep the ties, NaN and sum order.
+# large max windows reduce rows first: each path must keep the ties, NaN and sum order,
+# with outputs written through the cache or streamed (see conftest.output_streaming).
 
 @pytest.mark.parametrize("dtype", MAX_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("channels", [16, 33, 67, 131])
-def test_many_channels_keep_semantics(dtype, channels):
+def test_many_channels_keep_semantics(dtype, channels, output_streaming):
     rng = np.random.default_rng(channels)
     x = make_values(rng, (1, 5, 6, channels), dtype, "small")  # many ties
     if x.dtype.kind == "f":
@@ -273,7 +274,7 @@ def test_many_channels_keep_semantics(dtype, channels):
 
 @pytest.mark.parametrize("dtype", MAX_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("channels, stride", [(1, 2), (1, 3), (3, 2), (2, 3)])
-def test_few_channel_strided_rows(dtype, channels, stride):
+def test_few_channel_strided_rows(dtype, channels, stride, output_streaming):
     """Strided rows of few channels: one channel at stride 2 (channels-first planes,
     grayscale) is deinterleaved in vector blocks with an overlapping last block; the
     others take running maxima along the row.  Row widths around every vector length,

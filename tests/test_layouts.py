@@ -242,3 +242,37 @@ def test_out_buffers_receive_result(fmt):
     exp = R.ref_max_pool_with_argmax(x, 2, 2, "SAME", fmt)
     np.testing.assert_array_equal(ob, exp[0])
     np.testing.assert_array_equal(ab, exp[1])
+
+
+@pytest.mark.parametrize("channels", [1, 3, 16, 67])
+def test_out_buffers_at_any_alignment(channels, output_streaming):
+    """out= arrays that start off a 16-byte boundary, as non-temporal stores need one:
+    every row head and tail (and every vector of a per-cell row) still lands."""
+    rng = np.random.default_rng(channels)
+    x = rng.standard_normal((2, 9, 11, channels)).astype(np.float32)
+    shape = R.output_shape(x.shape, 3, 2, "SAME", "NHWC")
+    size = int(np.prod(shape))
+    exp_max, exp_arg = R.ref_max_pool_with_argmax(x, 3, 2, "SAME", "NHWC")
+    exp_avg = R.ref_avg_pool(x, 3, 2, "SAME", "NHWC")
+    for offset in range(4):
+        store = np.full(size + 8, 7.0, np.float32)
+        buf = store[offset:offset + size].reshape(shape)
+        np.testing.assert_array_equal(cypool.max_pool(x, 3, 2, "SAME", out=buf), exp_max)
+        np.testing.assert_array_equal(cypool.avg_pool(x, 3, 2, "SAME", out=buf), exp_avg)
+        assert (store[:offset] == 7).all() and (store[offset + size:] == 7).all()
+        index_store = np.full(size + 4, -7, np.int64)
+        index = index_store[offset % 2:offset % 2 + size].reshape(shape)
+        out, arg = cypool.max_pool_with_argmax(x, 3, 2, "SAME", out=(buf, index))
+        np.testing.assert_array_equal(out, exp_max)
+        np.testing.assert_array_equal(arg, exp_arg)
+        assert (index_store[:offset % 2] == -7).all()
+        assert (index_store[offset % 2 + size:] == -7).all()
+
+
+def test_large_outputs_stream():
+    """Outputs past STREAM_BYTES (inputs included) take the non-temporal stores."""
+    from cypool._buffers import STREAM_BYTES, streams
+    small = np.empty(1 << 20, np.uint8)
+    assert not streams(small, small)
+    big = np.empty(STREAM_BYTES // 2, np.uint8)
+    assert streams(big, big)

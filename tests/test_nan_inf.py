@@ -222,7 +222,7 @@ def test_empty_windows_mixed_with_full_ones():
     ((2, 5, 6, 40), 3, 2),    # many channels: per cell in window order
     ((1, 4, 5, 6, 2), 2, 1),  # 3-D
 ])
-def test_signed_zero_maxima_follow_row_major_order(dtype, shape, k, s):
+def test_signed_zero_maxima_follow_row_major_order(dtype, shape, k, s, output_streaming):
     """Windows whose maximum is zero with both signs present keep the row-major first
     zero, as TF's 2-D kernels do, whatever path reduces the window (reducing rows first
     would keep the first zero column by column)."""
