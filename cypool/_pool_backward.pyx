@@ -15,8 +15,8 @@ from libc.string cimport memset
 
 from cypool._fused_types cimport max_t, avg_t
 from cypool._pool_rows cimport (
-    MODE_ARGMAX, RowScratch, cypool_gather, dtype_code, free_row_scratch, new_row_scratch,
-    pool_row,
+    MODE_ARGMAX, RowScratch, cypool_gather, cypool_store_fence, dtype_code, free_row_scratch,
+    new_row_scratch, pool_row,
 )
 from cypool._windows cimport Windows, unpack_windows
 
@@ -105,12 +105,14 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
 
 
 def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
-                  tuple cover_offsets, tuple cover_outputs, tuple divisor, int num_threads):
+                  tuple cover_offsets, tuple cover_outputs, tuple divisor, bint stream,
+                  int num_threads):
     """dx[i] = sum of grad[o] * T(1/divisor(o)) over the outputs o whose window taps i.
 
     A gather: the covering outputs of each dx cell come in row-major order, which is
     the order in which TF's scatter adds them, so the sums are bit-identical; each dx
-    row has one writer and dx needs no zeroing.
+    row has one writer and dx needs no zeroing.  ``stream``: dx is written with
+    non-temporal stores.
     """
     cdef const int64_t* off[3]
     cdef const int64_t* outs[3]
@@ -127,53 +129,78 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
     cdef Py_ssize_t in_d = dx.shape[1], in_h = dx.shape[2], in_w = dx.shape[3]
     cdef Py_ssize_t channels = dx.shape[4]
     cdef Py_ssize_t out_d = grad.shape[1], out_h = grad.shape[2], out_w = grad.shape[3]
-    cdef Py_ssize_t rows = dx.shape[0] * in_d * in_h, row, p, id_, ih, iw, n_src
-    cdef Py_ssize_t a, b, e, od, oh, ow, i
+    cdef Py_ssize_t rows = dx.shape[0] * in_d * in_h, row, p, id_, ih, iw, n_src, n_pairs
+    cdef Py_ssize_t a, b, e, k, od, oh, ow, i, slot
     cdef Py_ssize_t sizes[3]
-    cdef Py_ssize_t most = 1, axis_most
+    cdef Py_ssize_t most[3]
+    cdef int64_t pair_divisor
     cdef const avg_t* grad_ptr = &grad[0, 0, 0, 0, 0]
     cdef avg_t* dx_ptr = &dx[0, 0, 0, 0, 0]
     cdef int64_t* src_offset = NULL
     cdef avg_t* src_scale = NULL
+    cdef int64_t* pair_offset = NULL   # a dx row's covering (od, oh): their grad rows
+    cdef int64_t* pair_cached = NULL   # the div[0][od] * div[1][oh] of pair_scale's rows
+    cdef avg_t* pair_scale = NULL      # T(1/divisor) of each pair's outputs along W
     cdef int failed_flag = 0
     cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
     sizes[0] = in_d
     sizes[1] = in_h
     sizes[2] = in_w
-    for axis in range(3):  # the most outputs covering one cell: the scratch size
-        axis_most = 0
+    for axis in range(3):  # the most outputs covering one cell per axis: scratch sizes
+        most[axis] = 1
         for i in range(sizes[axis]):
-            axis_most = max(axis_most, off[axis][i + 1] - off[axis][i])
-        most *= max(axis_most, 1)
+            most[axis] = max(most[axis], off[axis][i + 1] - off[axis][i])
     with nogil, parallel(num_threads=num_threads):
-        src_offset = <int64_t*>malloc(most * sizeof(int64_t) + 8)
-        src_scale = <avg_t*>malloc(most * sizeof(avg_t) + 8)
-        if src_offset == NULL or src_scale == NULL:
+        src_offset = <int64_t*>malloc(most[0] * most[1] * most[2] * sizeof(int64_t) + 8)
+        src_scale = <avg_t*>malloc(most[0] * most[1] * most[2] * sizeof(avg_t) + 8)
+        pair_offset = <int64_t*>malloc(most[0] * most[1] * sizeof(int64_t) + 8)
+        pair_cached = <int64_t*>malloc(most[0] * most[1] * sizeof(int64_t) + 8)
+        pair_scale = <avg_t*>malloc(most[0] * most[1] * out_w * sizeof(avg_t) + 8)
+        if (src_offset == NULL or src_scale == NULL or pair_offset == NULL
+                or pair_cached == NULL or pair_scale == NULL):
             failed[0] = 1
+        else:
+            for slot in range(most[0] * most[1]):
+                pair_cached[slot] = -1
         for row in prange(rows, schedule="static"):
             if failed[0]:
                 continue
             p = row // (in_d * in_h)
             id_ = (row // in_h) % in_d
             ih = row % in_h
+            # the row's covering (od, oh) in row-major order; their 1/divisor along W,
+            # kept while the divisor of (od, oh) stays the same (one division each)
+            n_pairs = 0
+            for a in range(off[0][id_], off[0][id_ + 1]):
+                od = outs[0][a]
+                for b in range(off[1][ih], off[1][ih + 1]):
+                    oh = outs[1][b]
+                    pair_offset[n_pairs] = ((p * out_d + od) * out_h + oh) * out_w * channels
+                    pair_divisor = div[0][od] * div[1][oh]
+                    if pair_cached[n_pairs] != pair_divisor:
+                        pair_cached[n_pairs] = pair_divisor
+                        for ow in range(out_w):
+                            pair_scale[n_pairs * out_w + ow] = <avg_t>(
+                                1.0 / <double>(pair_divisor * div[2][ow]))
+                    n_pairs = n_pairs + 1  # not "+=": prange would make it a reduction
             for iw in range(in_w):
                 # the covering outputs in row-major order, then one pass over channels
                 n_src = 0
-                for a in range(off[0][id_], off[0][id_ + 1]):
-                    od = outs[0][a]
-                    for b in range(off[1][ih], off[1][ih + 1]):
-                        oh = outs[1][b]
-                        for e in range(off[2][iw], off[2][iw + 1]):
-                            ow = outs[2][e]
-                            src_scale[n_src] = <avg_t>(
-                                1.0 / <double>(div[0][od] * div[1][oh] * div[2][ow]))
-                            src_offset[n_src] = (((p * out_d + od) * out_h + oh) * out_w
-                                                 + ow) * channels
-                            n_src = n_src + 1  # not "+=": prange would make it a reduction
+                for k in range(n_pairs):
+                    for e in range(off[2][iw], off[2][iw + 1]):
+                        ow = outs[2][e]
+                        src_scale[n_src] = pair_scale[k * out_w + ow]
+                        src_offset[n_src] = pair_offset[k] + ow * channels
+                        n_src = n_src + 1
                 cypool_gather(dtype_code(dx_ptr), dx_ptr + (row * in_w + iw) * channels,
-                              grad_ptr, src_offset, src_scale, n_src, channels, False)
+                              grad_ptr, src_offset, src_scale, n_src, channels, stream)
+        if stream:
+            cypool_store_fence()
         free(src_offset)
         free(src_scale)
+        free(pair_offset)
+        free(pair_cached)
+        free(pair_scale)
     if failed_flag:
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 

@@ -4,7 +4,7 @@ MaxPoolGradWithArgmax (SPEC.md, Gradients), in every rank and layout.
 import numpy as np
 
 from cypool import _kernels
-from cypool._buffers import OutputBuffer, canonical_input
+from cypool._buffers import OutputBuffer, canonical_input, streams
 from cypool._geometry import (
     as_input_array, check_shape, parse_pool_args, parse_shape,
 )
@@ -116,7 +116,8 @@ def run_avg_pool_grad(shape, grad_arr, geom, out=None, num_threads=None):
         offsets, outputs = zip(*geom.cover)
         _kernels.backward.avg_pool_grad(
             canonical_input(grad_arr, geom.canonical_output), dx.kernel, offsets, outputs,
-            geom.divisor, effective_threads(num_threads, geom.work))
+            geom.divisor, streams(grad_arr, dx.kernel),
+            effective_threads(num_threads, geom.work))
     return dx.finish()
 
 

@@ -61,7 +61,7 @@ def test_avg_pool_grad_matches_reference(c):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
 @pytest.mark.parametrize("channels", [33, 67])
 @pytest.mark.parametrize("k, s, pad", [(3, 2, "SAME"), (3, 1, "VALID")])
-def test_many_channel_gradients_match_reference(dtype, channels, k, s, pad):
+def test_many_channel_gradients_match_reference(dtype, channels, k, s, pad, output_streaming):
     """Many channels take the vector paths (blocks of four vectors, single vectors,
     a scalar tail): the sums keep the reference's order bit for bit."""
     rng = np.random.default_rng(channels)
