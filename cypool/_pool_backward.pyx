@@ -130,7 +130,7 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
     cdef Py_ssize_t channels = dx.shape[4]
     cdef Py_ssize_t out_d = grad.shape[1], out_h = grad.shape[2], out_w = grad.shape[3]
     cdef Py_ssize_t rows = dx.shape[0] * in_d * in_h, row, p, id_, ih, iw, n_src, n_pairs
-    cdef Py_ssize_t a, b, e, k, od, oh, ow, i, slot
+    cdef Py_ssize_t a, b, e, k, od, oh, ow, i, slot = 0
     cdef Py_ssize_t sizes[3]
     cdef Py_ssize_t most[3]
     cdef int64_t pair_divisor

@@ -108,6 +108,11 @@ cdef extern from "_row_simd.h":
     void cypool_gather(int dtype, void* dst, const void* src, const int64_t* offset,
                        const void* scale, Py_ssize_t n_src, Py_ssize_t n,
                        int stream) noexcept nogil
+    # one channel, stride 2, windows of n_w = 2 or 3 adjacent taps: out[i] = max over
+    # r, t of src[row_offset[r] + 2*i + t], i < n; 1 when a column maximum was -0.0
+    int cypool_max_rows_stride2(int dtype, void* out, const void* src,
+                                const int64_t* row_offset, Py_ssize_t n_rows,
+                                Py_ssize_t n_w, Py_ssize_t n) noexcept nogil
     # one channel, stride 2: out[i] = max over t of src[tap_offset[t] + 2*i], i < n
     void cypool_max_stride2(int dtype, void* out, const void* src, const int64_t* tap_offset,
                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
@@ -245,11 +250,20 @@ cdef struct RowScratch:
 
 
 cdef enum:
+    # What pool_row_fast leaves for the signed-zero check of a max (fix_signed_zeros).
+    ZEROS_EXACT = 0      # every maximum was taken in window order
+    ZEROS_REDUCED = 1    # rows were reduced first, into scratch.max_row
+    ZEROS_SUSPECT = 2    # column maxima came first and one of them was -0.0
+
+
+cdef enum:
     # From this many bytes of channels a max or average goes cell by cell, the
     # channels in vector registers; fewer go tap-major along the row.
     CELL_BYTES = 64
-    # Input rows up to this many bytes are prefetched whole, one output row ahead.
+    # Input rows up to this many bytes are prefetched whole, output rows ahead by
+    # about PREFETCH_AHEAD bytes of input.
     SHORT_ROW = 16384
+    PREFETCH_AHEAD = 4096
 
 
 # ---- one output row -----------------------------------------------------------------
@@ -278,17 +292,20 @@ cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t*
     output pixels ``channels`` apart.  Argmax indices are flat offsets from ``plane``
     plus ``index_base``.
     """
-    if pool_row_fast(mode, plane, out_row, index_row, index_base, win, od, oh, out_w,
-                     in_h, in_w, in_stride, channels, scratch):
+    cdef int zeros = pool_row_fast(mode, plane, out_row, index_row, index_base, win, od,
+                                   oh, out_w, in_h, in_w, in_stride, channels, scratch)
+    if zeros != ZEROS_EXACT:
         fix_signed_zeros(plane, out_row, win, od, oh, out_w, in_h, in_w, in_stride,
-                         channels, scratch)
+                         channels, zeros == ZEROS_REDUCED, scratch)
 
 
 cdef inline void fix_signed_zeros(const max_t* plane, max_t* out_row, const Windows* win,
                                   Py_ssize_t od, Py_ssize_t oh, Py_ssize_t out_w,
                                   Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t in_stride,
-                                  Py_ssize_t channels, RowScratch* scratch) noexcept nogil:
-    """After a max that reduced the window's rows first (into scratch.max_row)."""
+                                  Py_ssize_t channels, bint check_reduced,
+                                  RowScratch* scratch) noexcept nogil:
+    """After a max that reduced the window's rows first (into scratch.max_row when
+    ``check_reduced``, else that row held a -0.0)."""
     cdef Py_ssize_t ow, c, r, tw, n_w, n_rows
     cdef bint any_zero, any_negative_zero
     cdef max_t* out
@@ -303,12 +320,13 @@ cdef inline void fix_signed_zeros(const max_t* plane, max_t* out_row, const Wind
             any_zero |= out_row[c] == 0
         if not any_zero:
             return
-        reduced = <const max_t*>scratch.max_row
-        any_negative_zero = False
-        for c in range(in_w * channels):  # rare: ReLU gives +0.0
-            any_negative_zero |= reduced[c] == 0 and signbit(reduced[c])
-        if not any_negative_zero:
-            return
+        if check_reduced:
+            reduced = <const max_t*>scratch.max_row
+            any_negative_zero = False
+            for c in range(in_w * channels):  # rare: ReLU gives +0.0
+                any_negative_zero |= reduced[c] == 0 and signbit(reduced[c])
+            if not any_negative_zero:
+                return
         n_rows = window_rows(win, od, oh, in_h, in_w, in_stride, scratch.row_offset)
         for ow in range(out_w):
             out = out_row + ow * channels
@@ -326,24 +344,24 @@ cdef inline void fix_signed_zeros(const max_t* plane, max_t* out_row, const Wind
 
 
 @cython.cdivision(True)  # C division: the .pyx's directive does not reach a .pxd
-cdef inline bint pool_row_fast(int mode, const max_t* plane, max_t* out_row,
+cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                                int64_t* index_row, int64_t index_base, const Windows* win,
                                Py_ssize_t od, Py_ssize_t oh, Py_ssize_t out_w,
                                Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t in_stride,
                                Py_ssize_t channels, RowScratch* scratch) noexcept nogil:
-    """pool_row's work; True when a max reduced the window's rows first."""
+    """pool_row's work; returns the ZEROS_* check the row needs."""
     cdef Py_ssize_t n_w, lo = win.span_lo, hi = win.span_hi, n_span = hi - lo
     cdef Py_ssize_t ow, c, r, tw, w_step, i, n_rows
     cdef int32_t tap, n_taps
-    cdef bint per_cell, rows_reduced = False
-    cdef Py_ssize_t next_rows, n_skip, k
+    cdef bint per_cell, rows_reduced = False, column_first
+    cdef Py_ssize_t next_rows, ahead, n_skip, k
     cdef int64_t cell
     cdef const max_t* src = plane
     cdef max_t* reduced
     cdef max_t* run
     cdef Py_ssize_t n_run
     cdef max_t* out
-    cdef max_t divisor = 1
+    cdef max_t divisor = 1, best, v
     cdef int64_t* row_offset = scratch.row_offset
     cdef int64_t* tap_offset = scratch.tap_offset
     cdef bint stream_cells
@@ -351,20 +369,30 @@ cdef inline bint pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     per_cell = channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES and (
         mode != MODE_ARGMAX or max_t is float or max_t is double)
     n_w = win.count[2][lo] if n_span > 0 else 0
-    # The next output row's new input rows are fetched while this row computes: the
+    # one channel at stride 2 over 2 or 3 adjacent taps (channels-first 2x2/2 and
+    # 3x3/2): column maxima and taps in registers, one helper call for the row
+    column_first = (mode == MODE_MAX and channels == 1 and in_stride == 1 and n_rows > 0
+                    and n_span > 0 and win.span_step == 2 and win.dilation[2] == 1
+                    and 2 <= n_w <= 3)
+    # A later output row's new input rows are fetched while this row computes: the
     # hardware prefetcher alone leaves one thread at half the DRAM bandwidth.  Per-cell
-    # rows are asked for cell by cell below; short rows of few channels whole, now.
+    # rows ask for the next row's cell by cell below; short rows of few channels whole,
+    # now.
     next_rows = 0
     if oh + 1 < win.size[1] and n_rows > 0:
         next_rows = (win.first[1][oh + 1] - win.first[1][oh]) * in_w * in_stride
         if (not per_cell and in_stride == channels
                 and in_w * channels * <Py_ssize_t>sizeof(max_t) <= SHORT_ROW):
+            if next_rows > 0:  # a few KB ahead: one short row is done before DRAM answers
+                ahead = min((PREFETCH_AHEAD + next_rows * <Py_ssize_t>sizeof(max_t) - 1)
+                            // (next_rows * <Py_ssize_t>sizeof(max_t)), win.size[1] - 1 - oh)
+                next_rows = (win.first[1][oh + ahead] - win.first[1][oh]) * in_w * in_stride
             for r in range(n_rows):
                 cypool_prefetch(plane + row_offset[r] + next_rows,
                                 in_w * channels * sizeof(max_t))
             next_rows = 0
-    if (mode == MODE_MAX and n_rows > 1 and scratch.max_row != NULL and (
-            not per_cell or n_rows * in_w + out_w * n_w < n_rows * n_w * out_w)):
+    if (mode == MODE_MAX and n_rows > 1 and scratch.max_row != NULL and not column_first
+            and (not per_cell or n_rows * in_w + out_w * n_w < n_rows * n_w * out_w)):
         # A max is exact in any order: reduce the rows first, along the whole
         # contiguous row (vectorised), and then pool that one row along W.  Per-cell
         # maxima over many channels skip this unless it saves taps (large windows).
@@ -395,6 +423,15 @@ cdef inline bint pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                 if mode == MODE_ARGMAX:
                     index_row[ow * channels + c] = -1
             continue
+        if mode == MODE_MAX and channels == 1:  # in a register: no store per tap
+            best = src[row_offset[0] + win.first[2][ow] * in_stride]
+            for r in range(n_rows):
+                for tw in range(n_w):
+                    v = src[row_offset[r] + (win.first[2][ow] + tw * win.dilation[2])
+                            * in_stride]
+                    best = v if (v > best) | is_nan(v) else best
+            out[0] = best
+            continue
         if mode == MODE_AVG:
             for c in range(channels):
                 out[c] = 0
@@ -413,7 +450,12 @@ cdef inline bint pool_row_fast(int mode, const max_t* plane, max_t* out_row,
             for c in range(channels):
                 out[c] = <max_t>(out[c] / divisor)  # ints never get here
     if n_span <= 0:
-        return rows_reduced
+        return ZEROS_REDUCED if rows_reduced else ZEROS_EXACT
+    if column_first:
+        if cypool_max_rows_stride2(dtype_code(src), out_row + lo, src + win.first[2][lo],
+                                   row_offset, n_rows, win.count[2][lo], n_span):
+            return ZEROS_SUSPECT
+        return ZEROS_EXACT
     # span path: outputs [lo, hi) share one window shape; tap t of output lo + i
     # reads src + tap_offset[t] + i * w_step
     n_w = win.count[2][lo]
@@ -443,10 +485,10 @@ cdef inline bint pool_row_fast(int mode, const max_t* plane, max_t* out_row,
             else:
                 cypool_avg_cell(dtype_code(src), src + i * w_step, out + i * channels,
                                 tap_offset, n_taps, channels, divisor, stream_cells)
-        return rows_reduced
+        return ZEROS_REDUCED if rows_reduced else ZEROS_EXACT
     if mode == MODE_MAX and channels == 1 and w_step == 2:  # channels-first, stride 2
         cypool_max_stride2(dtype_code(src), out, src, tap_offset, n_taps, n_span)
-        return rows_reduced
+        return ZEROS_REDUCED if rows_reduced else ZEROS_EXACT
     if (mode == MODE_MAX and w_step > channels and in_stride == channels
             and scratch.max_run != NULL):
         # Strided taps of few channels gather badly: take the taps' running maximum
@@ -458,7 +500,7 @@ cdef inline bint pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         for tap in range(1, n_taps):
             cypool_max_row(dtype_code(src), run, src + tap_offset[tap], n_run)
         max_tap(out, run, n_span, w_step, channels, True)
-        return rows_reduced
+        return ZEROS_REDUCED if rows_reduced else ZEROS_EXACT
     # otherwise tap-major, vectorised along the row (or over many channels for max)
     if mode == MODE_AVG:
         for c in range(n_span * channels):
@@ -481,7 +523,7 @@ cdef inline bint pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
         for c in range(n_span * channels):
             out[c] = <max_t>(out[c] / divisor)  # ints never get here
-    return rows_reduced
+    return ZEROS_REDUCED if rows_reduced else ZEROS_EXACT
 
 
 cdef inline Py_ssize_t max_window_taps(const Windows* win, Py_ssize_t out_d, Py_ssize_t out_h,

@@ -239,6 +239,15 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_EVEN8 CYPOOL_EVEN4, 8, 10, 12, 14
 #define CYPOOL_EVEN16 CYPOOL_EVEN8, 16, 18, 20, 22, 24, 26, 28, 30
 #define CYPOOL_EVEN32 CYPOOL_EVEN16, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62
+#define CYPOOL_ODD4 1, 3, 5, 7
+#define CYPOOL_ODD8 CYPOOL_ODD4, 9, 11, 13, 15
+#define CYPOOL_ODD16 CYPOOL_ODD8, 17, 19, 21, 23, 25, 27, 29, 31
+#define CYPOOL_ODD32 CYPOOL_ODD16, 33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63
+/* lanes 1 .. LANES of two vectors: one vector on, the next's first lane last */
+#define CYPOOL_NEXT4 1, 2, 3, 4
+#define CYPOOL_NEXT8 CYPOOL_NEXT4, 5, 6, 7, 8
+#define CYPOOL_NEXT16 CYPOOL_NEXT8, 9, 10, 11, 12, 13, 14, 15, 16
+#define CYPOOL_NEXT32 CYPOOL_NEXT16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32
 /* Blocks of outputs [i, i + lanes) while i + lanes < n, so that the odd element
    after the block's last tap is in bounds (it is the next output's tap); then one
    block ending at n - 2, overlapping (a max may be computed twice); the caller
@@ -262,6 +271,70 @@ typedef int64_t cypool_index_vec
         CYPOOL_STRIDE2_BLOCK(T, LANES, n - 1 - lanes);                                 \
         i = n - 1;                                                                     \
     }
+
+/* m = the column maxima over the rows of the vector at input w; nz marks lanes where
+   one is -0.0 (for integers, never) */
+#define CYPOOL_COLUMN_MAX(T, m, w)                                                     \
+    do {                                                                               \
+        (m) = *(const V *)(src + row_offset[0] + (w));                                 \
+        for (Py_ssize_t r_ = 1; r_ < n_rows; r_++) {                                   \
+            V v_ = *(const V *)(src + row_offset[r_] + (w));                           \
+            CYPOOL_VMAX(T, (m), v_);                                                   \
+        }                                                                              \
+        nz |= (M)((m) == 0) & (M)((M)(m) < 0);                                         \
+    } while (0)
+/* outputs [i, i + lanes) from the column maxima a (inputs 2i on), b (the next
+   vector) and c (lane 0: input 2i + 2*lanes, the third tap of the last output) */
+#define CYPOOL_ROWS2_BLOCK(T, LANES, i, a, b, c)                                       \
+    do {                                                                               \
+        V e_ = __builtin_shufflevector((a), (b), CYPOOL_EVEN##LANES);                  \
+        V o_ = __builtin_shufflevector((a), (b), CYPOOL_ODD##LANES);                   \
+        V m_ = e_;                                                                     \
+        CYPOOL_VMAX(T, m_, o_);                                                        \
+        if (n_w == 3) {                                                                \
+            V e2_ = __builtin_shufflevector(e_, (c), CYPOOL_NEXT##LANES);              \
+            CYPOOL_VMAX(T, m_, e2_);                                                   \
+        }                                                                              \
+        *(V *)(out + (i)) = m_;                                                        \
+    } while (0)
+/* Blocks of lanes outputs, carrying the column maxima of the third vector on as the
+   next block's first while all of it is in range; then blocks whose c is a scalar
+   column maximum, the last one ending at n (overlapping: a max may be computed
+   twice). */
+#define CYPOOL_ROWS_STRIDE2_VECTORS(T, IT, LANES)                                      \
+    enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
+    typedef cypool_##T##_vec V;                                                        \
+    typedef cypool_##T##_mask M;                                                       \
+    M nz = {0};                                                                        \
+    if (n >= lanes) {                                                                  \
+        const Py_ssize_t n_in = 2 * n + n_w - 2; /* inputs the windows use */          \
+        V a, b, c;                                                                     \
+        CYPOOL_COLUMN_MAX(T, a, 0);                                                    \
+        for (; i + lanes <= n && 2 * i + 3 * lanes <= n_in; i += lanes) {              \
+            CYPOOL_COLUMN_MAX(T, b, 2 * i + lanes);                                    \
+            CYPOOL_COLUMN_MAX(T, c, 2 * i + 2 * lanes);                                \
+            CYPOOL_ROWS2_BLOCK(T, LANES, i, a, b, c);                                  \
+            a = c;                                                                     \
+        }                                                                              \
+        while (i < n) {                                                                \
+            if (i + lanes > n) i = n - lanes;                                          \
+            CYPOOL_COLUMN_MAX(T, a, 2 * i);                                            \
+            CYPOOL_COLUMN_MAX(T, b, 2 * i + lanes);                                    \
+            c = a;                                                                     \
+            if (n_w == 3) {                                                            \
+                T top = src[row_offset[0] + 2 * i + 2 * lanes];                        \
+                for (Py_ssize_t r = 1; r < n_rows; r++)                                \
+                    top = CYPOOL_MAX1(top, src[row_offset[r] + 2 * i + 2 * lanes]);    \
+                IT bits;                                                               \
+                memcpy(&bits, &top, sizeof bits);                                      \
+                negative_zero |= (top == 0) & (bits < 0);                              \
+                c[0] = top;                                                            \
+            }                                                                          \
+            CYPOOL_ROWS2_BLOCK(T, LANES, i, a, b, c);                                  \
+            i += lanes;                                                                \
+        }                                                                              \
+    }                                                                                  \
+    for (int j_ = 0; j_ < lanes; j_++) negative_zero |= nz[j_] != 0;
 #endif
 #else
 #define CYPOOL_VECTOR_TYPES(T, IT)
@@ -353,11 +426,40 @@ typedef int64_t cypool_index_vec
         }                                                                              \
     }
 
+/* one channel, stride 2, windows of n_w = 2 or 3 adjacent taps along W over n_rows
+   rows (channels-first planes, grayscale): out[i] = max over r, t of
+   src[row_offset[r] + 2*i + t], i < n.  The vector blocks take column maxima over the
+   rows first and the taps from them with shuffles (no reduced row in memory); they
+   return 1 when a column maximum was -0.0, as then a zero maximum may have the wrong
+   sign (the caller redoes those in window order).  Scalar outputs go in window
+   order. */
+#ifndef CYPOOL_ROWS_STRIDE2_VECTORS
+#define CYPOOL_ROWS_STRIDE2_VECTORS(T, IT, LANES)
+#endif
+#define CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES)                                          \
+    static CYPOOL_NOINLINE int cypool_max_rows_stride2_##T(                            \
+        T *out, const T *src, const int64_t *row_offset, Py_ssize_t n_rows,            \
+        Py_ssize_t n_w, Py_ssize_t n)                                                  \
+    {                                                                                  \
+        Py_ssize_t i = 0;                                                              \
+        int negative_zero = 0;                                                         \
+        CYPOOL_ROWS_STRIDE2_VECTORS(T, IT, LANES)                                      \
+        for (; i < n; i++) {                                                           \
+            T a = src[row_offset[0] + 2 * i];                                          \
+            for (Py_ssize_t r = 0; r < n_rows; r++)                                    \
+                for (Py_ssize_t t = 0; t < n_w; t++)                                   \
+                    a = CYPOOL_MAX1(a, src[row_offset[r] + 2 * i + t]);                \
+            out[i] = a;                                                                \
+        }                                                                              \
+        return negative_zero;                                                          \
+    }
+
 #define CYPOOL_MAX_HELPERS(T, IT, LANES) \
     CYPOOL_VECTOR_TYPES(T, IT)          \
     CYPOOL_MAX_ROW(T)                   \
     CYPOOL_MAX_CELL(T)                  \
-    CYPOOL_MAX_STRIDE2(T, LANES)
+    CYPOOL_MAX_STRIDE2(T, LANES)        \
+    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES)
 
 CYPOOL_MAX_HELPERS(float, int32_t, 8)
 CYPOOL_MAX_HELPERS(double, int64_t, 4)
@@ -389,6 +491,8 @@ CYPOOL_GATHER(double)
     case code:                                                                         \
         cypool_max_cell_##T((const T *)base, (T *)out, tap_offset, n_taps, n, stream);  \
         break;
+#define CYPOOL_CASE_MAX_ROWS_STRIDE2(T, code) \
+    case code: return cypool_max_rows_stride2_##T((T *)out, (const T *)src, row_offset, n_rows, n_w, n);
 #define CYPOOL_CASE_MAX_STRIDE2(T, code) \
     case code: cypool_max_stride2_##T((T *)out, (const T *)src, tap_offset, n_taps, n); break;
 #define CYPOOL_CASE_ARGMAX_CELL(T, code)                                               \
@@ -424,6 +528,14 @@ static inline void cypool_max_stride2(int dtype, void *out, const void *src,
                                       Py_ssize_t n)
 {
     switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_STRIDE2) }
+}
+
+static inline int cypool_max_rows_stride2(int dtype, void *out, const void *src,
+                                          const int64_t *row_offset, Py_ssize_t n_rows,
+                                          Py_ssize_t n_w, Py_ssize_t n)
+{
+    switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_ROWS_STRIDE2) }
+    return 0;
 }
 
 /* floats only: other codes do nothing */
