@@ -6,8 +6,10 @@
 #   (C helpers in _row_simd.h);
 # - few channels: tap-major, one branch-free pass per tap over all of them, vectorised
 #   along the row; strided max rows take running maxima along the row or (one channel,
-#   stride 2) deinterleave with shuffles;
-# - max reduces a window's input rows first when that saves work (any order is exact).
+#   stride 2) deinterleave with shuffles, from column maxima in registers for 2 or 3
+#   adjacent taps;
+# - max reduces a window's input rows first when that saves work (any order is exact);
+# - large outputs of per-cell rows go out with non-temporal stores (scratch.stream).
 # Every output still sees its taps in window row-major order (or, for max, in groups
 # that keep the first maximum and the NaN rule), so max ties, argmax and the float sums
 # of averages are exactly those of a per-cell loop.  Border outputs go per cell.

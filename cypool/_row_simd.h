@@ -351,6 +351,7 @@ typedef int64_t cypool_index_vec
                                            int stream)                                 \
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
+        (void)stream; /* only the vector stores stream */                              \
         CYPOOL_SUM_VECTORS(T, TERM, FINISH)                                            \
         for (; c < n; c++) {                                                           \
             T acc = 0;                                                                 \
@@ -376,6 +377,7 @@ typedef int64_t cypool_index_vec
         Py_ssize_t n, int stream)                                                      \
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
+        (void)stream; /* only the vector stores stream */                              \
         CYPOOL_MAX_VECTORS(T)                                                          \
         for (; c < n; c++) {                                                           \
             T acc = base[tap_offset[0] + c];                                           \
@@ -393,6 +395,7 @@ typedef int64_t cypool_index_vec
         Py_ssize_t n_taps, Py_ssize_t n, int64_t index_base, int stream)               \
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
+        (void)stream; /* only the vector stores stream */                              \
         CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, LANES)                                    \
         for (; c < n; c++) {                                                           \
             T a = base[tap_offset[0] + c];                                             \
