@@ -35,8 +35,7 @@ def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1
     so 1 gives per-example indices for channels-last input, the number of planes
     includes the batch, and the channel count gives per-example indices for
     channels-first input.  ``stream``: write the output with non-temporal stores (for
-    outputs that would not stay in the cache).  AVG is
-    only called for floating dtypes.
+    outputs that would not stay in the cache).  AVG is only called for floating dtypes.
     """
     cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
     cdef Py_ssize_t in_h = x.shape[2], in_w = x.shape[3]

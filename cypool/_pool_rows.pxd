@@ -306,8 +306,8 @@ cdef inline void fix_signed_zeros(const max_t* plane, max_t* out_row, const Wind
                                   Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t in_stride,
                                   Py_ssize_t channels, bint check_reduced,
                                   RowScratch* scratch) noexcept nogil:
-    """After a max that reduced the window's rows first (into scratch.max_row when
-    ``check_reduced``, else that row held a -0.0)."""
+    """After a max that reduced the window's rows first: into scratch.max_row when
+    ``check_reduced``, else in registers, where a column maximum was -0.0."""
     cdef Py_ssize_t ow, c, r, tw, n_w, n_rows
     cdef bint any_zero, any_negative_zero
     cdef max_t* out
@@ -347,10 +347,10 @@ cdef inline void fix_signed_zeros(const max_t* plane, max_t* out_row, const Wind
 
 @cython.cdivision(True)  # C division: the .pyx's directive does not reach a .pxd
 cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
-                               int64_t* index_row, int64_t index_base, const Windows* win,
-                               Py_ssize_t od, Py_ssize_t oh, Py_ssize_t out_w,
-                               Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t in_stride,
-                               Py_ssize_t channels, RowScratch* scratch) noexcept nogil:
+                              int64_t* index_row, int64_t index_base, const Windows* win,
+                              Py_ssize_t od, Py_ssize_t oh, Py_ssize_t out_w,
+                              Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t in_stride,
+                              Py_ssize_t channels, RowScratch* scratch) noexcept nogil:
     """pool_row's work; returns the ZEROS_* check the row needs."""
     cdef Py_ssize_t n_w, lo = win.span_lo, hi = win.span_hi, n_span = hi - lo
     cdef Py_ssize_t ow, c, r, tw, w_step, i, n_rows
