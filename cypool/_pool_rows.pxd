@@ -111,10 +111,11 @@ cdef extern from "_row_simd.h":
                        const void* scale, Py_ssize_t n_src, Py_ssize_t n,
                        int stream) noexcept nogil
     # one channel, stride 2, windows of n_w = 2 or 3 adjacent taps: out[i] = max over
-    # r, t of src[row_offset[r] + 2*i + t], i < n; 1 when a column maximum was -0.0
+    # r, t of src[row_offset[r] + 2*i + t], i < n (``clipped``: output n - 1 without
+    # its last tap); 1 when a column maximum was -0.0
     int cypool_max_rows_stride2(int dtype, void* out, const void* src,
                                 const int64_t* row_offset, Py_ssize_t n_rows,
-                                Py_ssize_t n_w, Py_ssize_t n) noexcept nogil
+                                Py_ssize_t n_w, Py_ssize_t n, int clipped) noexcept nogil
     # one channel, stride 2: out[i] = max over t of src[tap_offset[t] + 2*i], i < n
     void cypool_max_stride2(int dtype, void* out, const void* src, const int64_t* tap_offset,
                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
@@ -355,7 +356,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     cdef Py_ssize_t n_w, lo = win.span_lo, hi = win.span_hi, n_span = hi - lo
     cdef Py_ssize_t ow, c, r, tw, w_step, i, n_rows
     cdef int32_t tap, n_taps
-    cdef bint per_cell, rows_reduced = False, column_first
+    cdef bint per_cell, rows_reduced = False, column_first, clipped = False
     cdef Py_ssize_t next_rows, ahead, n_skip, k
     cdef int64_t cell
     cdef const max_t* src = plane
@@ -363,7 +364,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     cdef max_t* run
     cdef Py_ssize_t n_run
     cdef max_t* out
-    cdef max_t divisor = 1, best, v
+    cdef max_t divisor = 1
     cdef int64_t* row_offset = scratch.row_offset
     cdef int64_t* tap_offset = scratch.tap_offset
     cdef bint stream_cells
@@ -376,6 +377,9 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     column_first = (mode == MODE_MAX and channels == 1 and in_stride == 1 and n_rows > 0
                     and n_span > 0 and win.span_step == 2 and win.dilation[2] == 1
                     and 2 <= n_w <= 3)
+    if column_first and n_w == 3 and hi < out_w:
+        # the right border's window of SAME padding (two taps) joins the span
+        clipped = win.count[2][hi] == 2 and win.first[2][hi] == win.first[2][lo] + 2 * n_span
     # A later output row's new input rows are fetched while this row computes: the
     # hardware prefetcher alone leaves one thread at half the DRAM bandwidth.  Per-cell
     # rows ask for the next row's cell by cell below; short rows of few channels whole,
@@ -414,7 +418,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     if n_rows == 0:
         n_span = 0  # every window of the row is empty: all go per cell
     # per-cell path: the border outputs, [0, lo) and [hi, out_w), or all without a span
-    n_skip = n_span if n_span > 0 else 0
+    n_skip = n_span + clipped if n_span > 0 else 0
     for k in range(out_w - n_skip):
         ow = k if k < lo else k + n_skip
         out = out_row + ow * channels
@@ -425,14 +429,14 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                 if mode == MODE_ARGMAX:
                     index_row[ow * channels + c] = -1
             continue
-        if mode == MODE_MAX and channels == 1:  # in a register: no store per tap
-            best = src[row_offset[0] + win.first[2][ow] * in_stride]
+        if mode == MODE_MAX:  # in registers, branch-free: no store per tap
+            n_taps = 0
             for r in range(n_rows):
                 for tw in range(n_w):
-                    v = src[row_offset[r] + (win.first[2][ow] + tw * win.dilation[2])
-                            * in_stride]
-                    best = v if (v > best) | is_nan(v) else best
-            out[0] = best
+                    tap_offset[n_taps] = row_offset[r] + (win.first[2][ow]
+                                                          + tw * win.dilation[2]) * in_stride
+                    n_taps += 1
+            cypool_max_cell(dtype_code(src), src, out, tap_offset, n_taps, channels, False)
             continue
         if mode == MODE_AVG:
             for c in range(channels):
@@ -455,7 +459,8 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         return ZEROS_REDUCED if rows_reduced else ZEROS_EXACT
     if column_first:
         if cypool_max_rows_stride2(dtype_code(src), out_row + lo, src + win.first[2][lo],
-                                   row_offset, n_rows, win.count[2][lo], n_span):
+                                   row_offset, n_rows, win.count[2][lo], n_span + clipped,
+                                   clipped):
             return ZEROS_SUSPECT
         return ZEROS_EXACT
     # span path: outputs [lo, hi) share one window shape; tap t of output lo + i

@@ -12,6 +12,7 @@
 #ifndef CYPOOL_ROW_SIMD_H
 #define CYPOOL_ROW_SIMD_H
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -85,6 +86,25 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
 
 /* max(o, v) with a NaN in v winning (v != v is false for integers) */
 #define CYPOOL_MAX1(o, v) (((v) > (o)) | ((v) != (v)) ? (v) : (o))
+
+/* The same for one value at a time in the scalar loops, branch-free for floats (gcc
+   branches on the NaN test, and random data mispredicts half the time) */
+#define CYPOOL_SELECT_BITS(name, T, U)                                                 \
+    static inline T name(T o, T v)                                                     \
+    {                                                                                  \
+        U ob, vb, take = (U)0 - (U)((v > o) | (v != v));                               \
+        memcpy(&ob, &o, sizeof ob);                                                    \
+        memcpy(&vb, &v, sizeof vb);                                                    \
+        ob = (vb & take) | (ob & ~take);                                               \
+        memcpy(&o, &ob, sizeof ob);                                                    \
+        return o;                                                                      \
+    }
+CYPOOL_SELECT_BITS(cypool_max1_float, float, uint32_t)
+CYPOOL_SELECT_BITS(cypool_max1_double, double, uint64_t)
+#define CYPOOL_MAX1_SCALAR(o, v)                                                       \
+    _Generic((o), float: cypool_max1_float((float)(o), (float)(v)),                    \
+             double: cypool_max1_double((double)(o), (double)(v)),                    \
+             default: ((v) > (o) ? (v) : (o)))
 
 /* ---- out[i] = max(out[i], src[i]) for i < n ------------------------------------- */
 #define CYPOOL_MAX_ROW(T)                                                              \
@@ -285,6 +305,10 @@ typedef int64_t cypool_index_vec
     } while (0)
 /* outputs [i, i + lanes) from the column maxima a (inputs 2i on), b (the next
    vector) and c (lane 0: input 2i + 2*lanes, the third tap of the last output) */
+#define CYPOOL_LOWEST(x)                                                               \
+    _Generic((x), float: -INFINITY, double: -INFINITY, int8_t: INT8_MIN, uint8_t: 0,   \
+             int16_t: INT16_MIN, uint16_t: 0, int32_t: INT32_MIN, uint32_t: 0,         \
+             int64_t: INT64_MIN, uint64_t: 0)
 #define CYPOOL_ROWS2_BLOCK(T, LANES, i, a, b, c)                                       \
     do {                                                                               \
         V e_ = __builtin_shufflevector((a), (b), CYPOOL_EVEN##LANES);                  \
@@ -307,7 +331,7 @@ typedef int64_t cypool_index_vec
     typedef cypool_##T##_mask M;                                                       \
     M nz = {0};                                                                        \
     if (n >= lanes) {                                                                  \
-        const Py_ssize_t n_in = 2 * n + n_w - 2; /* inputs the windows use */          \
+        const Py_ssize_t n_in = 2 * n + n_w - 2 - clipped; /* inputs in the windows */ \
         V a, b, c;                                                                     \
         CYPOOL_COLUMN_MAX(T, a, 0);                                                    \
         for (; i + lanes <= n && 2 * i + 3 * lanes <= n_in; i += lanes) {              \
@@ -321,14 +345,16 @@ typedef int64_t cypool_index_vec
             CYPOOL_COLUMN_MAX(T, a, 2 * i);                                            \
             CYPOOL_COLUMN_MAX(T, b, 2 * i + lanes);                                    \
             c = a;                                                                     \
-            if (n_w == 3) {                                                            \
+            if (n_w == 3 && 2 * i + 2 * lanes < n_in) {                                \
                 T top = src[row_offset[0] + 2 * i + 2 * lanes];                        \
                 for (Py_ssize_t r = 1; r < n_rows; r++)                                \
-                    top = CYPOOL_MAX1(top, src[row_offset[r] + 2 * i + 2 * lanes]);    \
+                    top = CYPOOL_MAX1_SCALAR(top, src[row_offset[r] + 2 * i + 2 * lanes]); \
                 IT bits;                                                               \
                 memcpy(&bits, &top, sizeof bits);                                      \
                 negative_zero |= (top == 0) & (bits < 0);                              \
                 c[0] = top;                                                            \
+            } else if (n_w == 3) { /* the clipped last output: a tap that never wins */ \
+                c[0] = CYPOOL_LOWEST(c[0]);                                            \
             }                                                                          \
             CYPOOL_ROWS2_BLOCK(T, LANES, i, a, b, c);                                  \
             i += lanes;                                                                \
@@ -382,7 +408,7 @@ typedef int64_t cypool_index_vec
         for (; c < n; c++) {                                                           \
             T acc = base[tap_offset[0] + c];                                           \
             for (Py_ssize_t t = 1; t < n_taps; t++)                                    \
-                acc = CYPOOL_MAX1(acc, base[tap_offset[t] + c]);                       \
+                acc = CYPOOL_MAX1_SCALAR(acc, base[tap_offset[t] + c]);                \
             out[c] = acc;                                                              \
         }                                                                              \
     }
@@ -424,14 +450,15 @@ typedef int64_t cypool_index_vec
         for (; i < n; i++) {                                                           \
             T a = src[tap_offset[0] + 2 * i];                                          \
             for (Py_ssize_t t = 1; t < n_taps; t++)                                    \
-                a = CYPOOL_MAX1(a, src[tap_offset[t] + 2 * i]);                        \
+                a = CYPOOL_MAX1_SCALAR(a, src[tap_offset[t] + 2 * i]);                 \
             out[i] = a;                                                                \
         }                                                                              \
     }
 
 /* one channel, stride 2, windows of n_w = 2 or 3 adjacent taps along W over n_rows
    rows (channels-first planes, grayscale): out[i] = max over r, t of
-   src[row_offset[r] + 2*i + t], i < n.  The vector blocks take column maxima over the
+   src[row_offset[r] + 2*i + t], i < n; with ``clipped`` the last output's window
+   lacks its last tap (the right border of SAME padding).  The vector blocks take column maxima over the
    rows first and the taps from them with shuffles (no reduced row in memory); they
    return 1 when a column maximum was -0.0, as then a zero maximum may have the wrong
    sign (the caller redoes those in window order).  Scalar outputs go in window
@@ -442,16 +469,17 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES)                                          \
     static CYPOOL_NOINLINE int cypool_max_rows_stride2_##T(                            \
         T *out, const T *src, const int64_t *row_offset, Py_ssize_t n_rows,            \
-        Py_ssize_t n_w, Py_ssize_t n)                                                  \
+        Py_ssize_t n_w, Py_ssize_t n, int clipped)                                     \
     {                                                                                  \
         Py_ssize_t i = 0;                                                              \
         int negative_zero = 0;                                                         \
         CYPOOL_ROWS_STRIDE2_VECTORS(T, IT, LANES)                                      \
         for (; i < n; i++) {                                                           \
+            Py_ssize_t taps = (i == n - 1) ? n_w - clipped : n_w;                      \
             T a = src[row_offset[0] + 2 * i];                                          \
             for (Py_ssize_t r = 0; r < n_rows; r++)                                    \
-                for (Py_ssize_t t = 0; t < n_w; t++)                                   \
-                    a = CYPOOL_MAX1(a, src[row_offset[r] + 2 * i + t]);                \
+                for (Py_ssize_t t = 0; t < taps; t++)                                  \
+                    a = CYPOOL_MAX1_SCALAR(a, src[row_offset[r] + 2 * i + t]);         \
             out[i] = a;                                                                \
         }                                                                              \
         return negative_zero;                                                          \
@@ -495,7 +523,9 @@ CYPOOL_GATHER(double)
         cypool_max_cell_##T((const T *)base, (T *)out, tap_offset, n_taps, n, stream);  \
         break;
 #define CYPOOL_CASE_MAX_ROWS_STRIDE2(T, code) \
-    case code: return cypool_max_rows_stride2_##T((T *)out, (const T *)src, row_offset, n_rows, n_w, n);
+    case code:                                                                         \
+        return cypool_max_rows_stride2_##T((T *)out, (const T *)src, row_offset, n_rows, \
+                                           n_w, n, clipped);
 #define CYPOOL_CASE_MAX_STRIDE2(T, code) \
     case code: cypool_max_stride2_##T((T *)out, (const T *)src, tap_offset, n_taps, n); break;
 #define CYPOOL_CASE_ARGMAX_CELL(T, code)                                               \
@@ -535,7 +565,7 @@ static inline void cypool_max_stride2(int dtype, void *out, const void *src,
 
 static inline int cypool_max_rows_stride2(int dtype, void *out, const void *src,
                                           const int64_t *row_offset, Py_ssize_t n_rows,
-                                          Py_ssize_t n_w, Py_ssize_t n)
+                                          Py_ssize_t n_w, Py_ssize_t n, int clipped)
 {
     switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_ROWS_STRIDE2) }
     return 0;
