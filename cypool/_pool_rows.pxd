@@ -110,10 +110,10 @@ cdef extern from "_row_simd.h":
     void cypool_gather(int dtype, void* dst, const void* src, const int64_t* offset,
                        const void* scale, Py_ssize_t n_src, Py_ssize_t n,
                        int stream) noexcept nogil
-    # one channel, stride 2, windows of n_w = 2 or 3 adjacent taps: out[i] = max over
-    # r, t of src[row_offset[r] + 2*i + t], i < n (``clipped``: output n - 1 without
-    # its last tap); 1 when a column maximum was -0.0
-    int cypool_max_rows_stride2(int dtype, void* out, const void* src,
+    # 1-4 channels, stride 2, windows of n_w = 2 or 3 adjacent pixels: pixel i of out
+    # is the max over r, t of pixel 2*i + t of the rows at row_offset[r], i < n
+    # (``clipped``: output n - 1 without its last tap); 1 when a column maximum was -0.0
+    int cypool_max_rows_stride2(int dtype, int channels, void* out, const void* src,
                                 const int64_t* row_offset, Py_ssize_t n_rows,
                                 Py_ssize_t n_w, Py_ssize_t n, int clipped) noexcept nogil
     # one channel, stride 2: out[i] = max over t of src[tap_offset[t] + 2*i], i < n
@@ -372,9 +372,11 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     per_cell = channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES and (
         mode != MODE_ARGMAX or max_t is float or max_t is double)
     n_w = win.count[2][lo] if n_span > 0 else 0
-    # one channel at stride 2 over 2 or 3 adjacent taps (channels-first 2x2/2 and
-    # 3x3/2): column maxima and taps in registers, one helper call for the row
-    column_first = (mode == MODE_MAX and channels == 1 and in_stride == 1 and n_rows > 0
+    # 1-4 channels at stride 2 over 2 or 3 adjacent pixels (2x2/2 and 3x3/2 of
+    # channels-first planes, grayscale and RGB): column maxima and taps in registers,
+    # one helper call for the row
+    column_first = (mode == MODE_MAX and channels <= 4 and in_stride == channels
+                    and n_rows > 0
                     and n_span > 0 and win.span_step == 2 and win.dilation[2] == 1
                     and 2 <= n_w <= 3)
     if column_first and n_w == 3 and hi < out_w:
@@ -458,9 +460,9 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     if n_span <= 0:
         return ZEROS_REDUCED if rows_reduced else ZEROS_EXACT
     if column_first:
-        if cypool_max_rows_stride2(dtype_code(src), out_row + lo, src + win.first[2][lo],
-                                   row_offset, n_rows, win.count[2][lo], n_span + clipped,
-                                   clipped):
+        if cypool_max_rows_stride2(dtype_code(src), channels, out_row + lo * channels,
+                                   src + win.first[2][lo] * channels, row_offset, n_rows,
+                                   win.count[2][lo], n_span + clipped, clipped):
             return ZEROS_SUSPECT
         return ZEROS_EXACT
     # span path: outputs [lo, hi) share one window shape; tap t of output lo + i

@@ -259,15 +259,14 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_EVEN8 CYPOOL_EVEN4, 8, 10, 12, 14
 #define CYPOOL_EVEN16 CYPOOL_EVEN8, 16, 18, 20, 22, 24, 26, 28, 30
 #define CYPOOL_EVEN32 CYPOOL_EVEN16, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62
-#define CYPOOL_ODD4 1, 3, 5, 7
-#define CYPOOL_ODD8 CYPOOL_ODD4, 9, 11, 13, 15
-#define CYPOOL_ODD16 CYPOOL_ODD8, 17, 19, 21, 23, 25, 27, 29, 31
-#define CYPOOL_ODD32 CYPOOL_ODD16, 33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63
-/* lanes 1 .. LANES of two vectors: one vector on, the next's first lane last */
-#define CYPOOL_NEXT4 1, 2, 3, 4
-#define CYPOOL_NEXT8 CYPOOL_NEXT4, 5, 6, 7, 8
-#define CYPOOL_NEXT16 CYPOOL_NEXT8, 9, 10, 11, 12, 13, 14, 15, 16
-#define CYPOOL_NEXT32 CYPOOL_NEXT16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32
+/* F(0), ..., F(LANES - 1): a shuffle's lane indices as constant expressions */
+#define CYPOOL_LIST4(F) F(0), F(1), F(2), F(3)
+#define CYPOOL_LIST8(F) CYPOOL_LIST4(F), F(4), F(5), F(6), F(7)
+#define CYPOOL_LIST16(F)                                                               \
+    CYPOOL_LIST8(F), F(8), F(9), F(10), F(11), F(12), F(13), F(14), F(15)
+#define CYPOOL_LIST32(F)                                                               \
+    CYPOOL_LIST16(F), F(16), F(17), F(18), F(19), F(20), F(21), F(22), F(23), F(24),   \
+        F(25), F(26), F(27), F(28), F(29), F(30), F(31)
 /* Blocks of outputs [i, i + lanes) while i + lanes < n, so that the odd element
    after the block's last tap is in bounds (it is the next output's tap); then one
    block ending at n - 2, overlapping (a max may be computed twice); the caller
@@ -303,64 +302,80 @@ typedef int64_t cypool_index_vec
         }                                                                              \
         nz |= (M)((m) == 0) & (M)((M)(m) < 0);                                         \
     } while (0)
-/* outputs [i, i + lanes) from the column maxima a (inputs 2i on), b (the next
-   vector) and c (lane 0: input 2i + 2*lanes, the third tap of the last output) */
 #define CYPOOL_LOWEST(x)                                                               \
     _Generic((x), float: -INFINITY, double: -INFINITY, int8_t: INT8_MIN, uint8_t: 0,   \
              int16_t: INT16_MIN, uint16_t: 0, int32_t: INT32_MIN, uint32_t: 0,         \
              int64_t: INT64_MIN, uint64_t: 0)
+/* A block is PX = LN / CH output pixels from its input elements [0, 2*PX*CH): the
+   column maxima a (the vector at 0) and b (the vector ending at 2*PX*CH), and c (its
+   first CH lanes: the pixel after, the third tap of the last output).  Lane j of
+   the output (pixel j / CH, channel j % CH) takes tap t at input
+   (2*(j / CH) + t)*CH + j % CH; lanes past PX*CH are not stored. */
+#define CYPOOL_IN_LANE(k) ((k) < LN ? (k) : (k) + 2 * LN - 2 * PX * CH)
+#define CYPOOL_TAP0(j) ((j) < PX * CH ? CYPOOL_IN_LANE(2 * ((j) / CH) * CH + (j) % CH) : 0)
+#define CYPOOL_TAP1(j)                                                                 \
+    ((j) < PX * CH ? CYPOOL_IN_LANE((2 * ((j) / CH) + 1) * CH + (j) % CH) : 0)
+#define CYPOOL_TAP2(j)                                                                 \
+    ((j) < (PX - 1) * CH ? (j) + CH : (j) < PX * CH ? LN + (j) - (PX - 1) * CH : 0)
 #define CYPOOL_ROWS2_BLOCK(T, LANES, i, a, b, c)                                       \
     do {                                                                               \
-        V e_ = __builtin_shufflevector((a), (b), CYPOOL_EVEN##LANES);                  \
-        V o_ = __builtin_shufflevector((a), (b), CYPOOL_ODD##LANES);                   \
+        V e_ = __builtin_shufflevector((a), (b), CYPOOL_LIST##LANES(CYPOOL_TAP0));     \
+        V o_ = __builtin_shufflevector((a), (b), CYPOOL_LIST##LANES(CYPOOL_TAP1));     \
         V m_ = e_;                                                                     \
         CYPOOL_VMAX(T, m_, o_);                                                        \
         if (n_w == 3) {                                                                \
-            V e2_ = __builtin_shufflevector(e_, (c), CYPOOL_NEXT##LANES);              \
+            V e2_ = __builtin_shufflevector(e_, (c), CYPOOL_LIST##LANES(CYPOOL_TAP2));  \
             CYPOOL_VMAX(T, m_, e2_);                                                   \
         }                                                                              \
-        *(V *)(out + (i)) = m_;                                                        \
+        /* lanes past PX*CH land on the next pixel, which the next block rewrites */  \
+        if ((i) * CH + LN <= n * CH)                                                   \
+            *(V *)(out + (i) * CH) = m_;                                               \
+        else                                                                           \
+            memcpy(out + (i) * CH, &m_, PX * CH * sizeof(T));                          \
     } while (0)
-/* Blocks of lanes outputs, carrying the column maxima of the third vector on as the
-   next block's first while all of it is in range; then blocks whose c is a scalar
-   column maximum, the last one ending at n (overlapping: a max may be computed
-   twice). */
+/* Blocks of PX pixels, carrying c (the vector at the next block's start) on as the
+   next a while all of it is in range; then blocks whose c is scalar column maxima,
+   the last one ending at pixel n (overlapping: a max may be computed twice). */
 #define CYPOOL_ROWS_STRIDE2_VECTORS(T, IT, LANES)                                      \
-    enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
+    enum { LN = CYPOOL_VECTOR_BYTES / sizeof(T), PX = LN / CH };                       \
     typedef cypool_##T##_vec V;                                                        \
     typedef cypool_##T##_mask M;                                                       \
     M nz = {0};                                                                        \
-    if (n >= lanes) {                                                                  \
-        const Py_ssize_t n_in = 2 * n + n_w - 2 - clipped; /* inputs in the windows */ \
+    if (n >= PX) {                                                                     \
+        /* input elements in the windows */                                            \
+        const Py_ssize_t n_in = (2 * n + n_w - 2 - clipped) * CH;                      \
         V a, b, c;                                                                     \
         CYPOOL_COLUMN_MAX(T, a, 0);                                                    \
-        for (; i + lanes <= n && 2 * i + 3 * lanes <= n_in; i += lanes) {              \
-            CYPOOL_COLUMN_MAX(T, b, 2 * i + lanes);                                    \
-            CYPOOL_COLUMN_MAX(T, c, 2 * i + 2 * lanes);                                \
+        for (; i + PX <= n && (2 * i + 2 * PX) * CH + LN <= n_in; i += PX) {          \
+            CYPOOL_COLUMN_MAX(T, b, (2 * i + 2 * PX) * CH - LN);                       \
+            CYPOOL_COLUMN_MAX(T, c, (2 * i + 2 * PX) * CH);                            \
             CYPOOL_ROWS2_BLOCK(T, LANES, i, a, b, c);                                  \
             a = c;                                                                     \
         }                                                                              \
         while (i < n) {                                                                \
-            if (i + lanes > n) i = n - lanes;                                          \
-            CYPOOL_COLUMN_MAX(T, a, 2 * i);                                            \
-            CYPOOL_COLUMN_MAX(T, b, 2 * i + lanes);                                    \
+            if (i + PX > n) i = n - PX;                                                \
+            CYPOOL_COLUMN_MAX(T, a, 2 * i * CH);                                       \
+            CYPOOL_COLUMN_MAX(T, b, (2 * i + 2 * PX) * CH - LN);                       \
             c = a;                                                                     \
-            if (n_w == 3 && 2 * i + 2 * lanes < n_in) {                                \
-                T top = src[row_offset[0] + 2 * i + 2 * lanes];                        \
+            for (int ch = 0; ch < CH && n_w == 3; ch++) {                              \
+                Py_ssize_t k = (2 * i + 2 * PX) * CH + ch;                             \
+                if (k >= n_in) { /* the clipped last output: a tap that never wins */ \
+                    c[ch] = CYPOOL_LOWEST(c[ch]);                                      \
+                    continue;                                                          \
+                }                                                                      \
+                T top = src[row_offset[0] + k];                                        \
                 for (Py_ssize_t r = 1; r < n_rows; r++)                                \
-                    top = CYPOOL_MAX1_SCALAR(top, src[row_offset[r] + 2 * i + 2 * lanes]); \
+                    top = CYPOOL_MAX1_SCALAR(top, src[row_offset[r] + k]);             \
                 IT bits;                                                               \
                 memcpy(&bits, &top, sizeof bits);                                      \
                 negative_zero |= (top == 0) & (bits < 0);                              \
-                c[0] = top;                                                            \
-            } else if (n_w == 3) { /* the clipped last output: a tap that never wins */ \
-                c[0] = CYPOOL_LOWEST(c[0]);                                            \
+                c[ch] = top;                                                           \
             }                                                                          \
             CYPOOL_ROWS2_BLOCK(T, LANES, i, a, b, c);                                  \
-            i += lanes;                                                                \
+            i += PX;                                                                   \
         }                                                                              \
     }                                                                                  \
-    for (int j_ = 0; j_ < lanes; j_++) negative_zero |= nz[j_] != 0;
+    for (int j_ = 0; j_ < LN; j_++) negative_zero |= nz[j_] != 0;
 #endif
 #else
 #define CYPOOL_VECTOR_TYPES(T, IT)
@@ -455,32 +470,35 @@ typedef int64_t cypool_index_vec
         }                                                                              \
     }
 
-/* one channel, stride 2, windows of n_w = 2 or 3 adjacent taps along W over n_rows
-   rows (channels-first planes, grayscale): out[i] = max over r, t of
-   src[row_offset[r] + 2*i + t], i < n; with ``clipped`` the last output's window
-   lacks its last tap (the right border of SAME padding).  The vector blocks take column maxima over the
-   rows first and the taps from them with shuffles (no reduced row in memory); they
-   return 1 when a column maximum was -0.0, as then a zero maximum may have the wrong
-   sign (the caller redoes those in window order).  Scalar outputs go in window
-   order. */
+/* 1-4 channels (CH), stride 2, windows of n_w = 2 or 3 adjacent pixels along W over
+   n_rows rows (channels-first planes, grayscale, RGB): pixel i, channel ch of out is
+   the max over r, t of src[row_offset[r] + (2*i + t)*CH + ch], i < n; with
+   ``clipped`` the last output's window lacks its last tap (the right border of SAME
+   padding).  The vector blocks take column maxima over the rows first and the taps
+   from them with shuffles (no reduced row in memory); they return 1 when a column
+   maximum was -0.0, as then a zero maximum may have the wrong sign (the caller
+   redoes those in window order).  Scalar outputs go in window order. */
 #ifndef CYPOOL_ROWS_STRIDE2_VECTORS
 #define CYPOOL_ROWS_STRIDE2_VECTORS(T, IT, LANES)
 #endif
-#define CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES)                                          \
-    static CYPOOL_NOINLINE int cypool_max_rows_stride2_##T(                            \
+#define CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, CHANNELS)                                \
+    static CYPOOL_NOINLINE int cypool_max_rows_stride2_##T##_##CHANNELS(               \
         T *out, const T *src, const int64_t *row_offset, Py_ssize_t n_rows,            \
         Py_ssize_t n_w, Py_ssize_t n, int clipped)                                     \
     {                                                                                  \
+        enum { CH = CHANNELS };                                                        \
         Py_ssize_t i = 0;                                                              \
         int negative_zero = 0;                                                         \
         CYPOOL_ROWS_STRIDE2_VECTORS(T, IT, LANES)                                      \
         for (; i < n; i++) {                                                           \
             Py_ssize_t taps = (i == n - 1) ? n_w - clipped : n_w;                      \
-            T a = src[row_offset[0] + 2 * i];                                          \
-            for (Py_ssize_t r = 0; r < n_rows; r++)                                    \
-                for (Py_ssize_t t = 0; t < taps; t++)                                  \
-                    a = CYPOOL_MAX1_SCALAR(a, src[row_offset[r] + 2 * i + t]);         \
-            out[i] = a;                                                                \
+            for (int ch = 0; ch < CH; ch++) {                                          \
+                T a = src[row_offset[0] + 2 * i * CH + ch];                            \
+                for (Py_ssize_t r = 0; r < n_rows; r++)                                \
+                    for (Py_ssize_t t = 0; t < taps; t++)                              \
+                        a = CYPOOL_MAX1_SCALAR(a, src[row_offset[r] + (2 * i + t) * CH + ch]); \
+                out[i * CH + ch] = a;                                                  \
+            }                                                                          \
         }                                                                              \
         return negative_zero;                                                          \
     }
@@ -490,7 +508,10 @@ typedef int64_t cypool_index_vec
     CYPOOL_MAX_ROW(T)                   \
     CYPOOL_MAX_CELL(T)                  \
     CYPOOL_MAX_STRIDE2(T, LANES)        \
-    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES)
+    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 1) \
+    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 2) \
+    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 3) \
+    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 4)
 
 CYPOOL_MAX_HELPERS(float, int32_t, 8)
 CYPOOL_MAX_HELPERS(double, int64_t, 4)
@@ -522,10 +543,17 @@ CYPOOL_GATHER(double)
     case code:                                                                         \
         cypool_max_cell_##T((const T *)base, (T *)out, tap_offset, n_taps, n, stream);  \
         break;
-#define CYPOOL_CASE_MAX_ROWS_STRIDE2(T, code) \
+#define CYPOOL_ROWS_STRIDE2_ARGS(T) \
+    (T *)out, (const T *)src, row_offset, n_rows, n_w, n, clipped
+#define CYPOOL_CASE_MAX_ROWS_STRIDE2(T, code)                                          \
     case code:                                                                         \
-        return cypool_max_rows_stride2_##T((T *)out, (const T *)src, row_offset, n_rows, \
-                                           n_w, n, clipped);
+        switch (channels) {                                                            \
+        case 1: return cypool_max_rows_stride2_##T##_1(CYPOOL_ROWS_STRIDE2_ARGS(T));   \
+        case 2: return cypool_max_rows_stride2_##T##_2(CYPOOL_ROWS_STRIDE2_ARGS(T));   \
+        case 3: return cypool_max_rows_stride2_##T##_3(CYPOOL_ROWS_STRIDE2_ARGS(T));   \
+        case 4: return cypool_max_rows_stride2_##T##_4(CYPOOL_ROWS_STRIDE2_ARGS(T));   \
+        }                                                                              \
+        break;
 #define CYPOOL_CASE_MAX_STRIDE2(T, code) \
     case code: cypool_max_stride2_##T((T *)out, (const T *)src, tap_offset, n_taps, n); break;
 #define CYPOOL_CASE_ARGMAX_CELL(T, code)                                               \
@@ -563,9 +591,10 @@ static inline void cypool_max_stride2(int dtype, void *out, const void *src,
     switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_STRIDE2) }
 }
 
-static inline int cypool_max_rows_stride2(int dtype, void *out, const void *src,
-                                          const int64_t *row_offset, Py_ssize_t n_rows,
-                                          Py_ssize_t n_w, Py_ssize_t n, int clipped)
+static inline int cypool_max_rows_stride2(int dtype, int channels, void *out,
+                                          const void *src, const int64_t *row_offset,
+                                          Py_ssize_t n_rows, Py_ssize_t n_w, Py_ssize_t n,
+                                          int clipped)
 {
     switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_ROWS_STRIDE2) }
     return 0;

@@ -273,11 +273,12 @@ def test_many_channels_keep_semantics(dtype, channels, output_streaming):
 
 
 @pytest.mark.parametrize("dtype", MAX_DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("channels, stride", [(1, 2), (1, 3), (3, 2), (2, 3)])
+@pytest.mark.parametrize("channels, stride", [(1, 2), (1, 3), (2, 2), (3, 2), (4, 2), (2, 3)])
 def test_few_channel_strided_rows(dtype, channels, stride, output_streaming):
-    """Strided rows of few channels: one channel at stride 2 (channels-first planes,
-    grayscale) is deinterleaved in vector blocks with an overlapping last block; the
-    others take running maxima along the row.  Row widths around every vector length,
+    """Strided rows of few channels: 1-4 channels at stride 2 over 2 or 3 adjacent
+    pixels (channels-first planes, grayscale, RGB) go in vector blocks of column
+    maxima with an overlapping last block, the right border's clipped window
+    included; the others take running maxima along the row.  Row widths around every vector length,
     with ties, NaN and dilation, for max and argmax."""
     rng = np.random.default_rng(5)
     for width in (9, 16, 17, 18, 19, 33, 34, 35, 66, 67, 68, 69, 130, 131):

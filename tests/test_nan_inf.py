@@ -216,8 +216,10 @@ def test_empty_windows_mixed_with_full_ones():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=fid)
 @pytest.mark.parametrize("shape, k, s", [
-    ((2, 7, 9, 1), 3, 2),     # one channel, stride 2: rows reduced, then deinterleaved
-    ((2, 7, 9, 3), 2, 2),     # few channels: rows reduced, running maxima
+    ((2, 7, 9, 1), 3, 2),     # one channel, stride 2: column maxima first
+    ((2, 7, 9, 3), 2, 2),     # few channels at stride 2: column maxima first
+    ((2, 7, 10, 4), 3, 2),    # the same with the right border's clipped window
+    ((2, 7, 9, 2), 3, 3),     # few channels: rows reduced, running maxima
     ((1, 6, 6, 40), 5, 1),    # many channels, large window: rows reduced, then per cell
     ((2, 5, 6, 40), 3, 2),    # many channels: per cell in window order
     ((1, 4, 5, 6, 2), 2, 1),  # 3-D
