@@ -5,12 +5,16 @@ Method
 ------
 * Each thread count runs in a worker subprocess (``--worker``) so that OpenMP,
   PyTorch and TensorFlow's thread pools are all set before they start.
-* Contenders are interleaved: one warm-up call each, then ``reps`` rounds in which
+* Contenders are interleaved: two warm-up rounds, then ``reps`` rounds in which
   every contender is timed once; the median is reported.
-* Every contender allocates its output afresh, as a user's call does.
+* Every contender allocates its output afresh, as a user's call does (cypool also
+  with reused ``out=`` buffers).  Fresh NumPy arrays of some MB are backed by
+  transparent huge pages where the kernel allows; their first faults can stall on
+  memory compaction, which shows in the fresh-output column only.
 * The floor is the time to read the op's inputs once and write its outputs once at
   the copy bandwidth measured in the same worker (``np.copyto`` of a 256 MB buffer
-  split over the threads, bytes read + written per second).
+  split over the threads, bytes read + written per second; the better of a copy
+  before and one after the cases, as a shared machine's bandwidth drifts).
 * PyTorch runs on channels-last tensors (the NumPy array's own memory) except for
   the channels-first case; TF's SAME is matched by PyTorch's symmetric padding of
   k//2 (same output size here, comparable work). PyTorch's max gradient is its
@@ -247,9 +251,10 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
             grad_bytes = cypool.max_pool(x, k, s, pad, fmt).nbytes
             in_bytes = (x.nbytes if op == "max_grad" else 0) + grad_bytes
             out_bytes = x.nbytes
-        floor = (in_bytes + out_bytes) / bandwidth
-        for fn in calls.values():  # warm up
-            fn()
+        moved = in_bytes + out_bytes
+        for _ in range(2):  # warm up (first calls fault in new memory, incl. huge pages)
+            for fn in calls.values():
+                fn()
         times = {who: [] for who in calls}
         for _ in range(reps):  # interleaved rounds
             for who, fn in calls.items():
@@ -257,8 +262,7 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
                 fn()
                 times[who].append(time.perf_counter() - t)
         row = {"case": name, "shape": list(shape), "dtype": dtype, "data_format": fmt,
-               "op": op, "threads": threads, "floor_ms": floor * 1e3,
-               "bandwidth_gbs": bandwidth / 1e9, "notes": notes}
+               "op": op, "threads": threads, "bytes_moved": moved, "notes": notes}
         for who in CONTENDERS:
             row[f"{who}_ms"] = float(np.median(times[who]) * 1e3) if who in times else None
         results.append(row)
@@ -266,6 +270,11 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
         if progress:
             print(f"PROGRESS {i + 1}/{len(cases)} {name} threads={threads}", file=sys.stderr,
                   flush=True)
+    # The VM's bandwidth drifts: the floor takes the best copy of before and after.
+    bandwidth = max(bandwidth, measure_bandwidth(threads))
+    for row in results:
+        row["floor_ms"] = row.pop("bytes_moved") / bandwidth * 1e3
+        row["bandwidth_gbs"] = bandwidth / 1e9
     training = time_training_steps(quick) if not names or "train" in names else None
     if progress:
         print(f"PROGRESS {len(cases)}/{len(cases)} training step threads={threads}",
