@@ -346,6 +346,20 @@ cdef inline void fix_signed_zeros(const max_t* plane, max_t* out_row, const Wind
                             1, 0, channels, r == 0 and tw == 0)
 
 
+cdef inline int32_t window_taps(const Windows* win, Py_ssize_t ow, const int64_t* row_offset,
+                                Py_ssize_t n_rows, Py_ssize_t in_stride,
+                                int64_t* tap_offset) noexcept nogil:
+    """The taps of output column ow's window over the given rows, row-major."""
+    cdef Py_ssize_t r, tw
+    cdef int32_t n_taps = 0
+    for r in range(n_rows):
+        for tw in range(win.count[2][ow]):
+            tap_offset[n_taps] = row_offset[r] + (win.first[2][ow]
+                                                  + tw * win.dilation[2]) * in_stride
+            n_taps += 1
+    return n_taps
+
+
 @cython.cdivision(True)  # C division: the .pyx's directive does not reach a .pxd
 cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                               int64_t* index_row, int64_t index_base, const Windows* win,
@@ -432,12 +446,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                     index_row[ow * channels + c] = -1
             continue
         if mode == MODE_MAX:  # in registers, branch-free: no store per tap
-            n_taps = 0
-            for r in range(n_rows):
-                for tw in range(n_w):
-                    tap_offset[n_taps] = row_offset[r] + (win.first[2][ow]
-                                                          + tw * win.dilation[2]) * in_stride
-                    n_taps += 1
+            n_taps = window_taps(win, ow, row_offset, n_rows, in_stride, tap_offset)
             cypool_max_cell(dtype_code(src), src, out, tap_offset, n_taps, channels, False)
             continue
         if mode == MODE_AVG:
@@ -446,9 +455,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         for r in range(n_rows):
             for tw in range(n_w):
                 cell = row_offset[r] + (win.first[2][ow] + tw * win.dilation[2]) * in_stride
-                if mode == MODE_MAX:
-                    max_tap(out, src + cell, 1, 0, channels, r == 0 and tw == 0)
-                elif mode == MODE_AVG:
+                if mode == MODE_AVG:
                     sum_tap(out, src + cell, 1, 0, channels)
                 else:
                     argmax_tap(out, index_row + ow * channels, src + cell, 1, 0,
@@ -470,12 +477,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     n_w = win.count[2][lo]
     w_step = win.span_step * in_stride
     out = out_row + lo * channels
-    n_taps = 0
-    for r in range(n_rows):
-        for tw in range(n_w):
-            tap_offset[n_taps] = row_offset[r] + (win.first[2][lo]
-                                                  + tw * win.dilation[2]) * in_stride
-            n_taps += 1
+    n_taps = window_taps(win, lo, row_offset, n_rows, in_stride, tap_offset)
     if per_cell:
         if mode == MODE_AVG:
             divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
