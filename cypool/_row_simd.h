@@ -249,16 +249,11 @@ typedef int64_t cypool_index_vec
                 CYPOOL_ARGMAX_STEP(T, a0, o0, v0, delta);                              \
             }                                                                          \
             CYPOOL_PUT(V, out + c, a0);                                                \
-            CYPOOL_ARGMAX_STORE_##LANES(o0, c);                                                \
+            CYPOOL_ARGMAX_STORE_##LANES(o0, c);                                        \
         }                                                                              \
     }
 
-/* stride 2, one channel: the even elements of p[0 .. 2*lanes), as one vector */
 #ifdef CYPOOL_HAVE_SHUFFLE
-#define CYPOOL_EVEN4 0, 2, 4, 6
-#define CYPOOL_EVEN8 CYPOOL_EVEN4, 8, 10, 12, 14
-#define CYPOOL_EVEN16 CYPOOL_EVEN8, 16, 18, 20, 22, 24, 26, 28, 30
-#define CYPOOL_EVEN32 CYPOOL_EVEN16, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62
 /* F(0), ..., F(LANES - 1): a shuffle's lane indices as constant expressions */
 #define CYPOOL_LIST4(F) F(0), F(1), F(2), F(3)
 #define CYPOOL_LIST8(F) CYPOOL_LIST4(F), F(4), F(5), F(6), F(7)
@@ -267,6 +262,8 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_LIST32(F)                                                               \
     CYPOOL_LIST16(F), F(16), F(17), F(18), F(19), F(20), F(21), F(22), F(23), F(24),   \
         F(25), F(26), F(27), F(28), F(29), F(30), F(31)
+/* stride 2, one channel: lane j takes the even element 2j of two vectors */
+#define CYPOOL_EVEN(j) (2 * (j))
 /* Blocks of outputs [i, i + lanes) while i + lanes < n, so that the odd element
    after the block's last tap is in bounds (it is the next output's tap); then one
    block ending at n - 2, overlapping (a max may be computed twice); the caller
@@ -274,10 +271,10 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_STRIDE2_BLOCK(T, LANES, i)                                              \
     do {                                                                               \
         const V *s = (const V *)(src + tap_offset[0] + 2 * (i));                       \
-        V a = __builtin_shufflevector(s[0], s[1], CYPOOL_EVEN##LANES);                 \
+        V a = __builtin_shufflevector(s[0], s[1], CYPOOL_LIST##LANES(CYPOOL_EVEN));    \
         for (Py_ssize_t t = 1; t < n_taps; t++) {                                      \
             s = (const V *)(src + tap_offset[t] + 2 * (i));                            \
-            V v = __builtin_shufflevector(s[0], s[1], CYPOOL_EVEN##LANES);             \
+            V v = __builtin_shufflevector(s[0], s[1], CYPOOL_LIST##LANES(CYPOOL_EVEN)); \
             CYPOOL_VMAX(T, a, v);                                                      \
         }                                                                              \
         *(V *)(out + (i)) = a;                                                         \
