@@ -149,12 +149,43 @@ typedef int64_t cypool_index_vec
     }
 
 /* a lane-wise CYPOOL_MAX1 on vectors: the comparisons give all-ones masks */
-#define CYPOOL_VMAX(T, o, v)                                                           \
+#define CYPOOL_VMAX_GENERIC(T, o, v)                                                   \
     do {                                                                               \
         cypool_##T##_mask take_ = (cypool_##T##_mask)(((v) > (o)) | ((v) != (v)));     \
         (o) = (cypool_##T##_vec)(((cypool_##T##_mask)(v) & take_)                      \
                                  | ((cypool_##T##_mask)(o) & ~take_));                 \
     } while (0)
+#if defined(__AVX__)
+#include <immintrin.h>
+/* AVX floats in three instructions: maxps(v, o) is v > o ? v : o (ties and a NaN o
+   keep o), and a NaN v is blended in after */
+#define CYPOOL_VMAX_float(o, v)                                                        \
+    do {                                                                               \
+        __m256 vmax_v_ = (__m256)(v), vmax_o_ = (__m256)(o);                           \
+        (o) = (cypool_float_vec)_mm256_blendv_ps(                                      \
+            _mm256_max_ps(vmax_v_, vmax_o_), vmax_v_,                                  \
+            _mm256_cmp_ps(vmax_v_, vmax_v_, _CMP_UNORD_Q));                            \
+    } while (0)
+#define CYPOOL_VMAX_double(o, v)                                                       \
+    do {                                                                               \
+        __m256d vmax_v_ = (__m256d)(v), vmax_o_ = (__m256d)(o);                        \
+        (o) = (cypool_double_vec)_mm256_blendv_pd(                                     \
+            _mm256_max_pd(vmax_v_, vmax_o_), vmax_v_,                                  \
+            _mm256_cmp_pd(vmax_v_, vmax_v_, _CMP_UNORD_Q));                            \
+    } while (0)
+#else
+#define CYPOOL_VMAX_float(o, v) CYPOOL_VMAX_GENERIC(float, o, v)
+#define CYPOOL_VMAX_double(o, v) CYPOOL_VMAX_GENERIC(double, o, v)
+#endif
+#define CYPOOL_VMAX_int8_t(o, v) CYPOOL_VMAX_GENERIC(int8_t, o, v)
+#define CYPOOL_VMAX_uint8_t(o, v) CYPOOL_VMAX_GENERIC(uint8_t, o, v)
+#define CYPOOL_VMAX_int16_t(o, v) CYPOOL_VMAX_GENERIC(int16_t, o, v)
+#define CYPOOL_VMAX_uint16_t(o, v) CYPOOL_VMAX_GENERIC(uint16_t, o, v)
+#define CYPOOL_VMAX_int32_t(o, v) CYPOOL_VMAX_GENERIC(int32_t, o, v)
+#define CYPOOL_VMAX_uint32_t(o, v) CYPOOL_VMAX_GENERIC(uint32_t, o, v)
+#define CYPOOL_VMAX_int64_t(o, v) CYPOOL_VMAX_GENERIC(int64_t, o, v)
+#define CYPOOL_VMAX_uint64_t(o, v) CYPOOL_VMAX_GENERIC(uint64_t, o, v)
+#define CYPOOL_VMAX(T, o, v) CYPOOL_VMAX_##T(o, v)
 
 #define CYPOOL_MAX_VECTORS(T)                                                          \
     enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
