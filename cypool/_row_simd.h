@@ -159,20 +159,15 @@ typedef int64_t cypool_index_vec
 #include <immintrin.h>
 /* AVX floats in three instructions: maxps(v, o) is v > o ? v : o (ties and a NaN o
    keep o), and a NaN v is blended in after */
-#define CYPOOL_VMAX_float(o, v)                                                        \
+#define CYPOOL_VMAX_AVX(T, REG, SUFFIX, o, v)                                          \
     do {                                                                               \
-        __m256 vmax_v_ = (__m256)(v), vmax_o_ = (__m256)(o);                           \
-        (o) = (cypool_float_vec)_mm256_blendv_ps(                                      \
-            _mm256_max_ps(vmax_v_, vmax_o_), vmax_v_,                                  \
-            _mm256_cmp_ps(vmax_v_, vmax_v_, _CMP_UNORD_Q));                            \
+        REG vmax_v_ = (REG)(v), vmax_o_ = (REG)(o);                                    \
+        (o) = (cypool_##T##_vec)_mm256_blendv_##SUFFIX(                                \
+            _mm256_max_##SUFFIX(vmax_v_, vmax_o_), vmax_v_,                            \
+            _mm256_cmp_##SUFFIX(vmax_v_, vmax_v_, _CMP_UNORD_Q));                      \
     } while (0)
-#define CYPOOL_VMAX_double(o, v)                                                       \
-    do {                                                                               \
-        __m256d vmax_v_ = (__m256d)(v), vmax_o_ = (__m256d)(o);                        \
-        (o) = (cypool_double_vec)_mm256_blendv_pd(                                     \
-            _mm256_max_pd(vmax_v_, vmax_o_), vmax_v_,                                  \
-            _mm256_cmp_pd(vmax_v_, vmax_v_, _CMP_UNORD_Q));                            \
-    } while (0)
+#define CYPOOL_VMAX_float(o, v) CYPOOL_VMAX_AVX(float, __m256, ps, o, v)
+#define CYPOOL_VMAX_double(o, v) CYPOOL_VMAX_AVX(double, __m256d, pd, o, v)
 #else
 #define CYPOOL_VMAX_float(o, v) CYPOOL_VMAX_GENERIC(float, o, v)
 #define CYPOOL_VMAX_double(o, v) CYPOOL_VMAX_GENERIC(double, o, v)
