@@ -370,7 +370,8 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     cdef Py_ssize_t n_w, lo = win.span_lo, hi = win.span_hi, n_span = hi - lo
     cdef Py_ssize_t ow, c, r, tw, w_step, i, n_rows
     cdef int32_t tap, n_taps
-    cdef bint per_cell, rows_reduced = False, column_first, clipped = False
+    cdef bint per_cell, column_first, clipped = False
+    cdef int zeros = ZEROS_EXACT  # ZEROS_REDUCED once rows are reduced first
     cdef Py_ssize_t next_rows, ahead, n_skip, k
     cdef int64_t cell
     cdef const max_t* src = plane
@@ -426,11 +427,11 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         row_offset[0] = 0
         n_rows = 1
         next_rows = 0
-        rows_reduced = True
+        zeros = ZEROS_REDUCED
     # Streaming pays where cells of many channels are stored whole; measured, the rows
     # of few channels were as fast or faster through the cache (RGB, NCHW planes), and
     # reduced rows are read back by fix_signed_zeros.
-    stream_cells = scratch.stream and per_cell and not rows_reduced
+    stream_cells = scratch.stream and per_cell and zeros == ZEROS_EXACT
     if n_rows == 0:
         n_span = 0  # every window of the row is empty: all go per cell
     # per-cell path: the border outputs, [0, lo) and [hi, out_w), or all without a span
@@ -465,7 +466,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
             for c in range(channels):
                 out[c] = <max_t>(out[c] / divisor)  # ints never get here
     if n_span <= 0:
-        return ZEROS_REDUCED if rows_reduced else ZEROS_EXACT
+        return zeros
     if column_first:
         if cypool_max_rows_stride2(dtype_code(src), channels, out_row + lo * channels,
                                    src + win.first[2][lo] * channels, row_offset, n_rows,
@@ -496,10 +497,10 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
             else:
                 cypool_avg_cell(dtype_code(src), src + i * w_step, out + i * channels,
                                 tap_offset, n_taps, channels, divisor, stream_cells)
-        return ZEROS_REDUCED if rows_reduced else ZEROS_EXACT
-    if mode == MODE_MAX and channels == 1 and w_step == 2:  # channels-first, stride 2
+        return zeros
+    if mode == MODE_MAX and channels == 1 and w_step == 2:  # stride 2, other windows
         cypool_max_stride2(dtype_code(src), out, src, tap_offset, n_taps, n_span)
-        return ZEROS_REDUCED if rows_reduced else ZEROS_EXACT
+        return zeros
     if (mode == MODE_MAX and w_step > channels and in_stride == channels
             and scratch.max_run != NULL):
         # Strided taps of few channels gather badly: take the taps' running maximum
@@ -511,7 +512,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         for tap in range(1, n_taps):
             cypool_max_row(dtype_code(src), run, src + tap_offset[tap], n_run)
         max_tap(out, run, n_span, w_step, channels, True)
-        return ZEROS_REDUCED if rows_reduced else ZEROS_EXACT
+        return zeros
     # otherwise tap-major, vectorised along the row (or over many channels for max)
     if mode == MODE_AVG:
         for c in range(n_span * channels):
@@ -534,7 +535,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
         for c in range(n_span * channels):
             out[c] = <max_t>(out[c] / divisor)  # ints never get here
-    return ZEROS_REDUCED if rows_reduced else ZEROS_EXACT
+    return zeros
 
 
 cdef inline Py_ssize_t max_window_taps(const Windows* win, Py_ssize_t out_d, Py_ssize_t out_h,

@@ -84,11 +84,9 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
 #endif
 }
 
-/* max(o, v) with a NaN in v winning (v != v is false for integers) */
-#define CYPOOL_MAX1(o, v) (((v) > (o)) | ((v) != (v)) ? (v) : (o))
-
-/* The same for one value at a time in the scalar loops, branch-free for floats (gcc
-   branches on the NaN test, and random data mispredicts half the time) */
+/* max(o, v) keeping o on ties, with a NaN in v winning (integers have no NaN):
+   branch-free for floats (gcc branches on the NaN test of a plain ?:, and random
+   data mispredicts half the time) */
 #define CYPOOL_SELECT_BITS(name, T, U)                                                 \
     static inline T name(T o, T v)                                                     \
     {                                                                                  \
@@ -101,7 +99,7 @@ static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
     }
 CYPOOL_SELECT_BITS(cypool_max1_float, float, uint32_t)
 CYPOOL_SELECT_BITS(cypool_max1_double, double, uint64_t)
-#define CYPOOL_MAX1_SCALAR(o, v)                                                       \
+#define CYPOOL_MAX1(o, v)                                                              \
     _Generic((o), float: cypool_max1_float((float)(o), (float)(v)),                    \
              double: cypool_max1_double((double)(o), (double)(v)),                    \
              default: ((v) > (o) ? (v) : (o)))
@@ -404,7 +402,7 @@ typedef int64_t cypool_index_vec
                 }                                                                      \
                 T top = src[row_offset[0] + k];                                        \
                 for (Py_ssize_t r = 1; r < n_rows; r++)                                \
-                    top = CYPOOL_MAX1_SCALAR(top, src[row_offset[r] + k]);             \
+                    top = CYPOOL_MAX1(top, src[row_offset[r] + k]);                    \
                 IT bits;                                                               \
                 memcpy(&bits, &top, sizeof bits);                                      \
                 negative_zero |= (top == 0) & (bits < 0);                              \
@@ -463,7 +461,7 @@ typedef int64_t cypool_index_vec
         for (; c < n; c++) {                                                           \
             T acc = base[tap_offset[0] + c];                                           \
             for (Py_ssize_t t = 1; t < n_taps; t++)                                    \
-                acc = CYPOOL_MAX1_SCALAR(acc, base[tap_offset[t] + c]);                \
+                acc = CYPOOL_MAX1(acc, base[tap_offset[t] + c]);                       \
             out[c] = acc;                                                              \
         }                                                                              \
     }
@@ -505,7 +503,7 @@ typedef int64_t cypool_index_vec
         for (; i < n; i++) {                                                           \
             T a = src[tap_offset[0] + 2 * i];                                          \
             for (Py_ssize_t t = 1; t < n_taps; t++)                                    \
-                a = CYPOOL_MAX1_SCALAR(a, src[tap_offset[t] + 2 * i]);                 \
+                a = CYPOOL_MAX1(a, src[tap_offset[t] + 2 * i]);                        \
             out[i] = a;                                                                \
         }                                                                              \
     }
@@ -536,7 +534,7 @@ typedef int64_t cypool_index_vec
                 T a = src[row_offset[0] + 2 * i * CH + ch];                            \
                 for (Py_ssize_t r = 0; r < n_rows; r++)                                \
                     for (Py_ssize_t t = 0; t < taps; t++)                              \
-                        a = CYPOOL_MAX1_SCALAR(a, src[row_offset[r] + (2 * i + t) * CH + ch]); \
+                        a = CYPOOL_MAX1(a, src[row_offset[r] + (2 * i + t) * CH + ch]); \
                 out[i * CH + ch] = a;                                                  \
             }                                                                          \
         }                                                                              \
