@@ -86,6 +86,11 @@ def compiler_accepts(compiler, flags):
 
 
 class BuildExt(build_ext):
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:  # the modules compile independently: use every core
+            self.parallel = os.cpu_count() or 1
+
     def build_extensions(self):
         omp = openmp_flags(self.compiler)
         msvc = self.compiler.compiler_type == "msvc"
@@ -93,16 +98,22 @@ class BuildExt(build_ext):
         opt = ["/O2", "/fp:precise"] if msvc else ["-O3", "-ffp-contract=off"]
         if _flag("CYPOOL_MARCH_NATIVE") and not msvc:
             opt.append("-march=native")  # opt-in from os.environ only
-        avx2 = ["/arch:AVX2"] if msvc else ["-mavx2"]
-        has_avx2 = compiler_accepts(self.compiler, avx2)
+        isa_flags = {
+            "avx2": ["/arch:AVX2"] if msvc else ["-mavx2"],
+            "avx512": (["/arch:AVX512"] if msvc
+                       else ["-mavx2", "-mavx512f", "-mavx512bw", "-mavx512vl"]),
+        }
+        accepted = {name: compiler_accepts(self.compiler, flags)
+                    for name, flags in isa_flags.items()}
         kept = []
         for ext in self.extensions:
             isa = []
-            if ext.name.endswith("_avx2"):
-                if not has_avx2:
-                    print(f"cypool: skipping {ext.name}: the compiler has no AVX2")
+            variant = ext.name.rsplit("_", 1)[-1]
+            if variant in isa_flags:
+                if not accepted[variant]:
+                    print(f"cypool: skipping {ext.name}: the compiler has no {variant.upper()}")
                     continue
-                isa = avx2
+                isa = isa_flags[variant]
             ext.extra_compile_args = opt + isa + (omp[0] if omp else [])
             ext.extra_link_args = omp[1] if omp else []
             kept.append(ext)
@@ -112,8 +123,9 @@ class BuildExt(build_ext):
 
 X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
 MODULES = ["_openmp_helpers", "_pool_forward", "_pool_backward"]
-if X86:  # the same kernels again, built for AVX2 and chosen at import time
-    MODULES += ["_pool_forward_avx2", "_pool_backward_avx2"]
+if X86:  # the same kernels again, built for AVX2 and AVX-512 and chosen at import time
+    MODULES += [f"_pool_{part}_{isa}" for isa in ("avx2", "avx512")
+                for part in ("forward", "backward")]
 extensions = [
     Extension(
         f"cypool.{name}",

@@ -1,34 +1,48 @@
-"""Pick the kernel build for this CPU: AVX2 where the CPU has it, else baseline.
+"""Pick the kernel build for this CPU: AVX-512, AVX2 or baseline.
 
-Both builds come from the same .pyx files and give bit-identical results (no FMA,
-no fast-math; see setup.py). ``CYPOOL_ISA=baseline`` forces the portable build.
+All builds come from the same .pyx files and give bit-identical results (no FMA, no
+fast-math; see setup.py).  ``CYPOOL_ISA`` (baseline, avx2 or avx512) caps the choice:
+``CYPOOL_ISA=baseline`` forces the portable build.
 """
+import importlib
 import os
-import sys
 
-from cypool import _pool_backward as backward
-from cypool import _pool_forward as forward
+from cypool import _pool_backward, _pool_forward
 
-ISA = "baseline"
+# the builds, best first, with the CPU features each needs (NumPy's names)
+BUILDS = [("avx512", ("AVX512F", "AVX512BW", "AVX512VL")), ("avx2", ("AVX2",))]
 
 
-def _cpu_has_avx2():
+def _cpu_features():
     try:
         from numpy._core._multiarray_umath import __cpu_features__
     except ImportError:  # NumPy 1.x
         try:
             from numpy.core._multiarray_umath import __cpu_features__
         except ImportError:
-            return False
-    return bool(__cpu_features__.get("AVX2", False))
+            return {}
+    return __cpu_features__
 
 
-if os.environ.get("CYPOOL_ISA", "").lower() != "baseline" and _cpu_has_avx2():
-    try:
-        from cypool import _pool_backward_avx2 as backward  # noqa: F811
-        from cypool import _pool_forward_avx2 as forward  # noqa: F811
-        ISA = "avx2"
-    except ImportError:  # built without the AVX2 variant (non-x86 or old compiler)
-        pass
+def _candidates(requested):
+    names = [name for name, _ in BUILDS]
+    if requested in names:
+        return BUILDS[names.index(requested):]
+    return [] if requested == "baseline" else BUILDS
 
-del os, sys
+
+def _load():
+    features = _cpu_features()
+    for name, needs in _candidates(os.environ.get("CYPOOL_ISA", "").strip().lower()):
+        if not all(features.get(feature, False) for feature in needs):
+            continue
+        try:
+            return (name, importlib.import_module(f"cypool._pool_forward_{name}"),
+                    importlib.import_module(f"cypool._pool_backward_{name}"))
+        except ImportError:  # not built here (non-x86 or an old compiler)
+            continue
+    return "baseline", _pool_forward, _pool_backward
+
+
+# the chosen build's name and modules
+ISA, forward, backward = _load()

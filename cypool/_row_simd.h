@@ -27,7 +27,21 @@
 /* -DCYPOOL_SCALAR_HELPERS builds the scalar loops other compilers get (for checking) */
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(CYPOOL_SCALAR_HELPERS)
 #define CYPOOL_HAVE_VECTORS 1
-#define CYPOOL_VECTOR_BYTES 32 /* the streaming stores below assume 32 */
+/* the AVX-512 build (setup.py) works in 64-byte vectors, the others in 32; the lane
+   counts of 1-, 2-, 4- and 8-byte types are literals for the shuffle lists below */
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#define CYPOOL_VECTOR_BYTES 64
+#define CYPOOL_LANES1 64
+#define CYPOOL_LANES2 32
+#define CYPOOL_LANES4 16
+#define CYPOOL_LANES8 8
+#else
+#define CYPOOL_VECTOR_BYTES 32
+#define CYPOOL_LANES1 32
+#define CYPOOL_LANES2 16
+#define CYPOOL_LANES4 8
+#define CYPOOL_LANES8 4
+#endif
 #endif
 #if defined(__has_builtin)
 #if __has_builtin(__builtin_shufflevector)
@@ -60,14 +74,26 @@ static inline void cypool_store_fence(void)
    ``int stream`` argument: non-temporally when set and p is 16-byte aligned, straight
    from the register (a copy through memory made gcc keep the accumulators there) */
 #if defined(CYPOOL_HAVE_VECTORS) && defined(CYPOOL_HAVE_STREAM) && defined(CYPOOL_HAVE_SHUFFLE)
-typedef long long cypool_q4 __attribute__((vector_size(32)));
+typedef long long cypool_q __attribute__((vector_size(CYPOOL_VECTOR_BYTES)));
+/* the k-th 16 bytes of w_ to p */
+#define CYPOOL_STREAM16(p, k)                                                          \
+    _mm_stream_si128((__m128i *)(p) + (k),                                             \
+                     (__m128i)__builtin_shufflevector(w_, w_, 2 * (k), 2 * (k) + 1))
+#if CYPOOL_VECTOR_BYTES == 64
+#define CYPOOL_STREAM_VECTOR(p)                                                        \
+    do {                                                                               \
+        CYPOOL_STREAM16(p, 0); CYPOOL_STREAM16(p, 1);                                  \
+        CYPOOL_STREAM16(p, 2); CYPOOL_STREAM16(p, 3);                                  \
+    } while (0)
+#else
+#define CYPOOL_STREAM_VECTOR(p)                                                        \
+    do { CYPOOL_STREAM16(p, 0); CYPOOL_STREAM16(p, 1); } while (0)
+#endif
 #define CYPOOL_PUT(V, p, v)                                                            \
     do {                                                                               \
         if (stream && ((uintptr_t)(p) & 15) == 0) {                                    \
-            cypool_q4 w_ = (cypool_q4)(v);                                             \
-            _mm_stream_si128((__m128i *)(p), (__m128i)__builtin_shufflevector(w_, w_, 0, 1)); \
-            _mm_stream_si128((__m128i *)(p) + 1,                                       \
-                             (__m128i)__builtin_shufflevector(w_, w_, 2, 3));          \
+            cypool_q w_ = (cypool_q)(v);                                               \
+            CYPOOL_STREAM_VECTOR(p);                                                   \
         } else {                                                                       \
             *(V *)(p) = (v);                                                           \
         }                                                                              \
@@ -113,6 +139,22 @@ CYPOOL_SELECT_BITS(cypool_max1_double, double, uint64_t)
         for (; i < n; i++) out[i] = CYPOOL_MAX1(out[i], src[i]);                       \
     }
 
+/* F(0), ..., F(LANES - 1): a shuffle's lane indices as constant expressions */
+#define CYPOOL_LIST4(F) F(0), F(1), F(2), F(3)
+#define CYPOOL_LIST8(F) CYPOOL_LIST4(F), F(4), F(5), F(6), F(7)
+#define CYPOOL_LIST16(F)                                                               \
+    CYPOOL_LIST8(F), F(8), F(9), F(10), F(11), F(12), F(13), F(14), F(15)
+#define CYPOOL_LIST32(F)                                                               \
+    CYPOOL_LIST16(F), F(16), F(17), F(18), F(19), F(20), F(21), F(22), F(23), F(24),   \
+        F(25), F(26), F(27), F(28), F(29), F(30), F(31)
+#define CYPOOL_LIST64(F)                                                               \
+    CYPOOL_LIST32(F), F(32), F(33), F(34), F(35), F(36), F(37), F(38), F(39), F(40),   \
+        F(41), F(42), F(43), F(44), F(45), F(46), F(47), F(48), F(49), F(50), F(51),   \
+        F(52), F(53), F(54), F(55), F(56), F(57), F(58), F(59), F(60), F(61), F(62), F(63)
+/* the same with N a macro that expands to the literal */
+#define CYPOOL_LIST_(N, F) CYPOOL_LIST##N(F)
+#define CYPOOL_LIST(N, F) CYPOOL_LIST_(N, F)
+
 /* ---- one output cell of n channels: tap t reads base[tap_offset[t] + c] ---------- */
 #ifdef CYPOOL_HAVE_VECTORS
 /* argmax indices, 4 to a vector */
@@ -155,7 +197,20 @@ typedef int64_t cypool_index_vec
         (o) = (cypool_##T##_vec)(((cypool_##T##_mask)(v) & take_)                      \
                                  | ((cypool_##T##_mask)(o) & ~take_));                 \
     } while (0)
-#if defined(__AVX__)
+#if CYPOOL_VECTOR_BYTES == 64
+#include <immintrin.h>
+/* AVX-512 floats in two instructions: maxps(v, o) is v > o ? v : o (ties and a NaN o
+   keep o), masked to the lanes where v is not NaN; the others keep v */
+#define CYPOOL_VMAX_AVX512(T, REG, SUFFIX, o, v)                                       \
+    do {                                                                               \
+        REG vmax_v_ = (REG)(v);                                                        \
+        (o) = (cypool_##T##_vec)_mm512_mask_max_##SUFFIX(                              \
+            vmax_v_, _mm512_cmp_##SUFFIX##_mask(vmax_v_, vmax_v_, _CMP_ORD_Q), vmax_v_, \
+            (REG)(o));                                                                 \
+    } while (0)
+#define CYPOOL_VMAX_float(o, v) CYPOOL_VMAX_AVX512(float, __m512, ps, o, v)
+#define CYPOOL_VMAX_double(o, v) CYPOOL_VMAX_AVX512(double, __m512d, pd, o, v)
+#elif defined(__AVX__)
 #include <immintrin.h>
 /* AVX floats in three instructions: maxps(v, o) is v > o ? v : o (ties and a NaN o
    keep o), and a NaN v is blended in after */
@@ -233,31 +288,35 @@ typedef int64_t cypool_index_vec
         (o) = (take_ & (delta)) | ((o) & ~take_);                                      \
     } while (0)
 
-/* index[c .. c + LANES) = first + c + lane + o's winning tap offsets, in 4-lane
-   int64 vectors (CYPOOL_VECTOR_BYTES) */
+/* index[c + j] = first + c + j + o[j] (o: the lanes' winning tap offsets), j < lanes,
+   widened to int64 in registers; a vector of 4-byte offsets (HALVES) fills two index
+   vectors, of 8-byte ones (WHOLE) one */
 #if defined(CYPOOL_HAVE_SHUFFLE) && defined(CYPOOL_HAVE_CONVERT)
-#define CYPOOL_INDEX4(o4, c)                                                           \
+#define CYPOOL_INDEXES(oi, c)                                                          \
     CYPOOL_PUT(cypool_index_vec, index + (c),                                          \
-               __builtin_convertvector((o4), cypool_index_vec) + (first + (c)) + iota)
-#define CYPOOL_ARGMAX_STORE_8(o, c)                                                    \
+               __builtin_convertvector((oi), cypool_index_vec) + (first + (c)) + iota)
+#define CYPOOL_LOW(j) (j)
+#define CYPOOL_HIGH(j) ((j) + CYPOOL_LANES8)
+#define CYPOOL_ARGMAX_STORE_HALVES(o, c)                                               \
     do {                                                                               \
-        CYPOOL_INDEX4(__builtin_shufflevector((o), (o), 0, 1, 2, 3), (c));             \
-        CYPOOL_INDEX4(__builtin_shufflevector((o), (o), 4, 5, 6, 7), (c) + 4);         \
+        CYPOOL_INDEXES(__builtin_shufflevector((o), (o), CYPOOL_LIST(CYPOOL_LANES8, CYPOOL_LOW)), \
+                       (c));                                                           \
+        CYPOOL_INDEXES(__builtin_shufflevector((o), (o), CYPOOL_LIST(CYPOOL_LANES8, CYPOOL_HIGH)), \
+                       (c) + CYPOOL_LANES8);                                           \
     } while (0)
-#define CYPOOL_ARGMAX_STORE_4(o, c) CYPOOL_INDEX4((o), (c))
+#define CYPOOL_ARGMAX_STORE_WHOLE(o, c) CYPOOL_INDEXES((o), (c))
 #else
-#define CYPOOL_ARGMAX_STORE_8(o, c)                                                    \
-    for (int j_ = 0; j_ < 8; j_++) index[(c) + j_] = (o)[j_] + first + (c) + j_
-#define CYPOOL_ARGMAX_STORE_4(o, c)                                                    \
-    for (int j_ = 0; j_ < 4; j_++) index[(c) + j_] = (o)[j_] + first + (c) + j_
+#define CYPOOL_ARGMAX_STORE_HALVES(o, c)                                               \
+    for (int j_ = 0; j_ < lanes; j_++) index[(c) + j_] = (o)[j_] + first + (c) + j_
+#define CYPOOL_ARGMAX_STORE_WHOLE(o, c) CYPOOL_ARGMAX_STORE_HALVES(o, c)
 #endif
 
-#define CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, LANES)                                    \
+#define CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, SPLIT)                                    \
     enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
     typedef cypool_##T##_vec V;                                                        \
     typedef cypool_##T##_mask M;                                                       \
     if (tap_offset[n_taps - 1] - tap_offset[0] <= IT_MAX) {                            \
-        const cypool_index_vec iota = {0, 1, 2, 3};                                    \
+        const cypool_index_vec iota = {CYPOOL_LIST(CYPOOL_LANES8, CYPOOL_LOW)};        \
         const int64_t first = tap_offset[0] + index_base;                              \
         for (; c + 4 * lanes <= n; c += 4 * lanes) {                                   \
             const V *s = (const V *)(base + tap_offset[0] + c);                        \
@@ -275,10 +334,10 @@ typedef int64_t cypool_index_vec
             CYPOOL_PUT(V, out + c, a0); CYPOOL_PUT(V, out + c + lanes, a1);            \
             CYPOOL_PUT(V, out + c + 2 * lanes, a2);                                    \
             CYPOOL_PUT(V, out + c + 3 * lanes, a3);                                    \
-            CYPOOL_ARGMAX_STORE_##LANES(o0, c);                                        \
-            CYPOOL_ARGMAX_STORE_##LANES(o1, c + lanes);                                \
-            CYPOOL_ARGMAX_STORE_##LANES(o2, c + 2 * lanes);                            \
-            CYPOOL_ARGMAX_STORE_##LANES(o3, c + 3 * lanes);                            \
+            CYPOOL_ARGMAX_STORE_##SPLIT(o0, c);                                        \
+            CYPOOL_ARGMAX_STORE_##SPLIT(o1, c + lanes);                                \
+            CYPOOL_ARGMAX_STORE_##SPLIT(o2, c + 2 * lanes);                            \
+            CYPOOL_ARGMAX_STORE_##SPLIT(o3, c + 3 * lanes);                            \
         }                                                                              \
         for (; c + lanes <= n; c += lanes) {                                           \
             V a0 = *(const V *)(base + tap_offset[0] + c);                             \
@@ -289,19 +348,11 @@ typedef int64_t cypool_index_vec
                 CYPOOL_ARGMAX_STEP(T, a0, o0, v0, delta);                              \
             }                                                                          \
             CYPOOL_PUT(V, out + c, a0);                                                \
-            CYPOOL_ARGMAX_STORE_##LANES(o0, c);                                        \
+            CYPOOL_ARGMAX_STORE_##SPLIT(o0, c);                                        \
         }                                                                              \
     }
 
 #ifdef CYPOOL_HAVE_SHUFFLE
-/* F(0), ..., F(LANES - 1): a shuffle's lane indices as constant expressions */
-#define CYPOOL_LIST4(F) F(0), F(1), F(2), F(3)
-#define CYPOOL_LIST8(F) CYPOOL_LIST4(F), F(4), F(5), F(6), F(7)
-#define CYPOOL_LIST16(F)                                                               \
-    CYPOOL_LIST8(F), F(8), F(9), F(10), F(11), F(12), F(13), F(14), F(15)
-#define CYPOOL_LIST32(F)                                                               \
-    CYPOOL_LIST16(F), F(16), F(17), F(18), F(19), F(20), F(21), F(22), F(23), F(24),   \
-        F(25), F(26), F(27), F(28), F(29), F(30), F(31)
 /* stride 2, one channel: lane j takes the even element 2j of two vectors */
 #define CYPOOL_EVEN(j) (2 * (j))
 /* Blocks of outputs [i, i + lanes) while i + lanes < n, so that the odd element
@@ -419,7 +470,7 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_SUM_VECTORS(T, TERM, FINISH)
 #define CYPOOL_MAX_VECTORS(T)
 #define CYPOOL_MAX_ROW_VECTORS(T)
-#define CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, LANES)
+#define CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, SPLIT)
 #endif
 
 /* a helper NAME_T(dst, src, offset, n_src, n, EXTRA): dst[c] = FINISH(sum over k of
@@ -468,14 +519,14 @@ typedef int64_t cypool_index_vec
 
 /* out[c] and index[c] = the flat index of the first maximum (NaN winning) over the
    taps, c < n: index[c] = tap_offset[t] + c + index_base; n_taps >= 1 */
-#define CYPOOL_ARGMAX_CELL(T, IT, IT_MAX, LANES)                                          \
+#define CYPOOL_ARGMAX_CELL(T, IT, IT_MAX, SPLIT)                                          \
     static CYPOOL_NOINLINE void cypool_argmax_cell_##T(                                \
         const T *base, T *out, int64_t *index, const int64_t *tap_offset,              \
         Py_ssize_t n_taps, Py_ssize_t n, int64_t index_base, int stream)               \
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
         (void)stream; /* only the vector stores stream */                              \
-        CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, LANES)                                    \
+        CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, SPLIT)                                    \
         for (; c < n; c++) {                                                           \
             T a = base[tap_offset[0] + c];                                             \
             Py_ssize_t best = 0;                                                       \
@@ -551,19 +602,19 @@ typedef int64_t cypool_index_vec
     CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 3) \
     CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 4)
 
-CYPOOL_MAX_HELPERS(float, int32_t, 8)
-CYPOOL_MAX_HELPERS(double, int64_t, 4)
-CYPOOL_MAX_HELPERS(int8_t, int8_t, 32)
-CYPOOL_MAX_HELPERS(uint8_t, int8_t, 32)
-CYPOOL_MAX_HELPERS(int16_t, int16_t, 16)
-CYPOOL_MAX_HELPERS(uint16_t, int16_t, 16)
-CYPOOL_MAX_HELPERS(int32_t, int32_t, 8)
-CYPOOL_MAX_HELPERS(uint32_t, int32_t, 8)
-CYPOOL_MAX_HELPERS(int64_t, int64_t, 4)
-CYPOOL_MAX_HELPERS(uint64_t, int64_t, 4)
+CYPOOL_MAX_HELPERS(float, int32_t, CYPOOL_LANES4)
+CYPOOL_MAX_HELPERS(double, int64_t, CYPOOL_LANES8)
+CYPOOL_MAX_HELPERS(int8_t, int8_t, CYPOOL_LANES1)
+CYPOOL_MAX_HELPERS(uint8_t, int8_t, CYPOOL_LANES1)
+CYPOOL_MAX_HELPERS(int16_t, int16_t, CYPOOL_LANES2)
+CYPOOL_MAX_HELPERS(uint16_t, int16_t, CYPOOL_LANES2)
+CYPOOL_MAX_HELPERS(int32_t, int32_t, CYPOOL_LANES4)
+CYPOOL_MAX_HELPERS(uint32_t, int32_t, CYPOOL_LANES4)
+CYPOOL_MAX_HELPERS(int64_t, int64_t, CYPOOL_LANES8)
+CYPOOL_MAX_HELPERS(uint64_t, int64_t, CYPOOL_LANES8)
 CYPOOL_AVG_CELL(float)
-CYPOOL_ARGMAX_CELL(float, int32_t, INT32_MAX, 8)
-CYPOOL_ARGMAX_CELL(double, int64_t, INT64_MAX, 4)
+CYPOOL_ARGMAX_CELL(float, int32_t, INT32_MAX, HALVES)
+CYPOOL_ARGMAX_CELL(double, int64_t, INT64_MAX, WHOLE)
 CYPOOL_AVG_CELL(double)
 CYPOOL_GATHER(float)
 CYPOOL_GATHER(double)

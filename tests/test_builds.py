@@ -1,4 +1,5 @@
-"""The compiled variants: OpenMP and the AVX2/baseline kernel builds agree bit for bit."""
+"""The compiled variants: OpenMP and the baseline/AVX2/AVX-512 kernel builds agree bit
+for bit."""
 import importlib
 
 import numpy as np
@@ -7,11 +8,11 @@ import pytest
 import cypool
 from cypool import _kernels
 
-VARIANTS = ["baseline", "avx2"]
+VARIANTS = ["baseline"] + [name for name, _ in reversed(_kernels.BUILDS)]
 
 
 def _modules(variant):
-    suffix = "" if variant == "baseline" else "_avx2"
+    suffix = "" if variant == "baseline" else f"_{variant}"
     try:
         forward = importlib.import_module(f"cypool._pool_forward{suffix}")
         backward = importlib.import_module(f"cypool._pool_backward{suffix}")
@@ -20,35 +21,60 @@ def _modules(variant):
     return forward, backward
 
 
-def _results(monkeypatch, variant, x, fmt):
+def _results(monkeypatch, variant, x, fmt, window):
     forward, backward = _modules(variant)
-    if variant == "avx2" and _kernels.ISA != "avx2":
-        pytest.skip("this CPU has no AVX2: the AVX2 build cannot run here")
+    needs = dict(_kernels.BUILDS).get(variant, ())
+    features = _kernels._cpu_features()
+    if not all(features.get(feature, False) for feature in needs):
+        pytest.skip(f"this CPU lacks {needs}: the {variant} build cannot run here")
     monkeypatch.setattr(_kernels, "forward", forward)
     monkeypatch.setattr(_kernels, "backward", backward)
-    args = (3, 2, "SAME")
-    y = cypool.max_pool(x, *args, data_format=fmt)
+    y = cypool.max_pool(x, *window, data_format=fmt)
     grad = np.linspace(-1, 1, y.size).reshape(y.shape).astype(x.dtype)
-    out = [y, *cypool.max_pool_with_argmax(x, *args, data_format=fmt),
-           cypool.max_pool_grad(x, y, grad, *args, data_format=fmt)]
+    out = [y, cypool.max_pool_grad(x, y, grad, *window, data_format=fmt)]
     if x.dtype.kind == "f":
-        out += [cypool.avg_pool(x, *args, data_format=fmt),
+        out += [*cypool.max_pool_with_argmax(x, *window, data_format=fmt),
+                cypool.avg_pool(x, *window, data_format=fmt),
                 cypool.avg_pool(x, 3, 1, "SAME", data_format=fmt, count_include_pad=True),
-                cypool.avg_pool_grad(x.shape, grad, *args, data_format=fmt)]
+                cypool.avg_pool_grad(x.shape, grad, *window, data_format=fmt)]
     return out
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int16])
-@pytest.mark.parametrize("shape, fmt", [((2, 17, 19, 3), "NHWC"), ((2, 9, 11, 40), "NHWC"), ((2, 7, 9, 131), "NHWC"),
-                                        ((2, 5, 13, 12), "NCHW")])
-def test_avx2_and_baseline_builds_agree(monkeypatch, dtype, shape, fmt):
+def _input(shape, dtype):
     rng = np.random.default_rng(7)
     x = (rng.standard_normal(shape) * 50).astype(dtype)
-    baseline = _results(monkeypatch, "baseline", x, fmt)
-    avx2 = _results(monkeypatch, "avx2", x, fmt)
-    for a, b in zip(baseline, avx2):
-        np.testing.assert_array_equal(a, b)
+    if x.dtype.kind == "f":  # ties of signed zeros and NaN, which the kernels order
+        flat = x.reshape(-1)
+        flat[rng.integers(0, flat.size, flat.size // 7)] = 0.0
+        flat[rng.integers(0, flat.size, flat.size // 7)] = -0.0
+        flat[rng.integers(0, flat.size, flat.size // 50)] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("variant", VARIANTS[1:])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int16])
+@pytest.mark.parametrize("shape, fmt", [((2, 17, 19, 3), "NHWC"), ((2, 9, 11, 40), "NHWC"),
+                                        ((2, 7, 9, 131), "NHWC"), ((2, 5, 13, 12), "NCHW"),
+                                        ((2, 13, 70, 1), "NHWC"), ((1, 6, 41, 2), "NHWC")])
+@pytest.mark.parametrize("window", [(3, 2, "SAME"), (2, 2, "VALID"), (5, 1, "SAME")])
+def test_builds_agree_with_baseline(monkeypatch, variant, dtype, shape, fmt, window):
+    x = _input(shape, dtype)
+    baseline = _results(monkeypatch, "baseline", x, fmt, window)
+    other = _results(monkeypatch, variant, x, fmt, window)
+    for a, b in zip(baseline, other):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a.view(f"u{a.itemsize}"), b.view(f"u{b.itemsize}"))
 
 
 def test_kernel_isa_is_reported():
     assert _kernels.ISA in VARIANTS
+
+
+@pytest.mark.parametrize("requested, allowed", [("baseline", ["baseline"]),
+                                                ("avx2", ["avx2", "baseline"]),
+                                                ("avx512", VARIANTS)])
+def test_cypool_isa_caps_the_build(monkeypatch, requested, allowed):
+    monkeypatch.setenv("CYPOOL_ISA", requested)
+    isa, forward, _ = _kernels._load()
+    assert isa in allowed
+    assert forward.__name__.endswith("_forward" if isa == "baseline" else f"_{isa}")
