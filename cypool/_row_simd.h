@@ -102,11 +102,16 @@ typedef long long cypool_q __attribute__((vector_size(CYPOOL_VECTOR_BYTES)));
 #define CYPOOL_PUT(V, p, v) (*(V *)(p) = (v))
 #endif
 
-/* ask for the cache lines of [p, p + bytes) ahead of their use */
-static inline void cypool_prefetch(const void *p, Py_ssize_t bytes)
+/* ask for the cache lines of bytes [offset, offset + bytes) from base ahead of their
+   use; the address is integer arithmetic, as it may lie past the array (a prefetch
+   never faults) */
+static inline void cypool_prefetch(const void *base, Py_ssize_t offset, Py_ssize_t bytes)
 {
 #if defined(__GNUC__) || defined(__clang__)
-    for (Py_ssize_t b = 0; b < bytes; b += 64) __builtin_prefetch((const char *)p + b, 0, 3);
+    uintptr_t p = (uintptr_t)base + (uintptr_t)offset;
+    for (Py_ssize_t b = 0; b < bytes; b += 64) __builtin_prefetch((const void *)(p + b), 0, 3);
+#else
+    (void)base; (void)offset; (void)bytes;
 #endif
 }
 
