@@ -270,6 +270,8 @@ cdef enum:
     # about PREFETCH_AHEAD bytes of input.
     SHORT_ROW = 16384
     PREFETCH_AHEAD = 4096
+    # Rows reduced first go a block of this many bytes at a time
+    REDUCE_BLOCK = 4096
 
 
 # ---- one output row -----------------------------------------------------------------
@@ -375,7 +377,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     cdef int32_t tap, n_taps
     cdef bint per_cell, column_first, clipped = False
     cdef int zeros = ZEROS_EXACT  # ZEROS_REDUCED once rows are reduced first
-    cdef Py_ssize_t next_rows, ahead, row_bytes, n_skip, k
+    cdef Py_ssize_t next_rows, ahead, row_bytes, n_skip, k, block
     cdef int64_t cell
     cdef const max_t* src = plane
     cdef max_t* reduced
@@ -425,10 +427,19 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         # A max is exact in any order: reduce the rows first, along the whole
         # contiguous row (vectorised), and then pool that one row along W.  Per-cell
         # maxima over many channels skip this unless it saves taps (large windows).
-        # in one pass over the rows (the cell helper over the whole row's length)
+        # in one pass over the rows (the cell helper along the row), a block at a time,
+        # asking meanwhile for the same block of the next output row's rows
         reduced = <max_t*>scratch.max_row
-        cypool_max_cell(dtype_code(plane), plane, reduced, row_offset, n_rows, in_w * channels,
-                        False)
+        block = REDUCE_BLOCK // <Py_ssize_t>sizeof(max_t)
+        i = 0
+        while i < in_w * channels:
+            if next_rows:
+                for r in range(n_rows):
+                    cypool_prefetch(plane, (row_offset[r] + next_rows + i) * sizeof(max_t),
+                                    min(block, in_w * channels - i) * sizeof(max_t))
+            cypool_max_cell(dtype_code(plane), plane + i, reduced + i, row_offset, n_rows,
+                            min(block, in_w * channels - i), False)
+            i += block
         src = reduced
         row_offset[0] = 0
         n_rows = 1
