@@ -428,15 +428,14 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         # contiguous row (vectorised), and then pool that one row along W.  Per-cell
         # maxima over many channels skip this unless it saves taps (large windows).
         # in one pass over the rows (the cell helper along the row), a block at a time,
-        # asking meanwhile for the same block of the next output row's rows
+        # asking meanwhile for the same block of the next output row's new row
         reduced = <max_t*>scratch.max_row
         block = REDUCE_BLOCK // <Py_ssize_t>sizeof(max_t)
         i = 0
         while i < in_w * channels:
-            if next_rows:
-                for r in range(n_rows):
-                    cypool_prefetch(plane, (row_offset[r] + next_rows + i) * sizeof(max_t),
-                                    min(block, in_w * channels - i) * sizeof(max_t))
+            if next_rows:  # the next window's last row: the others are cached now
+                cypool_prefetch(plane, (row_offset[n_rows - 1] + next_rows + i)
+                                * sizeof(max_t), min(block, in_w * channels - i) * sizeof(max_t))
             cypool_max_cell(dtype_code(plane), plane + i, reduced + i, row_offset, n_rows,
                             min(block, in_w * channels - i), False)
             i += block

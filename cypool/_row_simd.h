@@ -273,22 +273,28 @@ typedef int64_t cypool_index_vec
         *(V *)(out + i + lanes) = o1;                                                  \
     }
 
+/* out[at .. at + lanes) in one vector */
+#define CYPOOL_MAX_ONE(T, at)                                                          \
+    do {                                                                               \
+        V a0 = *(const V *)(base + tap_offset[0] + (at));                              \
+        for (Py_ssize_t t = 1; t < n_taps; t++) {                                      \
+            V v0 = *(const V *)(base + tap_offset[t] + (at));                          \
+            CYPOOL_VMAX(T, a0, v0);                                                    \
+        }                                                                              \
+        CYPOOL_PUT(V, out + (at), a0);                                                 \
+    } while (0)
+/* One unaligned vector first, then on from where tap 0's loads align (a split load
+   costs two), and one vector ending at n for the tail: the overlaps are computed
+   twice, to the same values.  Not the head when streaming: two partial writes of a
+   line would each go to memory. */
 #define CYPOOL_MAX_VECTORS(T)                                                          \
     enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
     typedef cypool_##T##_vec V;                                                        \
     if (n >= 2 * lanes && !stream) {                                                   \
-        /* one unaligned vector, then on from where tap 0's loads align (a split load \
-           costs two; the overlap is computed twice, to the same values; not when     \
-           streaming: two partial writes of a line would each go to memory) */        \
         const Py_ssize_t head_ = (Py_ssize_t)((-(uintptr_t)(base + tap_offset[0]))     \
                                               % CYPOOL_VECTOR_BYTES) / (Py_ssize_t)sizeof(T); \
         if (head_ > 0) {                                                               \
-            V a0 = *(const V *)(base + tap_offset[0]);                                 \
-            for (Py_ssize_t t = 1; t < n_taps; t++) {                                  \
-                V v0 = *(const V *)(base + tap_offset[t]);                             \
-                CYPOOL_VMAX(T, a0, v0);                                                \
-            }                                                                          \
-            CYPOOL_PUT(V, out, a0);                                                    \
+            CYPOOL_MAX_ONE(T, 0);                                                      \
             c = head_;                                                                 \
         }                                                                              \
     }                                                                                  \
@@ -304,13 +310,10 @@ typedef int64_t cypool_index_vec
         CYPOOL_PUT(V, out + c, a0); CYPOOL_PUT(V, out + c + lanes, a1);                \
         CYPOOL_PUT(V, out + c + 2 * lanes, a2); CYPOOL_PUT(V, out + c + 3 * lanes, a3); \
     }                                                                                  \
-    for (; c + lanes <= n; c += lanes) {                                               \
-        V a0 = *(const V *)(base + tap_offset[0] + c);                                 \
-        for (Py_ssize_t t = 1; t < n_taps; t++) {                                      \
-            V v0 = *(const V *)(base + tap_offset[t] + c);                             \
-            CYPOOL_VMAX(T, a0, v0);                                                    \
-        }                                                                              \
-        CYPOOL_PUT(V, out + c, a0);                                                    \
+    for (; c + lanes <= n; c += lanes) CYPOOL_MAX_ONE(T, c);                           \
+    if (c < n && n >= lanes) {                                                         \
+        CYPOOL_MAX_ONE(T, n - lanes);                                                  \
+        c = n;                                                                         \
     }
 
 /* argmax: each lane's winning tap rides along in an integer vector of the same lane
