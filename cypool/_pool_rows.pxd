@@ -377,7 +377,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     cdef int32_t tap, n_taps
     cdef bint per_cell, column_first, clipped = False
     cdef int zeros = ZEROS_EXACT  # ZEROS_REDUCED once rows are reduced first
-    cdef Py_ssize_t next_rows, ahead, row_bytes, n_skip, k, block
+    cdef Py_ssize_t next_rows, ahead, row_bytes, n_skip, k, block, first_new
     cdef int64_t cell
     cdef const max_t* src = plane
     cdef max_t* reduced
@@ -498,9 +498,13 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     if per_cell:
         if mode == MODE_AVG:
             divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
+        # the next window's rows that this one does not have (the others are cached)
+        first_new = 0
+        while first_new < n_rows and row_offset[first_new] + next_rows <= row_offset[n_rows - 1]:
+            first_new += 1
         for i in range(n_span):
             if next_rows:
-                for r in range(n_rows):
+                for r in range(first_new, n_rows):
                     cypool_prefetch(src, (tap_offset[r * n_w] + next_rows + i * w_step)
                                     * sizeof(max_t), w_step * sizeof(max_t))
             if mode == MODE_MAX:
