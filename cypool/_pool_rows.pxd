@@ -431,9 +431,16 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         # asking meanwhile for the same block of the next output row's new row
         reduced = <max_t*>scratch.max_row
         block = REDUCE_BLOCK // <Py_ssize_t>sizeof(max_t)
+        # how far the next window's last row lies past this one's (at SAME's top
+        # border the window grows while its first row stays)
+        next_rows = 0
+        if oh + 1 < win.size[1] and win.count[1][oh + 1] > 0:
+            next_rows = ((win.first[1][oh + 1] + (win.count[1][oh + 1] - 1) * win.dilation[1])
+                         - (win.first[1][oh] + (win.count[1][oh] - 1) * win.dilation[1])
+                         ) * in_w * in_stride
         i = 0
         while i < in_w * channels:
-            if next_rows:  # the next window's last row: the others are cached now
+            if next_rows > 0:  # the next window's last row: the others are cached now
                 cypool_prefetch(plane, (row_offset[n_rows - 1] + next_rows + i)
                                 * sizeof(max_t), min(block, in_w * channels - i) * sizeof(max_t))
             cypool_max_cell(dtype_code(plane), plane + i, reduced + i, row_offset, n_rows,
