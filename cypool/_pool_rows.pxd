@@ -249,6 +249,7 @@ cdef struct RowScratch:
     # per-thread work space of pool_row (see alloc_row_scratch)
     int64_t* row_offset  # the (d, h) taps' input rows: max rows per window
     int64_t* tap_offset  # the span's taps: max taps per window
+    int64_t* new_row     # per-cell rows: the next window's rows to prefetch (as many)
     int32_t* ordinal     # argmax: the winning tap of each span output (out_w * C)
     void* max_row        # max: a reduced input row (in_w * C elements), or NULL
     void* max_run        # max: running maxima along that row (same size), or NULL
@@ -377,7 +378,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     cdef int32_t tap, n_taps
     cdef bint per_cell, column_first, clipped = False
     cdef int zeros = ZEROS_EXACT  # ZEROS_REDUCED once rows are reduced first
-    cdef Py_ssize_t next_rows, ahead, row_bytes, n_skip, k, block, first_new
+    cdef Py_ssize_t next_rows, ahead, row_bytes, n_skip, k, block, n_new
     cdef int64_t cell
     cdef const max_t* src = plane
     cdef max_t* reduced
@@ -505,15 +506,20 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     if per_cell:
         if mode == MODE_AVG:
             divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
-        # the next window's rows that this one does not have (the others are cached)
-        first_new = 0
-        while first_new < n_rows and row_offset[first_new] + next_rows <= row_offset[n_rows - 1]:
-            first_new += 1
+        # the next window's rows that this one does not have (the others are cached):
+        # both row lists ascend, so one merge finds them
+        n_new = 0
+        k = 0
+        for r in range(n_rows if next_rows else 0):
+            while k < n_rows and row_offset[k] < row_offset[r] + next_rows:
+                k += 1
+            if k == n_rows or row_offset[k] != row_offset[r] + next_rows:
+                scratch.new_row[n_new] = tap_offset[r * n_w] + next_rows
+                n_new += 1
         for i in range(n_span):
-            if next_rows:
-                for r in range(first_new, n_rows):
-                    cypool_prefetch(src, (tap_offset[r * n_w] + next_rows + i * w_step)
-                                    * sizeof(max_t), w_step * sizeof(max_t))
+            for r in range(n_new):
+                cypool_prefetch(src, (scratch.new_row[r] + i * w_step) * sizeof(max_t),
+                                w_step * sizeof(max_t))
             if mode == MODE_MAX:
                 cypool_max_cell(dtype_code(src), src + i * w_step, out + i * channels,
                                 tap_offset, n_taps, channels, stream_cells)
@@ -592,11 +598,13 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
     cdef Py_ssize_t taps = max_window_taps(win, out_d, out_h, out_w)
     scratch.row_offset = <int64_t*>malloc(taps * sizeof(int64_t) + 8)
     scratch.tap_offset = <int64_t*>malloc(taps * sizeof(int64_t) + 8)
+    scratch.new_row = <int64_t*>malloc(taps * sizeof(int64_t) + 8)
     scratch.ordinal = <int32_t*>malloc(out_row_elements * sizeof(int32_t) + 8)
     scratch.max_row = cypool_aligned_malloc(in_row_elements * item_size) if want_max_row else NULL
     scratch.max_run = cypool_aligned_malloc(in_row_elements * item_size) if want_max_row else NULL
     scratch.stream = stream
-    if (scratch.row_offset == NULL or scratch.tap_offset == NULL or scratch.ordinal == NULL
+    if (scratch.row_offset == NULL or scratch.tap_offset == NULL or scratch.new_row == NULL
+            or scratch.ordinal == NULL
             or (want_max_row and (scratch.max_row == NULL or scratch.max_run == NULL))):
         failed[0] = 1
     return scratch
@@ -605,6 +613,7 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
 cdef inline void free_row_scratch(RowScratch* scratch) noexcept nogil:
     free(scratch.row_offset)
     free(scratch.tap_offset)
+    free(scratch.new_row)
     free(scratch.ordinal)
     cypool_aligned_free(scratch.max_row)
     cypool_aligned_free(scratch.max_run)
