@@ -19,10 +19,13 @@
 
 #if defined(__GNUC__)
 #define CYPOOL_NOINLINE __attribute__((noinline))
+#define CYPOOL_INLINE inline __attribute__((always_inline))
 #elif defined(_MSC_VER)
 #define CYPOOL_NOINLINE __declspec(noinline)
+#define CYPOOL_INLINE __forceinline
 #else
 #define CYPOOL_NOINLINE
+#define CYPOOL_INLINE inline
 #endif
 
 /* -DCYPOOL_SCALAR_HELPERS builds the scalar loops other compilers get (for checking) */
@@ -612,7 +615,7 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_ROWS_STRIDE2_VECTORS(T, IT, LANES)
 #endif
 #define CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, CHANNELS)                                \
-    static CYPOOL_NOINLINE int cypool_max_rows_stride2_##T##_##CHANNELS(               \
+    static CYPOOL_INLINE int cypool_max_rows_stride2_impl_##T##_##CHANNELS(            \
         T *out, const T *src, const int64_t *row_offset, Py_ssize_t n_rows,            \
         Py_ssize_t n_w, Py_ssize_t n, int clipped)                                     \
     {                                                                                  \
@@ -631,6 +634,21 @@ typedef int64_t cypool_index_vec
             }                                                                          \
         }                                                                              \
         return negative_zero;                                                          \
+    }                                                                                  \
+    /* one copy each for windows of 2 and of 3 rows (the row loop unrolled, the       \
+       rows' offsets in registers) and one for any number */                          \
+    static CYPOOL_NOINLINE int cypool_max_rows_stride2_##T##_##CHANNELS(               \
+        T *out, const T *src, const int64_t *row_offset, Py_ssize_t n_rows,            \
+        Py_ssize_t n_w, Py_ssize_t n, int clipped)                                     \
+    {                                                                                  \
+        if (n_rows == 2)                                                               \
+            return cypool_max_rows_stride2_impl_##T##_##CHANNELS(out, src, row_offset, 2, \
+                                                                 n_w, n, clipped);     \
+        if (n_rows == 3)                                                               \
+            return cypool_max_rows_stride2_impl_##T##_##CHANNELS(out, src, row_offset, 3, \
+                                                                 n_w, n, clipped);     \
+        return cypool_max_rows_stride2_impl_##T##_##CHANNELS(out, src, row_offset, n_rows, \
+                                                             n_w, n, clipped);         \
     }
 
 #define CYPOOL_MAX_HELPERS(T, IT, LANES) \
