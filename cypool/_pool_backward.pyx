@@ -15,8 +15,9 @@ from libc.string cimport memset
 
 from cypool._fused_types cimport max_t, avg_t
 from cypool._pool_rows cimport (
-    MODE_ARGMAX, RowScratch, cypool_gather, cypool_store_fence, dtype_code, free_row_scratch,
-    new_row_scratch, pool_row,
+    CELL_BYTES, MODE_ARGMAX, RowScratch, cypool_gather, cypool_max_grad_cell, cypool_prefetch,
+    cypool_store_fence, dtype_code, free_row_scratch, new_row_scratch, new_rows, pool_row,
+    window_rows, window_taps,
 )
 from cypool._windows cimport Windows, unpack_windows
 
@@ -52,7 +53,13 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef Py_ssize_t out_d = grad.shape[1], out_h = grad.shape[2], out_w = grad.shape[3]
     cdef Py_ssize_t grad_plane = out_d * out_h * out_w * channels
     cdef Py_ssize_t blocks = (channels + channel_block - 1) // channel_block
-    cdef Py_ssize_t task, p, c0, width, od, oh, ow, c, zeroed, reach, pixel
+    cdef Py_ssize_t task, p, c0, width, od, oh, ow, c, zeroed, reach, pixel, n_rows, n_new
+    cdef Py_ssize_t r, step
+    cdef int32_t n_taps
+    # cells of many channels (floats) take one C helper per cell; others the row
+    # kernel's argmax and a scalar scatter
+    cdef bint per_cell = ((max_t is float or max_t is double)
+                          and channel_block * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES)
     cdef Py_ssize_t in_rows = x.shape[1] * in_h
     cdef int64_t j
     cdef const max_t* x_ptr = &x[0, 0, 0, 0, 0]
@@ -88,9 +95,32 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                                  + (win.count[1][oh] - 1) * win.dilation[1] + 1)
                         zero_rows(d, zeroed, reach, in_w, channels, width)
                         zeroed = max(zeroed, reach)
+                    g = grad_ptr + p * grad_plane + (od * out_h + oh) * out_w * channels + c0
+                    if per_cell:  # argmax and adds cell by cell, in vector registers
+                        n_rows = window_rows(&win, od, oh, in_h, in_w, channels,
+                                             scratch.row_offset)
+                        n_new = 0  # the next output row's rows, fetched cell by cell
+                        if oh + 1 < out_h:
+                            n_new = new_rows(scratch.row_offset, n_rows,
+                                             (win.first[1][oh + 1] - win.first[1][oh])
+                                             * in_w * channels, scratch.new_row)
+                        for ow in range(out_w):
+                            step = (win.first[2][ow + 1] - win.first[2][ow] if ow + 1 < out_w
+                                    else 0) * channels
+                            for r in range(n_new):
+                                cypool_prefetch(x_ptr + p * plane_size + c0,
+                                                (scratch.new_row[r] + win.first[2][ow] * channels)
+                                                * sizeof(max_t), step * sizeof(max_t))
+                            n_taps = window_taps(&win, ow, scratch.row_offset, n_rows, channels,
+                                                 scratch.tap_offset)
+                            if n_taps > 0:  # an empty window has no gradient
+                                cypool_max_grad_cell(dtype_code(x_ptr),
+                                                     x_ptr + p * plane_size + c0, d,
+                                                     g + ow * channels, scratch.tap_offset,
+                                                     n_taps, width)
+                        continue
                     pool_row(MODE_ARGMAX, x_ptr + p * plane_size + c0, values, index, 0,
                              &win, od, oh, out_w, in_h, in_w, channels, width, &scratch)
-                    g = grad_ptr + p * grad_plane + (od * out_h + oh) * out_w * channels + c0
                     for ow in range(out_w):
                         for c in range(width):
                             j = index[ow * width + c]

@@ -113,6 +113,11 @@ cdef extern from "_row_simd.h":
     void cypool_gather(int dtype, void* dst, const void* src, const int64_t* offset,
                        const void* scale, Py_ssize_t n_src, Py_ssize_t n,
                        int stream) noexcept nogil
+    # the max gradient of a cell: dx[tap_offset[t] + c] += g[c] for the tap t argmax
+    # picks for channel c (x and dx share the offsets), c < n (floats only)
+    void cypool_max_grad_cell(int dtype, const void* x, void* dx, const void* g,
+                              const int64_t* tap_offset, Py_ssize_t n_taps,
+                              Py_ssize_t n) noexcept nogil
     # 1-4 channels, stride 2, windows of n_w = 2 or 3 adjacent pixels: pixel i of out
     # is the max over r, t of pixel 2*i + t of the rows at row_offset[r], i < n
     # (``clipped``: output n - 1 without its last tap); 1 when a column maximum was -0.0
@@ -352,6 +357,21 @@ cdef inline void fix_signed_zeros(const max_t* plane, max_t* out_row, const Wind
                             1, 0, channels, r == 0 and tw == 0)
 
 
+cdef inline Py_ssize_t new_rows(const int64_t* row_offset, Py_ssize_t n_rows,
+                                Py_ssize_t next_rows, int64_t* new_row) noexcept nogil:
+    """The next window's rows (this one's moved on by ``next_rows``; none for 0) that
+    this one lacks, the ones to prefetch: their offsets into new_row, how many."""
+    cdef Py_ssize_t r, k = 0, n_new = 0
+    for r in range(n_rows if next_rows else 0):
+        # both row lists ascend: one merge finds the rows
+        while k < n_rows and row_offset[k] < row_offset[r] + next_rows:
+            k += 1
+        if k == n_rows or row_offset[k] != row_offset[r] + next_rows:
+            new_row[n_new] = row_offset[r] + next_rows
+            n_new += 1
+    return n_new
+
+
 cdef inline int32_t window_taps(const Windows* win, Py_ssize_t ow, const int64_t* row_offset,
                                 Py_ssize_t n_rows, Py_ssize_t in_stride,
                                 int64_t* tap_offset) noexcept nogil:
@@ -506,20 +526,11 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     if per_cell:
         if mode == MODE_AVG:
             divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
-        # the next window's rows that this one does not have (the others are cached):
-        # both row lists ascend, so one merge finds them
-        n_new = 0
-        k = 0
-        for r in range(n_rows if next_rows else 0):
-            while k < n_rows and row_offset[k] < row_offset[r] + next_rows:
-                k += 1
-            if k == n_rows or row_offset[k] != row_offset[r] + next_rows:
-                scratch.new_row[n_new] = tap_offset[r * n_w] + next_rows
-                n_new += 1
+        n_new = new_rows(row_offset, n_rows, next_rows, scratch.new_row)
         for i in range(n_span):
             for r in range(n_new):
-                cypool_prefetch(src, (scratch.new_row[r] + i * w_step) * sizeof(max_t),
-                                w_step * sizeof(max_t))
+                cypool_prefetch(src, (scratch.new_row[r] + tap_offset[0] - row_offset[0]
+                                      + i * w_step) * sizeof(max_t), w_step * sizeof(max_t))
             if mode == MODE_MAX:
                 cypool_max_cell(dtype_code(src), src + i * w_step, out + i * channels,
                                 tap_offset, n_taps, channels, stream_cells)

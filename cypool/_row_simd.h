@@ -509,8 +509,68 @@ typedef int64_t cypool_index_vec
     }                                                                                  \
     for (int j_ = 0; j_ < LN; j_++) negative_zero |= nz[j_] != 0;
 #endif
+/* *d += gv in the lanes of o equal to t (the lanes that tap t won) */
+#if CYPOOL_VECTOR_BYTES == 64
+#define CYPOOL_ADD_WON_float(d, gv, o, t)                                              \
+    _mm512_mask_storeu_ps((d), _mm512_cmpeq_epi32_mask((__m512i)(o), _mm512_set1_epi32(t)), \
+                          _mm512_add_ps(_mm512_loadu_ps(d), (__m512)(gv)))
+#define CYPOOL_ADD_WON_double(d, gv, o, t)                                             \
+    _mm512_mask_storeu_pd((d), _mm512_cmpeq_epi64_mask((__m512i)(o), _mm512_set1_epi64(t)), \
+                          _mm512_add_pd(_mm512_loadu_pd(d), (__m512d)(gv)))
+#else /* lanes that did not win store their value back: one writer owns these cells */
+#define CYPOOL_ADD_WON_GENERIC(T, d, gv, o, t)                                         \
+    do {                                                                               \
+        cypool_##T##_vec *d_ = (cypool_##T##_vec *)(d), dv_ = *d_;                     \
+        cypool_##T##_mask won_ = (cypool_##T##_mask)((o) == (t));                       \
+        *d_ = (cypool_##T##_vec)(((cypool_##T##_mask)(dv_ + (gv)) & won_)               \
+                                 | ((cypool_##T##_mask)dv_ & ~won_));                  \
+    } while (0)
+#define CYPOOL_ADD_WON_float(d, gv, o, t) CYPOOL_ADD_WON_GENERIC(float, d, gv, o, t)
+#define CYPOOL_ADD_WON_double(d, gv, o, t) CYPOOL_ADD_WON_GENERIC(double, d, gv, o, t)
+#endif
+/* the max gradient's cell, four vectors at a time: each lane's winning tap ordinal
+   rides in o (as argmax), then every tap adds g to the lanes it won (each lane once) */
+#define CYPOOL_MAX_GRAD_VECTORS(T, IT)                                                 \
+    enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
+    typedef cypool_##T##_vec V;                                                        \
+    typedef cypool_##T##_mask M;                                                       \
+    for (; c + 4 * lanes <= n; c += 4 * lanes) {                                       \
+        const V *s = (const V *)(x + tap_offset[0] + c);                               \
+        V a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3];                                  \
+        M o0 = {0}, o1 = {0}, o2 = {0}, o3 = {0};                                      \
+        for (Py_ssize_t t = 1; t < n_taps; t++) {                                      \
+            s = (const V *)(x + tap_offset[t] + c);                                    \
+            M delta = (M){0} + (IT)t;                                                  \
+            V v0 = s[0], v1 = s[1], v2 = s[2], v3 = s[3];                              \
+            CYPOOL_ARGMAX_STEP(T, a0, o0, v0, delta);                                  \
+            CYPOOL_ARGMAX_STEP(T, a1, o1, v1, delta);                                  \
+            CYPOOL_ARGMAX_STEP(T, a2, o2, v2, delta);                                  \
+            CYPOOL_ARGMAX_STEP(T, a3, o3, v3, delta);                                  \
+        }                                                                              \
+        const V *gv = (const V *)(g + c);                                              \
+        for (Py_ssize_t t = 0; t < n_taps; t++) {                                      \
+            T *d = dx + tap_offset[t] + c;                                             \
+            CYPOOL_ADD_WON_##T(d, gv[0], o0, (IT)t);                                   \
+            CYPOOL_ADD_WON_##T(d + lanes, gv[1], o1, (IT)t);                           \
+            CYPOOL_ADD_WON_##T(d + 2 * lanes, gv[2], o2, (IT)t);                       \
+            CYPOOL_ADD_WON_##T(d + 3 * lanes, gv[3], o3, (IT)t);                       \
+        }                                                                              \
+    }                                                                                  \
+    for (; c + lanes <= n; c += lanes) {                                               \
+        V a = *(const V *)(x + tap_offset[0] + c);                                     \
+        M o = {0};                                                                     \
+        for (Py_ssize_t t = 1; t < n_taps; t++) {                                      \
+            V v = *(const V *)(x + tap_offset[t] + c);                                 \
+            M delta = (M){0} + (IT)t;                                                  \
+            CYPOOL_ARGMAX_STEP(T, a, o, v, delta);                                     \
+        }                                                                              \
+        const V gv = *(const V *)(g + c);                                              \
+        for (Py_ssize_t t = 0; t < n_taps; t++)                                        \
+            CYPOOL_ADD_WON_##T(dx + tap_offset[t] + c, gv, o, (IT)t);                  \
+    }
 #else
 #define CYPOOL_VECTOR_TYPES(T, IT)
+#define CYPOOL_MAX_GRAD_VECTORS(T, IT)
 #define CYPOOL_SUM_VECTORS(T, TERM, FINISH)
 #define CYPOOL_MAX_VECTORS(T)
 #define CYPOOL_MAX_ROW_VECTORS(T)
@@ -580,6 +640,26 @@ typedef int64_t cypool_index_vec
             }                                                                          \
             out[c] = a;                                                                \
             index[c] = tap_offset[best] + c + index_base;                              \
+        }                                                                              \
+    }
+
+/* dx[tap_offset[t] + c] += g[c] for the tap t that argmax picks for channel c (the
+   first maximum, a NaN winning), c < n; n_taps >= 1 */
+#define CYPOOL_MAX_GRAD_CELL(T, IT)                                                    \
+    static CYPOOL_NOINLINE void cypool_max_grad_cell_##T(                              \
+        const T *x, T *dx, const T *g, const int64_t *tap_offset, Py_ssize_t n_taps,   \
+        Py_ssize_t n)                                                                  \
+    {                                                                                  \
+        Py_ssize_t c = 0;                                                              \
+        CYPOOL_MAX_GRAD_VECTORS(T, IT)                                                 \
+        for (; c < n; c++) {                                                           \
+            T a = x[tap_offset[0] + c];                                                \
+            Py_ssize_t best = 0;                                                       \
+            for (Py_ssize_t t = 1; t < n_taps; t++) {                                  \
+                T v = x[tap_offset[t] + c];                                            \
+                if (!(v <= a) && a == a) { a = v; best = t; }                          \
+            }                                                                          \
+            dx[tap_offset[best] + c] += g[c];                                          \
         }                                                                              \
     }
 
@@ -675,6 +755,8 @@ CYPOOL_AVG_CELL(float)
 CYPOOL_ARGMAX_CELL(float, int32_t, INT32_MAX, HALVES)
 CYPOOL_ARGMAX_CELL(double, int64_t, INT64_MAX, WHOLE)
 CYPOOL_AVG_CELL(double)
+CYPOOL_MAX_GRAD_CELL(float, int32_t)
+CYPOOL_MAX_GRAD_CELL(double, int64_t)
 CYPOOL_GATHER(float)
 CYPOOL_GATHER(double)
 
@@ -761,6 +843,18 @@ static inline void cypool_avg_cell(int dtype, const void *base, void *out,
                                    double divisor, int stream)
 {
     switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_AVG_CELL) }
+}
+
+#define CYPOOL_CASE_MAX_GRAD_CELL(T, code)                                             \
+    case code:                                                                         \
+        cypool_max_grad_cell_##T((const T *)x, (T *)dx, (const T *)g, tap_offset, n_taps, n); \
+        break;
+/* floats only: other codes do nothing */
+static inline void cypool_max_grad_cell(int dtype, const void *x, void *dx, const void *g,
+                                        const int64_t *tap_offset, Py_ssize_t n_taps,
+                                        Py_ssize_t n)
+{
+    switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_MAX_GRAD_CELL) }
 }
 
 static inline void cypool_gather(int dtype, void *dst, const void *src, const int64_t *offset,
