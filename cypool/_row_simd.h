@@ -332,6 +332,31 @@ typedef int64_t cypool_index_vec
         (o) = (take_ & (delta)) | ((o) & ~take_);                                      \
     } while (0)
 
+/* a0..a3 = the maxima over the taps of the four vectors at base + c, o0..o3 = each
+   lane's winning DELTA (an expression of the tap t), in scope V, M, n_taps */
+#define CYPOOL_ARGMAX_BLOCK4(T, base, c, DELTA)                                        \
+    const V *s = (const V *)((base) + tap_offset[0] + (c));                            \
+    V a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3];                                      \
+    M o0 = {0}, o1 = {0}, o2 = {0}, o3 = {0};                                          \
+    for (Py_ssize_t t = 1; t < n_taps; t++) {                                          \
+        s = (const V *)((base) + tap_offset[t] + (c));                                 \
+        M delta = (M){0} + (DELTA);                                                    \
+        V v0 = s[0], v1 = s[1], v2 = s[2], v3 = s[3];                                  \
+        CYPOOL_ARGMAX_STEP(T, a0, o0, v0, delta);                                      \
+        CYPOOL_ARGMAX_STEP(T, a1, o1, v1, delta);                                      \
+        CYPOOL_ARGMAX_STEP(T, a2, o2, v2, delta);                                      \
+        CYPOOL_ARGMAX_STEP(T, a3, o3, v3, delta);                                      \
+    }
+/* the same for one vector: a0, o0 */
+#define CYPOOL_ARGMAX_BLOCK1(T, base, c, DELTA)                                        \
+    V a0 = *(const V *)((base) + tap_offset[0] + (c));                                 \
+    M o0 = {0};                                                                        \
+    for (Py_ssize_t t = 1; t < n_taps; t++) {                                          \
+        V v0 = *(const V *)((base) + tap_offset[t] + (c));                             \
+        M delta = (M){0} + (DELTA);                                                    \
+        CYPOOL_ARGMAX_STEP(T, a0, o0, v0, delta);                                      \
+    }
+
 /* index[c + j] = first + c + j + o[j] (o: the lanes' winning tap offsets), j < lanes,
    widened to int64 in registers; a vector of 4-byte offsets (HALVES) fills two index
    vectors, of 8-byte ones (WHOLE) one */
@@ -363,18 +388,7 @@ typedef int64_t cypool_index_vec
         const cypool_index_vec iota = {CYPOOL_LIST(CYPOOL_LANES8, CYPOOL_LOW)};        \
         const int64_t first = tap_offset[0] + index_base;                              \
         for (; c + 4 * lanes <= n; c += 4 * lanes) {                                   \
-            const V *s = (const V *)(base + tap_offset[0] + c);                        \
-            V a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3];                              \
-            M o0 = {0}, o1 = {0}, o2 = {0}, o3 = {0};                                  \
-            for (Py_ssize_t t = 1; t < n_taps; t++) {                                  \
-                s = (const V *)(base + tap_offset[t] + c);                             \
-                M delta = (M){0} + (IT)(tap_offset[t] - tap_offset[0]);                \
-                V v0 = s[0], v1 = s[1], v2 = s[2], v3 = s[3];                          \
-                CYPOOL_ARGMAX_STEP(T, a0, o0, v0, delta);                              \
-                CYPOOL_ARGMAX_STEP(T, a1, o1, v1, delta);                              \
-                CYPOOL_ARGMAX_STEP(T, a2, o2, v2, delta);                              \
-                CYPOOL_ARGMAX_STEP(T, a3, o3, v3, delta);                              \
-            }                                                                          \
+            CYPOOL_ARGMAX_BLOCK4(T, base, c, (IT)(tap_offset[t] - tap_offset[0]));    \
             CYPOOL_PUT(V, out + c, a0); CYPOOL_PUT(V, out + c + lanes, a1);            \
             CYPOOL_PUT(V, out + c + 2 * lanes, a2);                                    \
             CYPOOL_PUT(V, out + c + 3 * lanes, a3);                                    \
@@ -384,13 +398,7 @@ typedef int64_t cypool_index_vec
             CYPOOL_ARGMAX_STORE_##SPLIT(o3, c + 3 * lanes);                            \
         }                                                                              \
         for (; c + lanes <= n; c += lanes) {                                           \
-            V a0 = *(const V *)(base + tap_offset[0] + c);                             \
-            M o0 = {0};                                                                \
-            for (Py_ssize_t t = 1; t < n_taps; t++) {                                  \
-                V v0 = *(const V *)(base + tap_offset[t] + c);                         \
-                M delta = (M){0} + (IT)(tap_offset[t] - tap_offset[0]);                \
-                CYPOOL_ARGMAX_STEP(T, a0, o0, v0, delta);                              \
-            }                                                                          \
+            CYPOOL_ARGMAX_BLOCK1(T, base, c, (IT)(tap_offset[t] - tap_offset[0]));    \
             CYPOOL_PUT(V, out + c, a0);                                                \
             CYPOOL_ARGMAX_STORE_##SPLIT(o0, c);                                        \
         }                                                                              \
@@ -535,18 +543,7 @@ typedef int64_t cypool_index_vec
     typedef cypool_##T##_vec V;                                                        \
     typedef cypool_##T##_mask M;                                                       \
     for (; c + 4 * lanes <= n; c += 4 * lanes) {                                       \
-        const V *s = (const V *)(x + tap_offset[0] + c);                               \
-        V a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3];                                  \
-        M o0 = {0}, o1 = {0}, o2 = {0}, o3 = {0};                                      \
-        for (Py_ssize_t t = 1; t < n_taps; t++) {                                      \
-            s = (const V *)(x + tap_offset[t] + c);                                    \
-            M delta = (M){0} + (IT)t;                                                  \
-            V v0 = s[0], v1 = s[1], v2 = s[2], v3 = s[3];                              \
-            CYPOOL_ARGMAX_STEP(T, a0, o0, v0, delta);                                  \
-            CYPOOL_ARGMAX_STEP(T, a1, o1, v1, delta);                                  \
-            CYPOOL_ARGMAX_STEP(T, a2, o2, v2, delta);                                  \
-            CYPOOL_ARGMAX_STEP(T, a3, o3, v3, delta);                                  \
-        }                                                                              \
+        CYPOOL_ARGMAX_BLOCK4(T, x, c, (IT)t);                                          \
         const V *gv = (const V *)(g + c);                                              \
         for (Py_ssize_t t = 0; t < n_taps; t++) {                                      \
             T *d = dx + tap_offset[t] + c;                                             \
@@ -557,16 +554,10 @@ typedef int64_t cypool_index_vec
         }                                                                              \
     }                                                                                  \
     for (; c + lanes <= n; c += lanes) {                                               \
-        V a = *(const V *)(x + tap_offset[0] + c);                                     \
-        M o = {0};                                                                     \
-        for (Py_ssize_t t = 1; t < n_taps; t++) {                                      \
-            V v = *(const V *)(x + tap_offset[t] + c);                                 \
-            M delta = (M){0} + (IT)t;                                                  \
-            CYPOOL_ARGMAX_STEP(T, a, o, v, delta);                                     \
-        }                                                                              \
+        CYPOOL_ARGMAX_BLOCK1(T, x, c, (IT)t);                                          \
         const V gv = *(const V *)(g + c);                                              \
         for (Py_ssize_t t = 0; t < n_taps; t++)                                        \
-            CYPOOL_ADD_WON_##T(dx + tap_offset[t] + c, gv, o, (IT)t);                  \
+            CYPOOL_ADD_WON_##T(dx + tap_offset[t] + c, gv, o0, (IT)t);                 \
     }
 #else
 #define CYPOOL_VECTOR_TYPES(T, IT)
@@ -621,6 +612,21 @@ typedef int64_t cypool_index_vec
         }                                                                              \
     }
 
+/* the tap argmax picks for channel c: the first maximum over the taps, a NaN winning
+   (and the first NaN staying) */
+#define CYPOOL_ARGMAX_TAP(T)                                                           \
+    static inline Py_ssize_t cypool_argmax_tap_##T(const T *base, const int64_t *tap_offset, \
+                                                   Py_ssize_t n_taps, Py_ssize_t c)    \
+    {                                                                                  \
+        T a = base[tap_offset[0] + c];                                                 \
+        Py_ssize_t best = 0;                                                           \
+        for (Py_ssize_t t = 1; t < n_taps; t++) {                                      \
+            T v = base[tap_offset[t] + c];                                             \
+            if (!(v <= a) && a == a) { a = v; best = t; }                              \
+        }                                                                              \
+        return best;                                                                   \
+    }
+
 /* out[c] and index[c] = the flat index of the first maximum (NaN winning) over the
    taps, c < n: index[c] = tap_offset[t] + c + index_base; n_taps >= 1 */
 #define CYPOOL_ARGMAX_CELL(T, IT, IT_MAX, SPLIT)                                          \
@@ -632,13 +638,8 @@ typedef int64_t cypool_index_vec
         (void)stream; /* only the vector stores stream */                              \
         CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, SPLIT)                                    \
         for (; c < n; c++) {                                                           \
-            T a = base[tap_offset[0] + c];                                             \
-            Py_ssize_t best = 0;                                                       \
-            for (Py_ssize_t t = 1; t < n_taps; t++) {                                  \
-                T v = base[tap_offset[t] + c];                                         \
-                if (!(v <= a) && a == a) { a = v; best = t; }                          \
-            }                                                                          \
-            out[c] = a;                                                                \
+            Py_ssize_t best = cypool_argmax_tap_##T(base, tap_offset, n_taps, c);      \
+            out[c] = base[tap_offset[best] + c];                                       \
             index[c] = tap_offset[best] + c + index_base;                              \
         }                                                                              \
     }
@@ -652,15 +653,8 @@ typedef int64_t cypool_index_vec
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
         CYPOOL_MAX_GRAD_VECTORS(T, IT)                                                 \
-        for (; c < n; c++) {                                                           \
-            T a = x[tap_offset[0] + c];                                                \
-            Py_ssize_t best = 0;                                                       \
-            for (Py_ssize_t t = 1; t < n_taps; t++) {                                  \
-                T v = x[tap_offset[t] + c];                                            \
-                if (!(v <= a) && a == a) { a = v; best = t; }                          \
-            }                                                                          \
-            dx[tap_offset[best] + c] += g[c];                                          \
-        }                                                                              \
+        for (; c < n; c++)                                                             \
+            dx[tap_offset[cypool_argmax_tap_##T(x, tap_offset, n_taps, c)] + c] += g[c]; \
     }
 
 /* one channel, stride 2: out[i] = max over t of src[tap_offset[t] + 2*i], i < n
@@ -752,6 +746,8 @@ CYPOOL_MAX_HELPERS(uint32_t, int32_t, CYPOOL_LANES4)
 CYPOOL_MAX_HELPERS(int64_t, int64_t, CYPOOL_LANES8)
 CYPOOL_MAX_HELPERS(uint64_t, int64_t, CYPOOL_LANES8)
 CYPOOL_AVG_CELL(float)
+CYPOOL_ARGMAX_TAP(float)
+CYPOOL_ARGMAX_TAP(double)
 CYPOOL_ARGMAX_CELL(float, int32_t, INT32_MAX, HALVES)
 CYPOOL_ARGMAX_CELL(double, int64_t, INT64_MAX, WHOLE)
 CYPOOL_AVG_CELL(double)
