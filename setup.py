@@ -95,7 +95,11 @@ class BuildExt(build_ext):
         omp = openmp_flags(self.compiler)
         msvc = self.compiler.compiler_type == "msvc"
         # No contraction into FMA anywhere: averages and gradients must round like TF.
-        opt = ["/O2", "/fp:precise"] if msvc else ["-O3", "-ffp-contract=off"]
+        # -fno-wrapv undoes the -fwrapv of Python's own flags, which CPython needs
+        # and the kernels do not: wrapping index arithmetic kept gcc from its best
+        # loops (measured: the stem average 4.2 -> 3.6 ms, the max 3.7 -> 3.45 ms).
+        opt = (["/O2", "/fp:precise"] if msvc
+               else ["-O3", "-ffp-contract=off", "-fno-wrapv"])
         if _flag("CYPOOL_MARCH_NATIVE") and not msvc:
             opt.append("-march=native")  # opt-in from os.environ only
         isa_flags = {
