@@ -22,7 +22,6 @@ from libc.stdint cimport (
 )
 
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy
 
 from cypool._fused_types cimport max_t
 from cypool._windows cimport Windows
@@ -96,8 +95,6 @@ cdef extern from "_row_simd.h":
     void cypool_aligned_free(void* p) noexcept nogil
     # after a thread's last non-temporal store (the helpers' ``stream``)
     void cypool_store_fence() noexcept nogil
-    # out[i] = max(out[i], src[i]), i < n
-    void cypool_max_row(int dtype, void* out, const void* src, Py_ssize_t n) noexcept nogil
     # one cell over n channels: tap t reads base[tap_offset[t] + c]
     # (``stream``: non-temporal vector stores, for outputs that leave the cache anyway)
     void cypool_max_cell(int dtype, const void* base, void* out, const int64_t* tap_offset,

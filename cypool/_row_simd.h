@@ -2,9 +2,9 @@
  *
  * gcc vectorises a loop well when it stands alone, and badly when inlined into
  * pool_row's nest (it ran inlined row maxima scalar past the third row, and it splits
- * a block of channel accumulators into scalars).  So the row maximum is a plain loop
- * in its own function, and the per-cell reductions over many channels are written
- * with GCC/Clang vector types (other compilers get the scalar loops).  Every lane
+ * a block of channel accumulators into scalars).  So the reductions are functions of
+ * their own, written with GCC/Clang vector types (other compilers get the scalar
+ * loops).  Every lane
  * applies its taps in the order given, as the scalar loop does, so results are
  * bit-identical to it: sums start from 0 and add tap by tap; maxima keep the first of
  * equal values and let a NaN win.
@@ -155,15 +155,6 @@ CYPOOL_SELECT_BITS(cypool_max1_double, double, uint64_t)
              double: cypool_max1_double((double)(o), (double)(v)),                    \
              default: ((v) > (o) ? (v) : (o)))
 
-/* ---- out[i] = max(out[i], src[i]) for i < n ------------------------------------- */
-#define CYPOOL_MAX_ROW(T)                                                              \
-    static CYPOOL_NOINLINE void cypool_max_row_##T(T *out, const T *src, Py_ssize_t n) \
-    {                                                                                  \
-        Py_ssize_t i = 0;                                                              \
-        CYPOOL_MAX_ROW_VECTORS(T)                                                      \
-        for (; i < n; i++) out[i] = CYPOOL_MAX1(out[i], src[i]);                       \
-    }
-
 /* F(0), ..., F(LANES - 1): a shuffle's lane indices as constant expressions */
 #define CYPOOL_LIST4(F) F(0), F(1), F(2), F(3)
 #define CYPOOL_LIST8(F) CYPOOL_LIST4(F), F(4), F(5), F(6), F(7)
@@ -261,20 +252,6 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_VMAX_int64_t(o, v) CYPOOL_VMAX_GENERIC(int64_t, o, v)
 #define CYPOOL_VMAX_uint64_t(o, v) CYPOOL_VMAX_GENERIC(uint64_t, o, v)
 #define CYPOOL_VMAX(T, o, v) CYPOOL_VMAX_##T(o, v)
-
-/* cypool_max_row's vector part, two vectors a step (gcc's own vectorisation of the
-   plain loop takes a fourth instruction per vector for floats) */
-#define CYPOOL_MAX_ROW_VECTORS(T)                                                      \
-    enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
-    typedef cypool_##T##_vec V;                                                        \
-    for (; i + 2 * lanes <= n; i += 2 * lanes) {                                       \
-        V o0 = *(V *)(out + i), o1 = *(V *)(out + i + lanes);                          \
-        V v0 = *(const V *)(src + i), v1 = *(const V *)(src + i + lanes);              \
-        CYPOOL_VMAX(T, o0, v0);                                                        \
-        CYPOOL_VMAX(T, o1, v1);                                                        \
-        *(V *)(out + i) = o0;                                                          \
-        *(V *)(out + i + lanes) = o1;                                                  \
-    }
 
 /* out[at .. at + lanes) in one vector */
 #define CYPOOL_MAX_ONE(T, at)                                                          \
@@ -564,7 +541,6 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_MAX_GRAD_VECTORS(T, IT)
 #define CYPOOL_SUM_VECTORS(T, TERM, FINISH)
 #define CYPOOL_MAX_VECTORS(T)
-#define CYPOOL_MAX_ROW_VECTORS(T)
 #define CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, SPLIT)
 #endif
 
@@ -727,7 +703,6 @@ typedef int64_t cypool_index_vec
 
 #define CYPOOL_MAX_HELPERS(T, IT, LANES) \
     CYPOOL_VECTOR_TYPES(T, IT)          \
-    CYPOOL_MAX_ROW(T)                   \
     CYPOOL_MAX_CELL(T)                  \
     CYPOOL_MAX_STRIDE2(T, LANES)        \
     CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 1) \
@@ -763,8 +738,6 @@ CYPOOL_GATHER(double)
     X(int16_t, 4) X(uint16_t, 5) X(int32_t, 6) X(uint32_t, 7) X(int64_t, 8) X(uint64_t, 9)
 #define CYPOOL_FLOAT_TYPES(X) X(float, 0) X(double, 1)
 
-#define CYPOOL_CASE_MAX_ROW(T, code) \
-    case code: cypool_max_row_##T((T *)out, (const T *)src, n); break;
 #define CYPOOL_CASE_MAX_CELL(T, code) \
     case code:                                                                         \
         cypool_max_cell_##T((const T *)base, (T *)out, tap_offset, n_taps, n, stream);  \
@@ -797,11 +770,6 @@ CYPOOL_GATHER(double)
         cypool_gather_##T((T *)dst, (const T *)src, offset, n_src, n, (const T *)scale, \
                           stream);                                                     \
         break;
-
-static inline void cypool_max_row(int dtype, void *out, const void *src, Py_ssize_t n)
-{
-    switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_ROW) }
-}
 
 static inline void cypool_max_cell(int dtype, const void *base, void *out,
                                    const int64_t *tap_offset, Py_ssize_t n_taps, Py_ssize_t n,
