@@ -269,8 +269,8 @@ cdef enum:
     # From this many bytes of channels a max or average goes cell by cell, the
     # channels in vector registers; fewer go tap-major along the row.
     CELL_BYTES = 64
-    # Input rows up to this many bytes are prefetched whole, output rows ahead by
-    # about PREFETCH_AHEAD bytes of input.
+    # Input rows up to this many bytes are prefetched whole, about PREFETCH_AHEAD
+    # bytes of input ahead.
     SHORT_ROW = 16384
     PREFETCH_AHEAD = 4096
     # Rows reduced first go a block of this many bytes at a time
@@ -395,7 +395,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     cdef int32_t tap, n_taps
     cdef bint per_cell, column_first, clipped = False
     cdef int zeros = ZEROS_EXACT  # ZEROS_REDUCED once rows are reduced first
-    cdef Py_ssize_t next_rows, ahead, row_bytes, n_skip, k, block, n_new
+    cdef Py_ssize_t next_rows, next_last, ahead, row_bytes, n_skip, k, block, n_new
     cdef int64_t cell
     cdef const max_t* src = plane
     cdef max_t* reduced
@@ -445,21 +445,21 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         # A max is exact in any order: reduce the rows first, along the whole
         # contiguous row (vectorised), and then pool that one row along W.  Per-cell
         # maxima over many channels skip this unless it saves taps (large windows).
-        # in one pass over the rows (the cell helper along the row), a block at a time,
-        # asking meanwhile for the same block of the next output row's new row
+        # One pass over the rows (the cell helper along the row), a block at a time,
+        # asking meanwhile for the same block of the next window's last row (the
+        # others are cached now); at SAME's top border the window grows while its
+        # first row stays, so that row is found from the windows' last rows.
         reduced = <max_t*>scratch.max_row
         block = REDUCE_BLOCK // <Py_ssize_t>sizeof(max_t)
-        # how far the next window's last row lies past this one's (at SAME's top
-        # border the window grows while its first row stays)
-        next_rows = 0
+        next_last = 0
         if oh + 1 < win.size[1] and win.count[1][oh + 1] > 0:
-            next_rows = ((win.first[1][oh + 1] + (win.count[1][oh + 1] - 1) * win.dilation[1])
+            next_last = ((win.first[1][oh + 1] + (win.count[1][oh + 1] - 1) * win.dilation[1])
                          - (win.first[1][oh] + (win.count[1][oh] - 1) * win.dilation[1])
                          ) * in_w * in_stride
         i = 0
         while i < in_w * channels:
-            if next_rows > 0:  # the next window's last row: the others are cached now
-                cypool_prefetch(plane, (row_offset[n_rows - 1] + next_rows + i)
+            if next_last > 0:
+                cypool_prefetch(plane, (row_offset[n_rows - 1] + next_last + i)
                                 * sizeof(max_t), min(block, in_w * channels - i) * sizeof(max_t))
             cypool_max_cell(dtype_code(plane), plane + i, reduced + i, row_offset, n_rows,
                             min(block, in_w * channels - i), False)
