@@ -15,9 +15,9 @@ from libc.string cimport memset
 
 from cypool._fused_types cimport max_t, avg_t
 from cypool._pool_rows cimport (
-    CELL_BYTES, MODE_ARGMAX, RowScratch, cypool_gather, cypool_max_grad_cell, cypool_prefetch,
+    CELL_BYTES, MODE_ARGMAX, RowScratch, cypool_gather, cypool_max_grad_cell,
     cypool_store_fence, dtype_code, free_row_scratch, new_row_scratch, new_rows, pool_row,
-    window_rows, window_taps,
+    prefetch_new_rows, window_rows, window_taps,
 )
 from cypool._windows cimport Windows, unpack_windows
 
@@ -54,7 +54,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef Py_ssize_t grad_plane = out_d * out_h * out_w * channels
     cdef Py_ssize_t blocks = (channels + channel_block - 1) // channel_block
     cdef Py_ssize_t task, p, c0, width, od, oh, ow, c, zeroed, reach, pixel, n_rows, n_new
-    cdef Py_ssize_t r, step
+    cdef Py_ssize_t step
     cdef int32_t n_taps
     # cells of many channels (floats) take one C helper per cell; others the row
     # kernel's argmax and a scalar scatter
@@ -66,6 +66,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef const max_t* grad_ptr = &grad[0, 0, 0, 0, 0]
     cdef max_t* dx_ptr = &dx[0, 0, 0, 0, 0]
     cdef const max_t* g
+    cdef const max_t* xp
     cdef max_t* d
     cdef max_t* values = NULL
     cdef int64_t* index = NULL
@@ -86,6 +87,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
             c0 = (task % blocks) * channel_block
             width = min(channel_block, channels - c0)
             d = dx_ptr + p * plane_size + c0
+            xp = x_ptr + p * plane_size + c0  # the task's input, as d its dx
             zeroed = 0  # input rows (id*in_h + ih) of this task zeroed so far
             for od in range(out_d):
                 for oh in range(out_h):
@@ -107,19 +109,16 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                         for ow in range(out_w):
                             step = (win.first[2][ow + 1] - win.first[2][ow] if ow + 1 < out_w
                                     else 0) * channels
-                            for r in range(n_new):
-                                cypool_prefetch(x_ptr + p * plane_size + c0,
-                                                (scratch.new_row[r] + win.first[2][ow] * channels)
-                                                * sizeof(max_t), step * sizeof(max_t))
+                            prefetch_new_rows(xp, scratch.new_row, n_new,
+                                              win.first[2][ow] * channels, step * sizeof(max_t),
+                                              sizeof(max_t))
                             n_taps = window_taps(&win, ow, scratch.row_offset, n_rows, channels,
                                                  scratch.tap_offset)
                             if n_taps > 0:  # an empty window has no gradient
-                                cypool_max_grad_cell(dtype_code(x_ptr),
-                                                     x_ptr + p * plane_size + c0, d,
-                                                     g + ow * channels, scratch.tap_offset,
-                                                     n_taps, width)
+                                cypool_max_grad_cell(dtype_code(x_ptr), xp, d, g + ow * channels,
+                                                     scratch.tap_offset, n_taps, width)
                         continue
-                    pool_row(MODE_ARGMAX, x_ptr + p * plane_size + c0, values, index, 0,
+                    pool_row(MODE_ARGMAX, xp, values, index, 0,
                              &win, od, oh, out_w, in_h, in_w, channels, width, &scratch)
                     for ow in range(out_w):
                         for c in range(width):

@@ -369,6 +369,16 @@ cdef inline Py_ssize_t new_rows(const int64_t* row_offset, Py_ssize_t n_rows,
     return n_new
 
 
+cdef inline void prefetch_new_rows(const void* base, const int64_t* new_row, Py_ssize_t n_new,
+                                   Py_ssize_t offset, Py_ssize_t n_bytes,
+                                   Py_ssize_t item_size) noexcept nogil:
+    """Ask for n_bytes of each of new_rows' rows from element ``offset`` on (a cell's
+    share of the next window's new rows)."""
+    cdef Py_ssize_t r
+    for r in range(n_new):
+        cypool_prefetch(base, (new_row[r] + offset) * item_size, n_bytes)
+
+
 cdef inline int32_t window_taps(const Windows* win, Py_ssize_t ow, const int64_t* row_offset,
                                 Py_ssize_t n_rows, Py_ssize_t in_stride,
                                 int64_t* tap_offset) noexcept nogil:
@@ -395,7 +405,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     cdef int32_t tap, n_taps
     cdef bint per_cell, column_first, clipped = False
     cdef int zeros = ZEROS_EXACT  # ZEROS_REDUCED once rows are reduced first
-    cdef Py_ssize_t next_rows, next_last, ahead, row_bytes, n_skip, k, block, n_new
+    cdef Py_ssize_t next_rows, next_last, ahead, row_bytes, n_skip, k, block, n_block, n_new
     cdef int64_t cell
     cdef const max_t* src = plane
     cdef max_t* reduced
@@ -458,11 +468,12 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                          ) * in_w * in_stride
         i = 0
         while i < in_w * channels:
+            n_block = min(block, in_w * channels - i)
             if next_last > 0:
                 cypool_prefetch(plane, (row_offset[n_rows - 1] + next_last + i)
-                                * sizeof(max_t), min(block, in_w * channels - i) * sizeof(max_t))
+                                * sizeof(max_t), n_block * sizeof(max_t))
             cypool_max_cell(dtype_code(plane), plane + i, reduced + i, row_offset, n_rows,
-                            min(block, in_w * channels - i), False)
+                            n_block, False)
             i += block
         src = reduced
         row_offset[0] = 0
@@ -525,9 +536,9 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
             divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
         n_new = new_rows(row_offset, n_rows, next_rows, scratch.new_row)
         for i in range(n_span):
-            for r in range(n_new):
-                cypool_prefetch(src, (scratch.new_row[r] + tap_offset[0] - row_offset[0]
-                                      + i * w_step) * sizeof(max_t), w_step * sizeof(max_t))
+            prefetch_new_rows(src, scratch.new_row, n_new,
+                              tap_offset[0] - row_offset[0] + i * w_step,
+                              w_step * sizeof(max_t), sizeof(max_t))
             if mode == MODE_MAX:
                 cypool_max_cell(dtype_code(src), src + i * w_step, out + i * channels,
                                 tap_offset, n_taps, channels, stream_cells)
