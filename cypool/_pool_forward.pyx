@@ -16,7 +16,7 @@ from libc.stdint cimport int64_t
 from cypool._fused_types cimport max_t
 from cypool._pool_rows cimport (
     MODE_ARGMAX, MODE_MAX, RowScratch, cypool_store_fence, free_row_scratch,
-    new_row_scratch, pool_row,
+    new_row_scratch, pool_row_group, row_group_size,
 )
 from cypool._windows cimport Windows, unpack_windows
 
@@ -43,7 +43,10 @@ def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1
     cdef Py_ssize_t channels = out.shape[4]
     cdef Py_ssize_t plane_size = x.shape[1] * in_h * in_w * channels
     cdef Py_ssize_t out_row_size = out_w * channels
-    cdef Py_ssize_t rows = out.shape[0] * out_d * out_h, row, p
+    # output rows go in groups of pool_row_group's size within a (d) row of a plane
+    cdef Py_ssize_t group = row_group_size(&win, mode, channels * sizeof(max_t))
+    cdef Py_ssize_t groups_per_row = (out_h + group - 1) // group
+    cdef Py_ssize_t n_groups = out.shape[0] * out_d * groups_per_row, g, plane_row, oh, row, p
     cdef const max_t* x_ptr = &x[0, 0, 0, 0, 0]
     cdef max_t* out_ptr = &out[0, 0, 0, 0, 0]
     cdef int64_t* argmax_ptr = NULL
@@ -54,15 +57,18 @@ def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1
         argmax_ptr = &argmax[0, 0, 0, 0, 0]
     with nogil, parallel(num_threads=num_threads):
         scratch = new_row_scratch(&win, out_d, out_h, out_w, out_row_size, in_w * channels,
-                                  sizeof(max_t), mode == MODE_MAX, stream, failed)
-        for row in prange(rows, schedule="static"):
+                                  sizeof(max_t), mode == MODE_MAX, group, stream, failed)
+        for g in prange(n_groups, schedule="static"):
             if failed[0]:
                 continue
-            p = row // (out_d * out_h)
-            pool_row(mode, x_ptr + p * plane_size, out_ptr + row * out_row_size,
-                     argmax_ptr + row * out_row_size if mode == MODE_ARGMAX else NULL,
-                     (p % index_group) * plane_size, &win, (row // out_h) % out_d,
-                     row % out_h, out_w, in_h, in_w, channels, channels, &scratch)
+            plane_row = g // groups_per_row  # n * out_d + od
+            oh = g % groups_per_row * group
+            row = plane_row * out_h + oh
+            p = plane_row // out_d
+            pool_row_group(mode, x_ptr + p * plane_size, out_ptr + row * out_row_size,
+                           argmax_ptr + row * out_row_size if mode == MODE_ARGMAX else NULL,
+                           (p % index_group) * plane_size, &win, plane_row % out_d, oh,
+                           min(group, out_h - oh), out_w, in_h, in_w, channels, &scratch)
         if stream:
             cypool_store_fence()
         free_row_scratch(&scratch)

@@ -322,3 +322,41 @@ def test_dilated_window_cells():
     # strides > window with dilations via pool()
     got = cypool.pool(x, [2], "MAX", strides=[3], padding="SAME", dilations=[2])
     np.testing.assert_array_equal(got, R.ref_max_pool(x, 2, 3, "SAME", "NWC", (2,)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES_MAX)
+@pytest.mark.parametrize("k, padding, dilations", [
+    ((3, 3), "SAME", 1), ((4, 2), "VALID", 1), ((5, 5), "SAME", 1), ((5, 3), "SAME", (1, 2)),
+    ((6, 2), [[2, 3], [1, 0]], 1), ((9, 3), "SAME", 1), ((16, 2), "VALID", 1),
+    ((17, 3), "VALID", 1),
+])
+def test_stride1_windows_of_many_channels(dtype, k, padding, dilations, output_streaming):
+    """Max windows of K >= 3 rows at stride 1 along H over many channels (SPPF): K - 1
+    output rows at a time share their input rows (each row's maximum a suffix maximum
+    and a prefix maximum), with groups cut short at the borders and plane ends, and
+    2 threads splitting the groups; NaN must win and ties keep the window's order."""
+    rng = np.random.default_rng(k[0] * 10 + k[1])
+    shape = (1, 20, 6, 72)  # 72 channels: >= 64 bytes per cell for every dtype
+    x = rng.integers(-4, 4, size=shape).astype(dtype)
+    if np.dtype(dtype).kind == "f":
+        flat = x.reshape(-1)
+        flat[rng.random(flat.size) < 0.01] = np.nan
+        flat[rng.random(flat.size) < 0.2] = -0.0
+    want = R.ref_max_pool(x, k, 1, padding, "NHWC", dilations)
+    if isinstance(padding, list):
+        padding = [[0, 0], *padding, [0, 0]]
+    for threads in (1, 2):
+        got = cypool.max_pool(x, k, 1, padding, dilations=dilations, num_threads=threads)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("dtype, width", [(np.float32, 31), (np.float64, 14)])
+@pytest.mark.parametrize("k", [(3, 3), (5, 5), (5, 2)])
+def test_stride1_windows_across_reduce_blocks(dtype, width, k):
+    """Rows of more than one reduce block (4 KB): an output cell is pooled only once
+    the block holding its window's last pixel is reduced (blocks end mid-pixel here)."""
+    rng = np.random.default_rng(k[0] + width)
+    x = rng.standard_normal((1, 9, width, 40)).astype(dtype)
+    want = R.ref_max_pool(x, k, 1, "SAME", "NHWC")
+    np.testing.assert_array_equal(cypool.max_pool(x, k, 1, "SAME"), want)
