@@ -96,10 +96,11 @@ cdef extern from "_row_simd.h":
     # after a thread's last non-temporal store (the helpers' ``stream``)
     void cypool_store_fence() noexcept nogil
     # rows 0 .. n_group - 1 of out (out_stride apart): maxima over n_window rows, row j
-    # over rows j .. j + n_window - 1 of base + row_offset[r] (2 <= n_group < n_window)
+    # over rows j .. j + n_window - 1 of base + row_offset[r] (2 <= n_group < n_window);
+    # rows of a row, or cells of a row's pixels
     void cypool_max_rows_group(int dtype, const void* base, const int64_t* row_offset,
                                void* out, Py_ssize_t out_stride, Py_ssize_t n_group,
-                               Py_ssize_t n_window, Py_ssize_t n) noexcept nogil
+                               Py_ssize_t n_window, Py_ssize_t n, int stream) noexcept nogil
     # one cell over n channels: tap t reads base[tap_offset[t] + c]
     # (``stream``: non-temporal vector stores, for outputs that leave the cache anyway)
     void cypool_max_cell(int dtype, const void* base, void* out, const int64_t* tap_offset,
@@ -413,17 +414,37 @@ cdef inline Py_ssize_t ready_cells(const Windows* win, Py_ssize_t ow, Py_ssize_t
     return ow
 
 
-cdef inline void max_reduced_cells(const Windows* win, const max_t* reduced,
-                                   max_t* out_row, Py_ssize_t ow_begin, Py_ssize_t ow_end,
-                                   Py_ssize_t in_stride, Py_ssize_t channels,
-                                   int64_t* tap_offset, bint stream) noexcept nogil:
-    """Max cells [ow_begin, ow_end) of an output row from its reduced input row."""
-    cdef Py_ssize_t ow, c
+cdef inline Py_ssize_t max_reduced_cells(const Windows* win, const max_t* reduced,
+                                         max_t* out_row, Py_ssize_t ow_begin,
+                                         Py_ssize_t ow_end, bint last, Py_ssize_t in_stride,
+                                         Py_ssize_t channels, int64_t* tap_offset,
+                                         bint stream) noexcept nogil:
+    """Max cells [ow_begin, ow_end) of an output row from its reduced input row;
+    along a span of stride-1 windows of K >= 3 pixels, K - 1 cells at once (as
+    max_rows_group does rows).  Unless ``last`` (the row's last call), a group that
+    ow_end cuts short waits for the next call: returns the first cell not done."""
+    cdef Py_ssize_t ow = ow_begin, c, t, n_group = 1, k = 0
     cdef int64_t zero = 0  # the one row's offset
+    cdef int64_t pixel_offset[GROUP_ROWS + GROUP_WINDOW]
     cdef int32_t n_taps
     cdef max_t* out
-    for ow in range(ow_begin, ow_end):
+    if win.span_step == 1 and win.dilation[2] == 1 and win.span_hi > win.span_lo:
+        k = win.count[2][win.span_lo]
+        if 3 <= k <= GROUP_WINDOW:
+            n_group = min(k - 1, GROUP_ROWS)
+            for t in range(n_group + k - 1):
+                pixel_offset[t] = t * in_stride
+    while ow < ow_end:
         out = out_row + ow * channels
+        if n_group > 1 and win.span_lo <= ow and ow + n_group <= win.span_hi:
+            if ow + n_group <= ow_end:
+                cypool_max_rows_group(dtype_code(reduced),
+                                      reduced + win.first[2][ow] * in_stride, pixel_offset,
+                                      out, channels, n_group, k, channels, stream)
+                ow += n_group
+                continue
+            if not last:
+                break
         n_taps = window_taps(win, ow, &zero, 1, in_stride, tap_offset)
         if n_taps == 0:  # a dilated window that misses the input
             for c in range(channels):
@@ -431,6 +452,8 @@ cdef inline void max_reduced_cells(const Windows* win, const max_t* reduced,
         else:
             cypool_max_cell(dtype_code(reduced), reduced, out, tap_offset, n_taps, channels,
                             stream)
+        ow += 1
+    return ow
 
 
 @cython.cdivision(True)  # C division: the .pyx's directive does not reach a .pxd
@@ -530,10 +553,10 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                             n_block, False)
             i += n_block
             if per_cell:
-                k = ready_cells(win, ow, out_w, i, in_stride)
-                max_reduced_cells(win, reduced, out_row, ow, k, in_stride, channels,
-                                  tap_offset, scratch.stream)
-                ow = k
+                ow = max_reduced_cells(win, reduced, out_row, ow,
+                                       ready_cells(win, ow, out_w, i, in_stride),
+                                       i == in_w * channels, in_stride, channels,
+                                       tap_offset, scratch.stream)
         if per_cell:
             return ZEROS_REDUCED
         src = reduced
@@ -697,7 +720,7 @@ cdef inline bint max_rows_group(const max_t* plane, max_t* out_row, const Window
     (cypool_max_rows_group: each input row read about twice, not K times), a block at
     a time, and each block's ready cells pooled while it is in L1.  False (nothing
     done) where the rows do not have that shape."""
-    cdef Py_ssize_t k = win.count[1][oh], j, r, i, n_block, ow, ow_ready
+    cdef Py_ssize_t k = win.count[1][oh], j, r, i, n_block, ow, ow_ready, ow_done = 0
     cdef Py_ssize_t row_elements = in_w * channels, block = REDUCE_BLOCK // sizeof(max_t)
     cdef int64_t union_offset[GROUP_ROWS + GROUP_WINDOW]
     cdef max_t* reduced = <max_t*>scratch.group_rows
@@ -718,14 +741,15 @@ cdef inline bint max_rows_group(const max_t* plane, max_t* out_row, const Window
             cypool_prefetch(plane, (union_offset[n_group + k - 2] + r * row_elements + i)
                             * sizeof(max_t), n_block * sizeof(max_t))
         cypool_max_rows_group(dtype_code(plane), plane + i, union_offset, reduced + i,
-                              row_elements, n_group, k, n_block)
+                              row_elements, n_group, k, n_block, False)
         i += n_block
         ow_ready = ready_cells(win, ow, out_w, i, channels)
         for j in range(n_group):
-            max_reduced_cells(win, reduced + j * row_elements, out_row + j * out_w * channels,
-                              ow, ow_ready, channels, channels, scratch.tap_offset,
-                              scratch.stream)
-        ow = ow_ready
+            ow_done = max_reduced_cells(win, reduced + j * row_elements,
+                                        out_row + j * out_w * channels, ow, ow_ready,
+                                        i == row_elements, channels, channels,
+                                        scratch.tap_offset, scratch.stream)
+        ow = ow_done
     for j in range(n_group):
         fix_signed_zeros(plane, out_row + j * out_w * channels, win, od, oh + j, out_w, in_h,
                          in_w, channels, channels, reduced + j * row_elements, scratch)

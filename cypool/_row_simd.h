@@ -559,7 +559,7 @@ typedef int64_t cypool_index_vec
             }                                                                          \
             u_ = left_[j];                                                             \
             CYPOOL_VMAX(T, u_, right_);                                                \
-            *(V *)(out + j * out_stride + (c)) = u_;                                   \
+            CYPOOL_PUT(V, out + j * out_stride + (c), u_);                             \
         }                                                                              \
     } while (0)
 #define CYPOOL_ROWS_GROUP_VECTORS(T)                                                   \
@@ -635,9 +635,10 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_MAX_ROWS_GROUP(T)                                                       \
     static CYPOOL_INLINE void cypool_max_rows_group_impl_##T(                          \
         const T *base, const int64_t *row_offset, T *out, Py_ssize_t out_stride,       \
-        Py_ssize_t G, Py_ssize_t K, Py_ssize_t n)                                      \
+        Py_ssize_t G, Py_ssize_t K, Py_ssize_t n, int stream)                          \
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
+        (void)stream; /* only the vector stores stream */                              \
         CYPOOL_ROWS_GROUP_VECTORS(T)                                                   \
         for (; c < n; c++) {                                                           \
             for (Py_ssize_t j = 0; j < G; j++) {                                       \
@@ -652,16 +653,16 @@ typedef int64_t cypool_index_vec
        loops unroll and keep the suffix maxima in registers, and one for any */       \
     static CYPOOL_NOINLINE void cypool_max_rows_group_##T(                             \
         const T *base, const int64_t *row_offset, T *out, Py_ssize_t out_stride,       \
-        Py_ssize_t G, Py_ssize_t K, Py_ssize_t n)                                      \
+        Py_ssize_t G, Py_ssize_t K, Py_ssize_t n, int stream)                          \
     {                                                                                  \
         if (G == 2 && K == 3)                                                          \
-            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 2, 3, n); \
+            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 2, 3, n, stream); \
         else if (G == 3 && K == 4)                                                     \
-            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 3, 4, n); \
+            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 3, 4, n, stream); \
         else if (G == 4 && K == 5)                                                     \
-            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 4, 5, n); \
+            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 4, 5, n, stream); \
         else                                                                           \
-            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, G, K, n); \
+            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, G, K, n, stream); \
     }
 
 /* the tap argmax picks for channel c: the first maximum over the taps, a NaN winning
@@ -858,12 +859,12 @@ static inline void cypool_max_cell(int dtype, const void *base, void *out,
 #define CYPOOL_CASE_MAX_ROWS_GROUP(T, code)                                            \
     case code:                                                                         \
         cypool_max_rows_group_##T((const T *)base, row_offset, (T *)out, out_stride,   \
-                                  n_group, n_window, n);                               \
+                                  n_group, n_window, n, stream);                       \
         break;
 static inline void cypool_max_rows_group(int dtype, const void *base,
                                          const int64_t *row_offset, void *out,
                                          Py_ssize_t out_stride, Py_ssize_t n_group,
-                                         Py_ssize_t n_window, Py_ssize_t n)
+                                         Py_ssize_t n_window, Py_ssize_t n, int stream)
 {
     switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_ROWS_GROUP) }
 }
