@@ -75,7 +75,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
     with nogil, parallel(num_threads=num_threads):
         scratch = new_row_scratch(&win, out_d, out_h, out_w, out_w * channel_block, 0,
-                                  sizeof(max_t), False, 1, False, failed)
+                                  sizeof(max_t), False, 0, False, failed)
         values = <max_t*>malloc(out_w * channel_block * sizeof(max_t) + 8)
         index = <int64_t*>malloc(out_w * channel_block * sizeof(int64_t) + 8)
         if values == NULL or index == NULL:

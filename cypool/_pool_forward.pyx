@@ -15,7 +15,7 @@ from libc.stdint cimport int64_t
 
 from cypool._fused_types cimport max_t
 from cypool._pool_rows cimport (
-    MODE_ARGMAX, MODE_MAX, RowScratch, cypool_store_fence, free_row_scratch,
+    CELL_BYTES, MODE_ARGMAX, MODE_MAX, RowScratch, cypool_store_fence, free_row_scratch,
     new_row_scratch, pool_row_group, row_group_size,
 )
 from cypool._windows cimport Windows, unpack_windows
@@ -44,7 +44,7 @@ def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1
     cdef Py_ssize_t plane_size = x.shape[1] * in_h * in_w * channels
     cdef Py_ssize_t out_row_size = out_w * channels
     # output rows go in groups of pool_row_group's size within a (d) row of a plane
-    cdef Py_ssize_t group = row_group_size(&win, mode, channels * sizeof(max_t))
+    cdef Py_ssize_t group = row_group_size(&win, mode, channels, sizeof(max_t))
     cdef Py_ssize_t groups_per_row = (out_h + group - 1) // group
     cdef Py_ssize_t n_groups = out.shape[0] * out_d * groups_per_row, g, plane_row, oh, row, p
     cdef const max_t* x_ptr = &x[0, 0, 0, 0, 0]
@@ -57,7 +57,9 @@ def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1
         argmax_ptr = &argmax[0, 0, 0, 0, 0]
     with nogil, parallel(num_threads=num_threads):
         scratch = new_row_scratch(&win, out_d, out_h, out_w, out_row_size, in_w * channels,
-                                  sizeof(max_t), mode == MODE_MAX, group, stream, failed)
+                                  sizeof(max_t), mode == MODE_MAX,
+                                  group if channels * sizeof(max_t) >= CELL_BYTES else 0,
+                                  stream, failed)
         for g in prange(n_groups, schedule="static"):
             if failed[0]:
                 continue

@@ -124,9 +124,13 @@ cdef extern from "_row_simd.h":
     # 1-4 channels, stride 2, windows of n_w = 2 or 3 adjacent pixels: pixel i of out
     # is the max over r, t of pixel 2*i + t of the rows at row_offset[r], i < n
     # (``clipped``: output n - 1 without its last tap); 1 when a column maximum was -0.0
+    # for n_out output rows, out_step apart, whose windows are src_step apart (each
+    # asking for new_bytes of input from ahead bytes past its first row; none for 0)
     int cypool_max_rows_stride2(int dtype, int channels, void* out, const void* src,
                                 const int64_t* row_offset, Py_ssize_t n_rows,
-                                Py_ssize_t n_w, Py_ssize_t n, int clipped) noexcept nogil
+                                Py_ssize_t n_w, Py_ssize_t n, int clipped, Py_ssize_t n_out,
+                                Py_ssize_t out_step, Py_ssize_t src_step, Py_ssize_t ahead,
+                                Py_ssize_t new_bytes) noexcept nogil
     # one channel, stride 2: out[i] = max over t of src[tap_offset[t] + 2*i], i < n
     void cypool_max_stride2(int dtype, void* out, const void* src, const int64_t* tap_offset,
                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
@@ -286,6 +290,8 @@ cdef enum:
     # windows of at most GROUP_WINDOW rows
     GROUP_ROWS = 8
     GROUP_WINDOW = 16
+    # stride-2 rows of 1-4 channels: this many output rows in one helper call
+    STRIDE2_RUN = 16
 
 
 # ---- one output row -----------------------------------------------------------------
@@ -456,6 +462,25 @@ cdef inline Py_ssize_t max_reduced_cells(const Windows* win, const max_t* reduce
     return ow
 
 
+cdef inline bint stride2_columns(int mode, const Windows* win, Py_ssize_t n_rows,
+                                 Py_ssize_t channels, Py_ssize_t in_stride, Py_ssize_t out_w,
+                                 bint* clipped) noexcept nogil:
+    """Whether a max row of 1-4 channels at stride 2 over 2 or 3 adjacent pixels
+    (2x2/2 and 3x3/2 of channels-first planes, grayscale and RGB) takes its span in
+    one cypool_max_rows_stride2 call (column maxima and taps in registers); sets
+    ``clipped`` when the right border's window of SAME padding (two taps) joins it."""
+    cdef Py_ssize_t lo = win.span_lo, hi = win.span_hi, n_w
+    if not (mode == MODE_MAX and channels <= 4 and in_stride == channels and n_rows > 0
+            and hi > lo and win.span_step == 2 and win.dilation[2] == 1):
+        return False
+    n_w = win.count[2][lo]
+    if not 2 <= n_w <= 3:
+        return False
+    clipped[0] = (n_w == 3 and hi < out_w and win.count[2][hi] == 2
+                  and win.first[2][hi] == win.first[2][lo] + 2 * (hi - lo))
+    return True
+
+
 @cython.cdivision(True)  # C division: the .pyx's directive does not reach a .pxd
 cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                               int64_t* index_row, int64_t index_base, const Windows* win,
@@ -484,16 +509,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     per_cell = channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES and (
         mode != MODE_ARGMAX or max_t is float or max_t is double)
     n_w = win.count[2][lo] if n_span > 0 else 0
-    # 1-4 channels at stride 2 over 2 or 3 adjacent pixels (2x2/2 and 3x3/2 of
-    # channels-first planes, grayscale and RGB): column maxima and taps in registers,
-    # one helper call for the row
-    column_first = (mode == MODE_MAX and channels <= 4 and in_stride == channels
-                    and n_rows > 0
-                    and n_span > 0 and win.span_step == 2 and win.dilation[2] == 1
-                    and 2 <= n_w <= 3)
-    if column_first and n_w == 3 and hi < out_w:
-        # the right border's window of SAME padding (two taps) joins the span
-        clipped = win.count[2][hi] == 2 and win.first[2][hi] == win.first[2][lo] + 2 * n_span
+    column_first = stride2_columns(mode, win, n_rows, channels, in_stride, out_w, &clipped)
     # Later output rows' input rows are fetched while this row computes: the hardware
     # prefetcher alone leaves one thread at half the DRAM bandwidth.  Per-cell rows ask
     # for the next row's cell by cell below.  Short rows of few channels ask now for
@@ -605,7 +621,8 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     if column_first:
         if cypool_max_rows_stride2(dtype_code(src), channels, out_row + lo * channels,
                                    src + win.first[2][lo] * channels, row_offset, n_rows,
-                                   win.count[2][lo], n_span + clipped, clipped):
+                                   win.count[2][lo], n_span + clipped, clipped, 1, 0, 0, 0,
+                                   0):
             return ZEROS_SUSPECT
         return ZEROS_EXACT
     # span path: outputs [lo, hi) share one window shape; tap t of output lo + i
@@ -673,13 +690,17 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
 
 # ---- several output rows at once --------------------------------------------------
 
-cdef inline Py_ssize_t row_group_size(const Windows* win, int mode,
-                                      Py_ssize_t channel_bytes) noexcept nogil:
+cdef inline Py_ssize_t row_group_size(const Windows* win, int mode, Py_ssize_t channels,
+                                      Py_ssize_t item_size) noexcept nogil:
     """How many output rows pool_row_group takes at once: for a max of many channels
     over windows of K >= 3 rows at stride 1 along H (SPPF's 5x5/1, 3x3/1), K - 1 (at
-    most GROUP_ROWS); else 1."""
+    most GROUP_ROWS); STRIDE2_RUN for the stride-2 rows of 1-4 channels; else 1."""
     cdef Py_ssize_t oh, k = 0
-    if mode != MODE_MAX or channel_bytes < CELL_BYTES or win.dilation[1] != 1:
+    if mode != MODE_MAX:
+        return 1
+    if channels <= 4 and win.span_step == 2:
+        return STRIDE2_RUN
+    if channels * item_size < CELL_BYTES or win.dilation[1] != 1:
         return 1
     for oh in range(win.size[1]):
         k = max(k, win.count[1][oh])
@@ -700,14 +721,21 @@ cdef inline void pool_row_group(int mode, const max_t* plane, max_t* out_row,
     """Pool output rows oh .. oh + n_group - 1 of a plane's (d) row od, channels-last
     (``out_row``, ``index_row``: the first row's): together where max_rows_group can,
     else row by row."""
-    cdef Py_ssize_t j, row_size = out_w * channels
-    if mode == MODE_MAX and max_rows_group(plane, out_row, win, od, oh, n_group, out_w,
-                                           in_h, in_w, channels, scratch):
+    cdef Py_ssize_t j = 0, n_done, row_size = out_w * channels
+    if mode == MODE_MAX and n_group > 1 and max_rows_group(
+            plane, out_row, win, od, oh, n_group, out_w, in_h, in_w, channels, scratch):
         return
-    for j in range(n_group):
-        pool_row(mode, plane, out_row + j * row_size,
-                 index_row + j * row_size if index_row != NULL else NULL, index_base, win,
-                 od, oh + j, out_w, in_h, in_w, channels, channels, scratch)
+    while j < n_group:
+        n_done = 0
+        if mode == MODE_MAX and n_group > 1:
+            n_done = max_rows_stride2_run(plane, out_row + j * row_size, win, od, oh + j,
+                                          n_group - j, out_w, in_h, in_w, channels, scratch)
+        if n_done == 0:
+            pool_row(mode, plane, out_row + j * row_size,
+                     index_row + j * row_size if index_row != NULL else NULL, index_base,
+                     win, od, oh + j, out_w, in_h, in_w, channels, channels, scratch)
+            n_done = 1
+        j += n_done
 
 
 @cython.cdivision(True)
@@ -756,6 +784,52 @@ cdef inline bint max_rows_group(const max_t* plane, max_t* out_row, const Window
     return True
 
 
+@cython.cdivision(True)
+cdef inline Py_ssize_t max_rows_stride2_run(const max_t* plane, max_t* out_row,
+                                            const Windows* win, Py_ssize_t od, Py_ssize_t oh,
+                                            Py_ssize_t n_group, Py_ssize_t out_w,
+                                            Py_ssize_t in_h, Py_ssize_t in_w,
+                                            Py_ssize_t channels,
+                                            RowScratch* scratch) noexcept nogil:
+    """pool_row_fast's stride-2 rows of 1-4 channels (stride2_columns) for output rows
+    from oh on (at most n_group) in one helper call, prefetches included, as long as
+    their windows are one shape of adjacent rows and a row's span is its whole (the
+    per-row work in Cython was a third of channels-first 3x3/2's time).  Returns how
+    many rows it did (0: none, at the borders of H or W)."""
+    cdef int64_t* row_offset = scratch.row_offset
+    cdef Py_ssize_t n_rows = window_rows(win, od, oh, in_h, in_w, channels, row_offset)
+    cdef Py_ssize_t r, j, step, ahead, new_bytes, n_run
+    cdef Py_ssize_t row_bytes = in_w * channels * <Py_ssize_t>sizeof(max_t)
+    cdef bint clipped = False
+    if (not stride2_columns(MODE_MAX, win, n_rows, channels, channels, out_w, &clipped)
+            or win.span_lo != 0 or win.span_hi + clipped != out_w):
+        return 0
+    for r in range(1, n_rows):
+        if row_offset[r] != row_offset[0] + r * in_w * channels:
+            return 0
+    step = 0
+    if oh + 1 < win.size[1]:
+        step = win.first[1][oh + 1] - win.first[1][oh]
+    if step <= 0:
+        return 0
+    n_run = 1
+    while (n_run < n_group and win.count[1][oh + n_run] == win.count[1][oh]
+           and win.first[1][oh + n_run] == win.first[1][oh] + n_run * step):
+        n_run += 1
+    # as pool_row_fast: each row asks for the rows the next adds, PREFETCH_AHEAD on
+    ahead = (PREFETCH_AHEAD + row_bytes - 1) // row_bytes * row_bytes
+    new_bytes = min(step, n_rows) * row_bytes
+    if cypool_max_rows_stride2(dtype_code(plane), channels, out_row,
+                               plane + win.first[2][0] * channels, row_offset, n_rows,
+                               win.count[2][0], out_w, clipped, n_run, out_w * channels,
+                               step * in_w * channels, n_rows * row_bytes - new_bytes + ahead,
+                               new_bytes):
+        for j in range(n_run):  # a column maximum was -0.0 (ZEROS_SUSPECT)
+            fix_signed_zeros(plane, out_row + j * out_w * channels, win, od, oh + j, out_w,
+                             in_h, in_w, channels, channels, NULL, scratch)
+    return n_run
+
+
 cdef inline Py_ssize_t max_window_taps(const Windows* win, Py_ssize_t out_d, Py_ssize_t out_h,
                                 Py_ssize_t out_w) noexcept nogil:
     """The most taps any window has (the size of the tap_offset scratch)."""
@@ -777,7 +851,7 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
                                        Py_ssize_t out_h, Py_ssize_t out_w,
                                        Py_ssize_t out_row_elements,
                                        Py_ssize_t in_row_elements, Py_ssize_t item_size,
-                                       bint want_max_row, Py_ssize_t group, bint stream,
+                                       bint want_max_row, Py_ssize_t group_rows, bint stream,
                                        int* failed) noexcept nogil:
     """One thread's scratch (returned by value so each thread owns its copy); sets
     ``failed[0]`` when memory runs out."""
@@ -789,13 +863,13 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
     scratch.ordinal = <int32_t*>malloc(out_row_elements * sizeof(int32_t) + 8)
     scratch.max_row = cypool_aligned_malloc(in_row_elements * item_size) if want_max_row else NULL
     scratch.max_run = cypool_aligned_malloc(in_row_elements * item_size) if want_max_row else NULL
-    scratch.group_rows = (cypool_aligned_malloc(group * in_row_elements * item_size)
-                          if group > 1 else NULL)
+    scratch.group_rows = (cypool_aligned_malloc(group_rows * in_row_elements * item_size)
+                          if group_rows > 0 else NULL)
     scratch.stream = stream
     if (scratch.row_offset == NULL or scratch.tap_offset == NULL or scratch.new_row == NULL
             or scratch.ordinal == NULL
             or (want_max_row and (scratch.max_row == NULL or scratch.max_run == NULL))
-            or (group > 1 and scratch.group_rows == NULL)):
+            or (group_rows > 0 and scratch.group_rows == NULL)):
         failed[0] = 1
     return scratch
 

@@ -762,20 +762,32 @@ typedef int64_t cypool_index_vec
         }                                                                              \
         return negative_zero;                                                          \
     }                                                                                  \
-    /* one copy each for windows of 2 and of 3 rows (the row loop unrolled, the       \
-       rows' offsets in registers) and one for any number */                          \
+    /* n_out output rows, out_step apart, whose windows are src_step apart (the same  \
+       shape); each asks for new_bytes of input from ahead bytes past its window's    \
+       first row (none for 0).  One copy each for windows of 2 and of 3 rows (the row \
+       loop unrolled, the rows' offsets in registers) and one for any number */       \
     static CYPOOL_NOINLINE int cypool_max_rows_stride2_##T##_##CHANNELS(               \
         T *out, const T *src, const int64_t *row_offset, Py_ssize_t n_rows,            \
-        Py_ssize_t n_w, Py_ssize_t n, int clipped)                                     \
+        Py_ssize_t n_w, Py_ssize_t n, int clipped, Py_ssize_t n_out,                   \
+        Py_ssize_t out_step, Py_ssize_t src_step, Py_ssize_t ahead, Py_ssize_t new_bytes) \
     {                                                                                  \
-        if (n_rows == 2)                                                               \
-            return cypool_max_rows_stride2_impl_##T##_##CHANNELS(out, src, row_offset, 2, \
-                                                                 n_w, n, clipped);     \
-        if (n_rows == 3)                                                               \
-            return cypool_max_rows_stride2_impl_##T##_##CHANNELS(out, src, row_offset, 3, \
-                                                                 n_w, n, clipped);     \
-        return cypool_max_rows_stride2_impl_##T##_##CHANNELS(out, src, row_offset, n_rows, \
-                                                             n_w, n, clipped);         \
+        int negative_zero = 0;                                                         \
+        for (Py_ssize_t j = 0; j < n_out; j++) {                                       \
+            T *o = out + j * out_step;                                                 \
+            const T *s = src + j * src_step;                                           \
+            if (new_bytes > 0)                                                         \
+                cypool_prefetch(s + row_offset[0], ahead, new_bytes);                  \
+            if (n_rows == 2)                                                           \
+                negative_zero |= cypool_max_rows_stride2_impl_##T##_##CHANNELS(        \
+                    o, s, row_offset, 2, n_w, n, clipped);                             \
+            else if (n_rows == 3)                                                      \
+                negative_zero |= cypool_max_rows_stride2_impl_##T##_##CHANNELS(        \
+                    o, s, row_offset, 3, n_w, n, clipped);                             \
+            else                                                                       \
+                negative_zero |= cypool_max_rows_stride2_impl_##T##_##CHANNELS(        \
+                    o, s, row_offset, n_rows, n_w, n, clipped);                        \
+        }                                                                              \
+        return negative_zero;                                                          \
     }
 
 #define CYPOOL_MAX_HELPERS(T, IT, LANES) \
@@ -821,7 +833,8 @@ CYPOOL_GATHER(double)
         cypool_max_cell_##T((const T *)base, (T *)out, tap_offset, n_taps, n, stream);  \
         break;
 #define CYPOOL_ROWS_STRIDE2_ARGS(T) \
-    (T *)out, (const T *)src, row_offset, n_rows, n_w, n, clipped
+    (T *)out, (const T *)src, row_offset, n_rows, n_w, n, clipped, n_out, out_step,     \
+    src_step, ahead, new_bytes
 #define CYPOOL_CASE_MAX_ROWS_STRIDE2(T, code)                                          \
     case code:                                                                         \
         switch (channels) {                                                            \
@@ -879,7 +892,9 @@ static inline void cypool_max_stride2(int dtype, void *out, const void *src,
 static inline int cypool_max_rows_stride2(int dtype, int channels, void *out,
                                           const void *src, const int64_t *row_offset,
                                           Py_ssize_t n_rows, Py_ssize_t n_w, Py_ssize_t n,
-                                          int clipped)
+                                          int clipped, Py_ssize_t n_out, Py_ssize_t out_step,
+                                          Py_ssize_t src_step, Py_ssize_t ahead,
+                                          Py_ssize_t new_bytes)
 {
     switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_ROWS_STRIDE2) }
     return 0;

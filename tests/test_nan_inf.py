@@ -220,6 +220,8 @@ def test_empty_windows_mixed_with_full_ones():
     ((2, 7, 9, 3), 2, 2),     # few channels at stride 2: column maxima first
     ((2, 7, 10, 4), 3, 2),    # the same with the right border's clipped window
     ((2, 7, 9, 2), 3, 3),     # few channels: rows reduced, running maxima
+    ((2, 21, 9, 1), 3, 2),    # runs of output rows in one call (SAME's top border alone)
+    ((1, 20, 12, 3), 2, 2),   # ... and a run of 10 rows with no border
     ((1, 6, 6, 40), 5, 1),    # many channels, large window: rows reduced, then per cell
     ((1, 14, 6, 40), 5, 1),   # stride 1 along H: four output rows reduced at once
     ((2, 11, 7, 40), 3, 1),   # ... two at once
