@@ -462,6 +462,12 @@ cdef inline Py_ssize_t max_reduced_cells(const Windows* win, const max_t* reduce
     return ow
 
 
+@cython.cdivision(True)
+cdef inline Py_ssize_t prefetch_distance(Py_ssize_t row_bytes) noexcept nogil:
+    """How far ahead short rows are prefetched: PREFETCH_AHEAD bytes, in whole rows."""
+    return (PREFETCH_AHEAD + row_bytes - 1) // row_bytes * row_bytes
+
+
 cdef inline bint stride2_columns(int mode, const Windows* win, Py_ssize_t n_rows,
                                  Py_ssize_t channels, Py_ssize_t in_stride, Py_ssize_t out_w,
                                  bint* clipped) noexcept nogil:
@@ -519,7 +525,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     next_rows = 0
     row_bytes = in_w * channels * <Py_ssize_t>sizeof(max_t)
     if n_rows > 0 and not per_cell and in_stride == channels and 0 < row_bytes <= SHORT_ROW:
-        ahead = (PREFETCH_AHEAD + row_bytes - 1) // row_bytes * row_bytes
+        ahead = prefetch_distance(row_bytes)
         r = 1
         while r < n_rows and row_offset[r] == row_offset[r - 1] + in_w * channels:
             r += 1
@@ -817,7 +823,7 @@ cdef inline Py_ssize_t max_rows_stride2_run(const max_t* plane, max_t* out_row,
            and win.first[1][oh + n_run] == win.first[1][oh] + n_run * step):
         n_run += 1
     # as pool_row_fast: each row asks for the rows the next adds, PREFETCH_AHEAD on
-    ahead = (PREFETCH_AHEAD + row_bytes - 1) // row_bytes * row_bytes
+    ahead = prefetch_distance(row_bytes)
     new_bytes = min(step, n_rows) * row_bytes
     if cypool_max_rows_stride2(dtype_code(plane), channels, out_row,
                                plane + win.first[2][0] * channels, row_offset, n_rows,
