@@ -126,7 +126,7 @@ class BuildExt(build_ext):
 
 
 X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
-MODULES = ["_openmp_helpers", "_pool_forward", "_pool_backward"]
+MODULES = ["_openmp_helpers", "_output_cache", "_pool_forward", "_pool_backward"]
 if X86:  # the same kernels again, built for AVX2 and AVX-512 and chosen at import time
     MODULES += [f"_pool_{part}_{isa}" for isa in ("avx2", "avx512")
                 for part in ("forward", "backward")]
@@ -135,7 +135,7 @@ extensions = [
         f"cypool.{name}",
         [f"cypool/{name}.pyx"],
         include_dirs=[np.get_include(), "cypool"],
-        depends=["cypool/_row_simd.h"],
+        depends=["cypool/_row_simd.h", "cypool/_output_cache.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
     for name in MODULES

@@ -5,8 +5,12 @@ Shared by the forward and gradient ops: a C-ordered input reshapes to the canoni
 copied once; half-precision floats are widened to float32 so that they accumulate
 in float32 and are rounded once on the way out.
 """
+import operator
+import os
+
 import numpy as np
 
+from cypool import _output_cache
 from cypool._geometry import check_out, compute_dtype
 
 
@@ -21,6 +25,70 @@ STREAM_BYTES = 16 << 20
 def streams(*arrays):
     """True when a kernel over ``arrays`` should stream its output (STREAM_BYTES)."""
     return sum(a.nbytes for a in arrays) >= STREAM_BYTES
+
+
+# Freed outputs kept for reuse, at most this many bytes by default (CYPOOL_OUTPUT_CACHE
+# or output_cache() change it): enough for the largest of the benchmark's outputs, a
+# max gradient's 100 MB dx and an argmax's 77 MB.
+OUTPUT_CACHE_BYTES = 256 << 20
+
+
+def _check_cache_bytes(max_bytes, name):
+    if isinstance(max_bytes, bool):
+        raise TypeError(f"{name} must be a non-negative int (bytes), got {max_bytes!r}")
+    try:
+        max_bytes = operator.index(max_bytes)
+    except TypeError:
+        raise TypeError(f"{name} must be a non-negative int (bytes), got {max_bytes!r}") from None
+    if max_bytes < 0:
+        raise ValueError(f"{name} must be >= 0 bytes, got {max_bytes}")
+    return max_bytes
+
+
+def output_cache(max_bytes=None):
+    """The output cache's state, after setting its limit when ``max_bytes`` is given.
+
+    cypool's outputs of 1 MB or more come from a cache of freed blocks: when such an
+    output (and every view of it) is gone, its memory waits for a later output it
+    fits instead of going back to the OS, which would hand out fresh pages to fault
+    in and zero on the next call (for a max gradient's dx or an argmax's indices
+    that costs about as much as the pooling).  At most ``max_bytes`` are held, the
+    least recently freed dropped first; 0 turns the cache off and frees what it
+    holds.  The default, 256 MB, can be set by the CYPOOL_OUTPUT_CACHE environment
+    variable (bytes) before import.
+
+    Returns a dict: ``max_bytes`` (the limit), ``bytes`` and ``blocks`` (held now),
+    ``reused`` (outputs that got a freed block so far).
+    """
+    if max_bytes is not None:
+        _output_cache.set_limit(_check_cache_bytes(max_bytes, "max_bytes"))
+    limit, held, blocks, reused = _output_cache.state()
+    return {"max_bytes": limit, "bytes": held, "blocks": blocks, "reused": reused}
+
+
+def _limit_from_environment():
+    value = os.environ.get("CYPOOL_OUTPUT_CACHE", "").strip()
+    if not value:
+        return OUTPUT_CACHE_BYTES
+    try:
+        return _check_cache_bytes(int(value), "CYPOOL_OUTPUT_CACHE")
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"CYPOOL_OUTPUT_CACHE must be a number of bytes >= 0, got "
+                         f"{value!r}") from err
+
+
+_output_cache.set_limit(_limit_from_environment())
+
+
+def new_array(shape, dtype):
+    """``np.empty(shape, dtype)``, from the output cache when it is 1 MB or more."""
+    dtype = np.dtype(dtype)
+    nbytes = dtype.itemsize
+    for n in shape:
+        nbytes *= n
+    if nbytes >= _output_cache.MIN_BYTES:
+        return _output_cache.empty(shape, dtype)
+    return np.empty(shape, dtype=dtype)
 
 
 def canonical_input(arr, canonical_shape):
@@ -39,7 +107,7 @@ class OutputBuffer:
     def __init__(self, out, shape, dtype, canonical_shape, inputs=(), name="out"):
         dtype = np.dtype(dtype)
         if out is None:
-            self.result = np.empty(shape, dtype=dtype)
+            self.result = new_array(shape, dtype)
         else:
             self.result = check_out(out, shape, dtype, name)
             for arr in inputs:
@@ -48,7 +116,7 @@ class OutputBuffer:
         work = compute_dtype(dtype)
         self.widened = work != dtype
         if self.widened:
-            self.kernel = np.empty(canonical_shape, dtype=work)
+            self.kernel = new_array(canonical_shape, work)
         else:
             self.kernel = self.result.reshape(canonical_shape)
 

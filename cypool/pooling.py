@@ -6,7 +6,7 @@ Every public function is a thin wrapper: validate and normalise the arguments
 import numpy as np
 
 from cypool import _kernels
-from cypool._buffers import OutputBuffer, canonical_input, split_pair_out, streams
+from cypool._buffers import OutputBuffer, canonical_input, new_array, split_pair_out, streams
 from cypool._geometry import (
     as_input_array, check_rank, parse_index_dtype, parse_pool_args, spatial_sizes,
     _as_int_list,
@@ -305,7 +305,7 @@ def run_argmax(x, geom, index_dtype, include_batch_in_index, out_values=None,
         else:  # per example: channels-first planes of one example share an index space
             group = geom.channels if geom.channels_first else 1
         index64 = (index.kernel if index_dtype == np.int64
-                   else np.empty(geom.canonical_output, dtype=np.int64))
+                   else new_array(geom.canonical_output, np.int64))
         _kernels.forward.pool_forward(
             _kernels.forward.ARGMAX, canonical_input(x, geom.canonical_input), values.kernel,
             index64, geom.first, geom.count, geom.divisor, geom.dilation, geom.w_span,
