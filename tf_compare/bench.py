@@ -6,7 +6,11 @@ Method
 * Each thread count runs in a worker subprocess (``--worker``) so that OpenMP,
   PyTorch and TensorFlow's thread pools are all set before they start.
 * Contenders are interleaved: two warm-up rounds, then ``reps`` rounds in which
-  every contender is timed once; the median is reported.
+  every contender is timed once; the median is reported.  Before each timed call
+  a read of 64 MB (twice the L3) leaves the caches holding clean, unrelated lines:
+  otherwise a call pays for writing back the previous contender's dirty output
+  lines (measured: whichever contender ran first after NumPy's and PyTorch's calls
+  was 0.1-0.4 ms slower, a quarter of SPPF's time).
 * Every contender allocates its output afresh, as a user's call does (cypool also
   with reused ``out=`` buffers).  Fresh NumPy arrays of some MB are backed by
   transparent huge pages where the kernel allows; their first faults can stall on
@@ -201,6 +205,18 @@ def _numpy_call(case, x):
     return fn, ""
 
 
+_EVICT = None
+
+
+def _clean_caches(nbytes=64 << 20):
+    """Read ``nbytes`` (more than the caches hold): no dirty line of the last call is
+    left for the next one to write back."""
+    global _EVICT
+    if _EVICT is None:
+        _EVICT = np.ones(nbytes // 8, np.int64)
+    return int(np.bitwise_or.reduce(_EVICT))
+
+
 def run_worker(threads, quick=False, names=None, reps=None, progress=True):
     """Time every case at ``threads`` threads in this process; returns result dicts."""
     os.environ["OMP_NUM_THREADS"] = str(threads)
@@ -258,6 +274,7 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
         times = {who: [] for who in calls}
         for _ in range(reps):  # interleaved rounds
             for who, fn in calls.items():
+                _clean_caches()
                 t = time.perf_counter()
                 fn()
                 times[who].append(time.perf_counter() - t)
