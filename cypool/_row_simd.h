@@ -100,14 +100,33 @@ typedef long long cypool_q __attribute__((vector_size(CYPOOL_VECTOR_BYTES)));
     _mm_stream_si128((__m128i *)(p) + (k),                                             \
                      (__m128i)__builtin_shufflevector(w_, w_, 2 * (k), 2 * (k) + 1))
 #if CYPOOL_VECTOR_BYTES == 64
-#define CYPOOL_STREAM_VECTOR(p)                                                        \
+#define CYPOOL_STREAM_PIECES(p)                                                        \
     do {                                                                               \
         CYPOOL_STREAM16(p, 0); CYPOOL_STREAM16(p, 1);                                  \
         CYPOOL_STREAM16(p, 2); CYPOOL_STREAM16(p, 3);                                  \
     } while (0)
 #else
-#define CYPOOL_STREAM_VECTOR(p)                                                        \
+#define CYPOOL_STREAM_PIECES(p)                                                        \
     do { CYPOOL_STREAM16(p, 0); CYPOOL_STREAM16(p, 1); } while (0)
+#endif
+/* one whole-vector store where p is aligned to it (64 bytes: one instruction, not
+   four and three extracts), else 16-byte pieces */
+#if CYPOOL_VECTOR_BYTES == 64 && defined(__AVX512F__)
+#include <immintrin.h>
+#define CYPOOL_STREAM_VECTOR(p)                                                        \
+    do {                                                                               \
+        if (((uintptr_t)(p) & 63) == 0) _mm512_stream_si512((void *)(p), (__m512i)w_);  \
+        else CYPOOL_STREAM_PIECES(p);                                                  \
+    } while (0)
+#elif CYPOOL_VECTOR_BYTES == 32 && defined(__AVX__)
+#include <immintrin.h>
+#define CYPOOL_STREAM_VECTOR(p)                                                        \
+    do {                                                                               \
+        if (((uintptr_t)(p) & 31) == 0) _mm256_stream_si256((__m256i *)(p), (__m256i)w_); \
+        else CYPOOL_STREAM_PIECES(p);                                                  \
+    } while (0)
+#else
+#define CYPOOL_STREAM_VECTOR(p) CYPOOL_STREAM_PIECES(p)
 #endif
 #define CYPOOL_PUT(V, p, v)                                                            \
     do {                                                                               \
