@@ -7,10 +7,13 @@ Method
   PyTorch and TensorFlow's thread pools are all set before they start.
 * Contenders are interleaved: two warm-up rounds, then ``reps`` rounds in which
   every contender is timed once; the median is reported.  Before each timed call
-  a read of 64 MB (twice the L3) leaves the caches holding clean, unrelated lines:
-  otherwise a call pays for writing back the previous contender's dirty output
-  lines (measured: whichever contender ran first after NumPy's and PyTorch's calls
-  was 0.1-0.4 ms slower, a quarter of SPPF's time).
+  the contender is called once untimed (as in a loop of calls: its thread pool
+  and memory are ready), then a read of 64 MB (twice the L3) on every thread
+  leaves the caches holding clean, unrelated lines and every core awake: the timed
+  call reads cold inputs.  Measured without these: whichever contender ran first
+  in a round was 0.1-0.4 ms slower than the next (which found the input in cache,
+  and the other runtimes' threads no longer in its way), and a two-thread call
+  right after a single-threaded one paid for waking the VM's idle second vCPU.
 * Every contender allocates its output afresh, as a user's call does (cypool also
   with reused ``out=`` buffers).  Fresh NumPy arrays of some MB are backed by
   transparent huge pages where the kernel allows; their first faults can stall on
@@ -208,13 +211,23 @@ def _numpy_call(case, x):
 _EVICT = None
 
 
-def _clean_caches(nbytes=64 << 20):
-    """Read ``nbytes`` (more than the caches hold): no dirty line of the last call is
-    left for the next one to write back."""
+def _clean_caches(threads=1, nbytes=64 << 20):
+    """Read ``nbytes`` (more than the caches hold) split over ``threads`` threads, as
+    the copy is: no dirty line of the last call is left for the next one to write
+    back, and every core is awake (an idle vCPU of a VM can take milliseconds to
+    wake, which the first parallel call after a single-threaded one would pay)."""
     global _EVICT
     if _EVICT is None:
         _EVICT = np.ones(nbytes // 8, np.int64)
-    return int(np.bitwise_or.reduce(_EVICT))
+    parts = np.array_split(_EVICT, threads)
+    if threads == 1:
+        np.bitwise_or.reduce(parts[0])
+        return
+    workers = [threading.Thread(target=np.bitwise_or.reduce, args=(p,)) for p in parts]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
 
 
 def run_worker(threads, quick=False, names=None, reps=None, progress=True):
@@ -274,7 +287,8 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
         times = {who: [] for who in calls}
         for _ in range(reps):  # interleaved rounds
             for who, fn in calls.items():
-                _clean_caches()
+                fn()  # as in a loop of calls: this contender's threads and memory ready
+                _clean_caches(threads)
                 t = time.perf_counter()
                 fn()
                 times[who].append(time.perf_counter() - t)
