@@ -6,7 +6,8 @@ Method
 * Each thread count runs in a worker subprocess (``--worker``) so that OpenMP,
   PyTorch and TensorFlow's thread pools are all set before they start.
 * Contenders are interleaved: two warm-up rounds, then ``reps`` rounds in which
-  every contender is timed once; the median is reported.  Before each timed call
+  every contender is timed once, each round starting with the next contender (the
+  first of a round runs longest after its own last call); the median is reported.  Before each timed call
   the contender is called once untimed (as in a loop of calls: its thread pool
   and memory are ready), then a read of 64 MB (twice the L3) on every thread
   leaves the caches holding clean, unrelated lines and every core awake: the timed
@@ -285,8 +286,9 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
             for fn in calls.values():
                 fn()
         times = {who: [] for who in calls}
-        for _ in range(reps):  # interleaved rounds
-            for who, fn in calls.items():
+        order = list(calls.items())
+        for rep in range(reps):  # interleaved rounds, each starting one contender later
+            for who, fn in order[rep % len(order):] + order[:rep % len(order)]:
                 fn()  # as in a loop of calls: this contender's threads and memory ready
                 _clean_caches(threads)
                 t = time.perf_counter()
