@@ -197,6 +197,14 @@ static int cypool_cache_init(size_t limit)
     return cypool_cache.lock != NULL;
 }
 
+/* in a forked child: a new lock, as another thread of the parent may have held the
+   old one at the fork (it would never be released here) */
+static int cypool_cache_after_fork(void)
+{
+    cypool_cache.lock = PyThread_allocate_lock();
+    return cypool_cache.lock != NULL;
+}
+
 /* set the limit (dropping blocks beyond it); the previous limit */
 static size_t cypool_cache_set_limit(size_t limit)
 {
@@ -208,6 +216,15 @@ static size_t cypool_cache_set_limit(size_t limit)
     PyThread_release_lock(cypool_cache.lock);
     for (int i = 0; i < n_dropped; i++) cypool_block_release(dropped[i]);
     return previous;
+}
+
+/* for a test: hold (or release) the lock, as another thread would at a fork */
+static void cypool_cache_hold_lock(int hold)
+{
+    if (hold)
+        PyThread_acquire_lock(cypool_cache.lock, WAIT_LOCK);
+    else
+        PyThread_release_lock(cypool_cache.lock);
 }
 
 static void cypool_cache_state(size_t *limit, size_t *bytes, int *blocks, size_t *reused)

@@ -160,6 +160,38 @@ def test_concurrent_callers_get_their_own_blocks():
     assert state["bytes"] <= state["max_bytes"] and state["blocks"] <= 16
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_child_forked_while_the_lock_was_held_can_allocate():
+    code = textwrap.dedent("""
+        import os, time
+        import numpy as np
+        import cypool
+        from cypool import _output_cache
+        x = np.ones((8, 64, 64, 64), np.float32)
+        _output_cache._hold_lock_for_test(True)  # as another thread at the fork could
+        pid = os.fork()
+        if pid == 0:
+            y = cypool.max_pool(x, 2, 2, "VALID")  # 2 MB: allocates through the cache
+            ok = y[0, 0, 0, 0] == 1
+            del y
+            os._exit(0 if ok and cypool.output_cache()["blocks"] == 1 else 3)
+        _output_cache._hold_lock_for_test(False)
+        for _ in range(400):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                print(os.waitstatus_to_exitcode(status))
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, 9)
+            print("the child hung")
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "0"
+
+
 @pytest.mark.parametrize("bad, error", [(-1, ValueError), (1.5, TypeError),
                                         (True, TypeError), ("1", TypeError)])
 def test_bad_limits_are_rejected(bad, error):
