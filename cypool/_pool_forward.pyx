@@ -11,12 +11,13 @@ The row work itself is in _pool_rows.pxd, shared with the gradients.
 """
 
 from cython.parallel cimport parallel, prange
-from libc.stdint cimport int64_t
+from libc.stdint cimport int32_t, int64_t
+from libc.stdlib cimport free, malloc
 
 from cypool._fused_types cimport max_t
 from cypool._pool_rows cimport (
-    CELL_BYTES, MODE_ARGMAX, MODE_MAX, RowScratch, cypool_store_fence, free_row_scratch,
-    new_row_scratch, pool_row_group, row_group_size,
+    CELL_BYTES, MODE_ARGMAX, MODE_MAX, RowScratch, cypool_narrow_indices, cypool_store_fence,
+    free_row_scratch, new_row_scratch, pool_row_group, row_group_size,
 )
 from cypool._windows cimport Windows, unpack_windows
 
@@ -27,9 +28,11 @@ ARGMAX = 2
 
 
 def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1] out,
-                 int64_t[:, :, :, :, ::1] argmax, tuple first, tuple count, tuple divisor, tuple dilation,
-                 tuple span, Py_ssize_t index_group, bint stream, int num_threads):
-    """Pool ``x`` into ``out`` (and ``argmax`` for ARGMAX; else pass None).
+                 int64_t[:, :, :, :, ::1] argmax, int32_t[:, :, :, :, ::1] argmax32,
+                 tuple first, tuple count, tuple divisor, tuple dilation, tuple span,
+                 Py_ssize_t index_group, bint stream, int num_threads):
+    """Pool ``x`` into ``out`` (and for ARGMAX the indices into ``argmax``, or into
+    ``argmax32`` when they fit int32; pass None for the other).
 
     ``index_group``: plane p's argmax indices start at (p % index_group) * plane_size,
     so 1 gives per-example indices for channels-last input, the number of planes
@@ -50,16 +53,28 @@ def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1
     cdef const max_t* x_ptr = &x[0, 0, 0, 0, 0]
     cdef max_t* out_ptr = &out[0, 0, 0, 0, 0]
     cdef int64_t* argmax_ptr = NULL
+    cdef int32_t* argmax32_ptr = NULL
+    cdef int64_t* wide_row = NULL  # per thread: a row of int64 indices to narrow to int32
+    cdef int64_t* index_row  # the row's indices: into argmax, or wide_row
     cdef RowScratch scratch
     cdef int failed_flag = 0
     cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
-    if mode == MODE_ARGMAX:
+    if mode == MODE_ARGMAX and argmax32 is not None:
+        argmax32_ptr = &argmax32[0, 0, 0, 0, 0]
+    elif mode == MODE_ARGMAX:
         argmax_ptr = &argmax[0, 0, 0, 0, 0]
     with nogil, parallel(num_threads=num_threads):
+        # (cells stream values and indices alike: not into a row of int64 indices to
+        # narrow, which is read back at once; the narrowed indices stream)
         scratch = new_row_scratch(&win, out_d, out_h, out_w, out_row_size, in_w * channels,
                                   sizeof(max_t), mode == MODE_MAX,
                                   group if channels * sizeof(max_t) >= CELL_BYTES else 0,
-                                  stream, failed)
+                                  stream and argmax32_ptr == NULL, failed)
+        # int32 indices: each row's int64 indices narrowed from a per-thread row
+        wide_row = <int64_t*>malloc(out_row_size * sizeof(int64_t) + 8) \
+            if argmax32_ptr != NULL else NULL
+        if argmax32_ptr != NULL and wide_row == NULL:
+            failed[0] = 1
         for g in prange(n_groups, schedule="static"):
             if failed[0]:
                 continue
@@ -67,12 +82,17 @@ def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1
             oh = g % groups_per_row * group
             row = plane_row * out_h + oh
             p = plane_row // out_d
+            index_row = argmax_ptr + row * out_row_size if argmax_ptr != NULL else wide_row
             pool_row_group(mode, x_ptr + p * plane_size, out_ptr + row * out_row_size,
-                           argmax_ptr + row * out_row_size if mode == MODE_ARGMAX else NULL,
-                           (p % index_group) * plane_size, &win, plane_row % out_d, oh,
-                           min(group, out_h - oh), out_w, in_h, in_w, channels, &scratch)
+                           index_row, (p % index_group) * plane_size, &win,
+                           plane_row % out_d, oh, min(group, out_h - oh), out_w, in_h, in_w,
+                           channels, &scratch)
+            if argmax32_ptr != NULL:  # argmax rows come one at a time (group 1)
+                cypool_narrow_indices(index_row, argmax32_ptr + row * out_row_size,
+                                      out_row_size, stream)
         if stream:
             cypool_store_fence()
         free_row_scratch(&scratch)
+        free(wide_row)
     if failed_flag:
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")

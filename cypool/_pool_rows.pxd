@@ -103,6 +103,9 @@ cdef extern from "_row_simd.h":
                                Py_ssize_t n_window, Py_ssize_t n, int stream) noexcept nogil
     # one cell over n channels: tap t reads base[tap_offset[t] + c]
     # (``stream``: non-temporal vector stores, for outputs that leave the cache anyway)
+    # narrow[i] = wide[i], argmax indices that fit int32
+    void cypool_narrow_indices(const int64_t* wide, int32_t* narrow, Py_ssize_t n,
+                               int stream) noexcept nogil
     void cypool_max_cell(int dtype, const void* base, void* out, const int64_t* tap_offset,
                          Py_ssize_t n_taps, Py_ssize_t n, int stream) noexcept nogil
     void cypool_argmax_cell(int dtype, const void* base, void* out, int64_t* index,

@@ -881,6 +881,27 @@ CYPOOL_GATHER(double)
                           stream);                                                     \
         break;
 
+/* narrow[i] = wide[i] for argmax indices that fit int32, i < n: two index vectors
+   converted and joined into one (streamed when asked) */
+static inline void cypool_narrow_indices(const int64_t *wide, int32_t *narrow,
+                                         Py_ssize_t n, int stream)
+{
+    Py_ssize_t i = 0;
+    (void)stream;
+#if defined(CYPOOL_HAVE_VECTORS) && defined(CYPOOL_HAVE_SHUFFLE) && defined(CYPOOL_HAVE_CONVERT)
+    typedef int32_t half __attribute__((vector_size(CYPOOL_VECTOR_BYTES / 2)));
+    typedef int32_t V __attribute__((vector_size(CYPOOL_VECTOR_BYTES), aligned(4), may_alias));
+    for (; i + CYPOOL_LANES4 <= n; i += CYPOOL_LANES4) {
+        half low = __builtin_convertvector(*(const cypool_index_vec *)(wide + i), half);
+        half high = __builtin_convertvector(
+            *(const cypool_index_vec *)(wide + i + CYPOOL_LANES8), half);
+        CYPOOL_PUT(V, narrow + i,
+                   __builtin_shufflevector(low, high, CYPOOL_LIST(CYPOOL_LANES4, CYPOOL_LOW)));
+    }
+#endif
+    for (; i < n; i++) narrow[i] = (int32_t)wide[i];
+}
+
 static inline void cypool_max_cell(int dtype, const void *base, void *out,
                                    const int64_t *tap_offset, Py_ssize_t n_taps, Py_ssize_t n,
                                    int stream)

@@ -6,7 +6,7 @@ Every public function is a thin wrapper: validate and normalise the arguments
 import numpy as np
 
 from cypool import _kernels
-from cypool._buffers import OutputBuffer, canonical_input, new_array, split_pair_out, streams
+from cypool._buffers import OutputBuffer, canonical_input, split_pair_out, streams
 from cypool._geometry import (
     as_input_array, check_rank, parse_index_dtype, parse_pool_args, spatial_sizes,
     _as_int_list,
@@ -29,7 +29,7 @@ def run_pool(kind, x, geom, out=None, num_threads=None):
     if not geom.empty:
         mode = _kernels.forward.MAX if kind == "max" else _kernels.forward.AVG
         _kernels.forward.pool_forward(
-            mode, canonical_input(x, geom.canonical_input), buf.kernel, None, geom.first,
+            mode, canonical_input(x, geom.canonical_input), buf.kernel, None, None, geom.first,
             geom.count, geom.divisor, geom.dilation, geom.w_span, 1,
             streams(x, buf.kernel), effective_threads(num_threads, geom.work))
     return buf.finish()
@@ -304,14 +304,11 @@ def run_argmax(x, geom, index_dtype, include_batch_in_index, out_values=None,
             group = planes
         else:  # per example: channels-first planes of one example share an index space
             group = geom.channels if geom.channels_first else 1
-        index64 = (index.kernel if index_dtype == np.int64
-                   else new_array(geom.canonical_output, np.int64))
+        wide = index_dtype == np.int64  # else the kernel narrows each row to int32
         _kernels.forward.pool_forward(
             _kernels.forward.ARGMAX, canonical_input(x, geom.canonical_input), values.kernel,
-            index64, geom.first, geom.count, geom.divisor, geom.dilation, geom.w_span,
-            max(group, 1), streams(x, values.kernel, index64),
-            effective_threads(num_threads, geom.work))
-        if index64 is not index.kernel:
-            np.copyto(index.kernel, index64, casting="unsafe")
+            index.kernel if wide else None, None if wide else index.kernel, geom.first,
+            geom.count, geom.divisor, geom.dilation, geom.w_span, max(group, 1),
+            streams(x, values.kernel, index.kernel), effective_threads(num_threads, geom.work))
     return values.finish(), index.finish()
 

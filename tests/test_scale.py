@@ -150,6 +150,20 @@ def test_repeated_calls_do_not_grow_memory():
         assert rss1 - rss0 < 48 * 2**20, f"RSS grew by {(rss1 - rss0) / 2**20:.1f} MB"
 
 
+def test_int32_argmax_needs_no_int64_temporary():
+    x = np.random.default_rng(0).standard_normal((8, 64, 64, 64)).astype(np.float32)
+    cypool.max_pool_with_argmax(x, 2, 2, "VALID", output_dtype=np.int32)  # warm up
+    tracemalloc.start()
+    values, index = cypool.max_pool_with_argmax(x, 2, 2, "VALID", output_dtype=np.int32)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    outputs = values.nbytes + index.nbytes                        # 2 MB + 2 MB
+    # an int64 copy of the indices would add 4 MB; per-thread rows are some kB
+    assert peak < outputs + 2**20, f"peak {peak / 2**20:.1f} MB for {outputs / 2**20} MB"
+    np.testing.assert_array_equal(
+        index, cypool.max_pool_with_argmax(x, 2, 2, "VALID")[1].astype(np.int32))
+
+
 # ------------------------------------------------------------------ light import
 
 def test_import_does_not_pull_tensorflow_or_torch():
