@@ -5,13 +5,13 @@ Shared by the forward and gradient ops: a C-ordered input reshapes to the canoni
 copied once; half-precision floats are widened to float32 so that they accumulate
 in float32 and are rounded once on the way out.
 """
-import operator
 import os
+import sys
 
 import numpy as np
 
 from cypool import _output_cache
-from cypool._geometry import check_out, compute_dtype
+from cypool._geometry import check_int, check_out, compute_dtype
 
 
 # From this many bytes moved (inputs and outputs), a kernel writes its output with
@@ -33,18 +33,6 @@ def streams(*arrays):
 OUTPUT_CACHE_BYTES = 256 << 20
 
 
-def _check_cache_bytes(max_bytes, name):
-    if isinstance(max_bytes, bool):
-        raise TypeError(f"{name} must be a non-negative int (bytes), got {max_bytes!r}")
-    try:
-        max_bytes = operator.index(max_bytes)
-    except TypeError:
-        raise TypeError(f"{name} must be a non-negative int (bytes), got {max_bytes!r}") from None
-    if max_bytes < 0:
-        raise ValueError(f"{name} must be >= 0 bytes, got {max_bytes}")
-    return max_bytes
-
-
 def output_cache(max_bytes=None):
     """The output cache's state, after setting its limit when ``max_bytes`` is given.
 
@@ -61,7 +49,8 @@ def output_cache(max_bytes=None):
     ``reused`` (outputs that got a freed block so far).
     """
     if max_bytes is not None:
-        _output_cache.set_limit(_check_cache_bytes(max_bytes, "max_bytes"))
+        max_bytes = check_int(max_bytes, "max_bytes", 0, "a non-negative int (bytes)")
+        _output_cache.set_limit(min(max_bytes, sys.maxsize))  # more is unlimited
     limit, held, blocks, reused = _output_cache.state()
     return {"max_bytes": limit, "bytes": held, "blocks": blocks, "reused": reused}
 
@@ -71,7 +60,8 @@ def _limit_from_environment():
     if not value:
         return OUTPUT_CACHE_BYTES
     try:
-        return _check_cache_bytes(int(value), "CYPOOL_OUTPUT_CACHE")
+        return min(check_int(int(value), "CYPOOL_OUTPUT_CACHE", 0, "a number of bytes"),
+                   sys.maxsize)
     except (TypeError, ValueError) as err:
         raise ValueError(f"CYPOOL_OUTPUT_CACHE must be a number of bytes >= 0, got "
                          f"{value!r}") from err

@@ -68,6 +68,20 @@ def compute_dtype(dtype):
     return dtype
 
 
+def check_int(value, name, minimum, expected):
+    """``value`` as an int >= ``minimum``; else a TypeError or ValueError naming
+    ``name`` and saying what was ``expected``."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be {expected}, got {value!r}")
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be {expected}, got {value!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
 def _as_int(value, name):
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must contain integers, got {value!r}")

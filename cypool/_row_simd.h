@@ -113,16 +113,15 @@ typedef long long cypool_q __attribute__((vector_size(CYPOOL_VECTOR_BYTES)));
    four and three extracts), else 16-byte pieces */
 #if CYPOOL_VECTOR_BYTES == 64 && defined(__AVX512F__)
 #include <immintrin.h>
-#define CYPOOL_STREAM_VECTOR(p)                                                        \
-    do {                                                                               \
-        if (((uintptr_t)(p) & 63) == 0) _mm512_stream_si512((void *)(p), (__m512i)w_);  \
-        else CYPOOL_STREAM_PIECES(p);                                                  \
-    } while (0)
+#define CYPOOL_STREAM_WHOLE(p) _mm512_stream_si512((void *)(p), (__m512i)w_)
 #elif CYPOOL_VECTOR_BYTES == 32 && defined(__AVX__)
 #include <immintrin.h>
+#define CYPOOL_STREAM_WHOLE(p) _mm256_stream_si256((__m256i *)(p), (__m256i)w_)
+#endif
+#ifdef CYPOOL_STREAM_WHOLE
 #define CYPOOL_STREAM_VECTOR(p)                                                        \
     do {                                                                               \
-        if (((uintptr_t)(p) & 31) == 0) _mm256_stream_si256((__m256i *)(p), (__m256i)w_); \
+        if (((uintptr_t)(p) & (CYPOOL_VECTOR_BYTES - 1)) == 0) CYPOOL_STREAM_WHOLE(p);   \
         else CYPOOL_STREAM_PIECES(p);                                                  \
     } while (0)
 #else

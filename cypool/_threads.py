@@ -4,8 +4,7 @@ Precedence: the call's ``num_threads=`` keyword, then ``set_num_threads()``, the
 OpenMP's own budget (``OMP_NUM_THREADS``, or a threadpoolctl limit in force).
 Small jobs run on one thread: starting a team costs more than they do.
 """
-import operator
-
+from cypool._geometry import check_int
 from cypool._openmp_helpers import omp_max_threads
 
 # Below this many input+output elements a call runs serially.
@@ -15,15 +14,7 @@ _default_threads = None
 
 
 def _check_threads(n, name):
-    if isinstance(n, bool):
-        raise TypeError(f"{name} must be a positive int or None, got {n!r}")
-    try:
-        n = operator.index(n)
-    except TypeError:
-        raise TypeError(f"{name} must be a positive int or None, got {n!r}") from None
-    if n < 1:
-        raise ValueError(f"{name} must be >= 1, got {n}")
-    return n
+    return check_int(n, name, 1, "a positive int or None")
 
 
 def set_num_threads(n):
