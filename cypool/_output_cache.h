@@ -144,6 +144,8 @@ static void cypool_cache_put(void *block)
     for (int i = 0; i < n_dropped; i++) cypool_block_release(dropped[i]);
 }
 
+static size_t cypool_cache_set_limit(size_t limit);
+
 /* ---- the handler's functions ------------------------------------------------------ */
 static void *cypool_cache_malloc(void *ctx, size_t size)
 {
@@ -152,7 +154,15 @@ static void *cypool_cache_malloc(void *ctx, size_t size)
     void *block = cypool_cache_take(size);
     if (block != NULL) return block;
     size_t rounded = (size + CYPOOL_BLOCK_ROUND - 1) & ~(CYPOOL_BLOCK_ROUND - 1);
-    return cypool_block_new(rounded >= size ? rounded : size);
+    if (rounded < size) rounded = size; /* no rounding near SIZE_MAX */
+    block = cypool_block_new(rounded);
+    if (block == NULL && cypool_cache.n > 0) {
+        /* out of memory: give the cached blocks back and try once more */
+        size_t limit = cypool_cache_set_limit(0);
+        cypool_cache_set_limit(limit);
+        block = cypool_block_new(rounded);
+    }
+    return block;
 }
 
 static void *cypool_cache_calloc(void *ctx, size_t nelem, size_t elsize)

@@ -144,6 +144,15 @@ def test_resizing_a_cached_output_keeps_its_data():
     assert cypool.output_cache()["blocks"] >= 1
 
 
+def test_out_of_memory_gives_the_cached_blocks_back_first():
+    cypool.max_pool(_image(), 2, 2, "VALID")                # freed: a 2 MB block cached
+    assert cypool.output_cache()["blocks"] == 1
+    with pytest.raises(MemoryError):
+        _output_cache.empty((1 << 60,), np.uint8)
+    state = cypool.output_cache()
+    assert (state["blocks"], state["max_bytes"]) == (0, 256 * MB)
+
+
 def test_concurrent_callers_get_their_own_blocks():
     xs = [_image((2 + i % 3, 64, 64, 64), seed=i) for i in range(6)]
     expected = [cypool.max_pool(x, 2, 2, "VALID") for x in xs]
