@@ -20,6 +20,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #endif
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <time.h>
+#endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#define CYPOOL_HAVE_ATFORK 1
+#endif
 #include "numpy/arrayobject.h"
 
 /* blocks of at least this many bytes are kept; cypool asks for its outputs of at
@@ -96,6 +105,20 @@ static int cypool_cache_evict(size_t keep, void **dropped)
     return n_dropped;
 }
 
+/* release every cached block, the limit kept; how many there were */
+static int cypool_cache_drain(void)
+{
+    void *dropped[CYPOOL_CACHE_SLOTS + 1];
+    PyThread_acquire_lock(cypool_cache.lock, WAIT_LOCK);
+    size_t limit = cypool_cache.limit;
+    cypool_cache.limit = 0;
+    int n_dropped = cypool_cache_evict(0, dropped);
+    cypool_cache.limit = limit;
+    PyThread_release_lock(cypool_cache.lock);
+    for (int i = 0; i < n_dropped; i++) cypool_block_release(dropped[i]);
+    return n_dropped;
+}
+
 /* the cached block that fits n bytes best, taken out of the cache, or NULL */
 static void *cypool_cache_take(size_t n)
 {
@@ -144,8 +167,6 @@ static void cypool_cache_put(void *block)
     for (int i = 0; i < n_dropped; i++) cypool_block_release(dropped[i]);
 }
 
-static size_t cypool_cache_set_limit(size_t limit);
-
 /* ---- the handler's functions ------------------------------------------------------ */
 static void *cypool_cache_malloc(void *ctx, size_t size)
 {
@@ -156,12 +177,9 @@ static void *cypool_cache_malloc(void *ctx, size_t size)
     size_t rounded = (size + CYPOOL_BLOCK_ROUND - 1) & ~(CYPOOL_BLOCK_ROUND - 1);
     if (rounded < size) rounded = size; /* no rounding near SIZE_MAX */
     block = cypool_block_new(rounded);
-    if (block == NULL && cypool_cache.n > 0) {
-        /* out of memory: give the cached blocks back and try once more */
-        size_t limit = cypool_cache_set_limit(0);
-        cypool_cache_set_limit(limit);
+    if (block == NULL && cypool_cache_drain() > 0) /* out of memory: the cache's first */
         block = cypool_block_new(rounded);
-    }
+    if (block == NULL && rounded > size) block = cypool_block_new(size);
     return block;
 }
 
@@ -184,7 +202,18 @@ static void *cypool_cache_realloc(void *ctx, void *block, size_t new_size)
 {
     if (block == NULL) return cypool_cache_malloc(ctx, new_size);
     size_t capacity = cypool_header(block)->capacity;
-    if (new_size <= capacity) return block;
+    if (new_size <= capacity) {
+        /* shrunk to less than half a cached size: a smaller block, the large one back */
+        if (capacity >= CYPOOL_CACHE_MIN_BYTES && new_size < capacity / 2) {
+            void *smaller = cypool_cache_malloc(ctx, new_size);
+            if (smaller != NULL) {
+                memcpy(smaller, block, new_size);
+                cypool_cache_put(block);
+                return smaller;
+            }
+        }
+        return block;
+    }
     void *moved = cypool_cache_malloc(ctx, new_size);
     if (moved == NULL) return NULL; /* the old block stays valid, as realloc's does */
     memcpy(moved, block, capacity);
@@ -199,20 +228,25 @@ static PyDataMem_Handler cypool_cache_handler = {
 };
 
 /* ---- for the module --------------------------------------------------------------- */
+#ifdef CYPOOL_HAVE_ATFORK
+/* A fork waits for the lock and both processes release it: a child never starts with
+   the cache half updated by another thread of the parent, or its lock held. */
+static void cypool_cache_before_fork(void) { PyThread_acquire_lock(cypool_cache.lock, WAIT_LOCK); }
+static void cypool_cache_after_fork(void) { PyThread_release_lock(cypool_cache.lock); }
+#endif
+
 static int cypool_cache_init(size_t limit)
 {
     cypool_cache.lock = PyThread_allocate_lock();
     cypool_cache.limit = limit;
     cypool_cache.poison = -1;
-    return cypool_cache.lock != NULL;
-}
-
-/* in a forked child: a new lock, as another thread of the parent may have held the
-   old one at the fork (it would never be released here) */
-static int cypool_cache_after_fork(void)
-{
-    cypool_cache.lock = PyThread_allocate_lock();
-    return cypool_cache.lock != NULL;
+    if (cypool_cache.lock == NULL) return 0;
+#ifdef CYPOOL_HAVE_ATFORK
+    if (pthread_atfork(cypool_cache_before_fork, cypool_cache_after_fork,
+                       cypool_cache_after_fork) != 0)
+        return 0;
+#endif
+    return 1;
 }
 
 /* set the limit (dropping blocks beyond it); the previous limit */
@@ -228,13 +262,18 @@ static size_t cypool_cache_set_limit(size_t limit)
     return previous;
 }
 
-/* for a test: hold (or release) the lock, as another thread would at a fork */
-static void cypool_cache_hold_lock(int hold)
+/* for a test: hold the lock for `seconds` (called without the GIL), as another
+   thread could when this one forks */
+static void cypool_cache_hold_lock_for(double seconds)
 {
-    if (hold)
-        PyThread_acquire_lock(cypool_cache.lock, WAIT_LOCK);
-    else
-        PyThread_release_lock(cypool_cache.lock);
+    PyThread_acquire_lock(cypool_cache.lock, WAIT_LOCK);
+#ifdef _WIN32
+    Sleep((DWORD)(seconds * 1000));
+#else
+    struct timespec wait = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    nanosleep(&wait, NULL);
+#endif
+    PyThread_release_lock(cypool_cache.lock);
 }
 
 static void cypool_cache_state(size_t *limit, size_t *bytes, int *blocks, size_t *reused)

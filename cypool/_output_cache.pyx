@@ -5,8 +5,6 @@ _output_cache.h has the handler: freed blocks of MIN_BYTES or more wait there, u
 a limit in bytes, for a later output they fit, so that an output's pages are not
 faulted in and zeroed by the OS on every call.
 """
-import os
-
 import numpy as np
 
 cimport numpy as cnp
@@ -18,8 +16,7 @@ cdef extern from "_output_cache.h":
     size_t CYPOOL_CACHE_MIN_BYTES
     void* cypool_cache_handler_address "(&cypool_cache_handler)"
     bint cypool_cache_init(size_t limit)
-    bint cypool_cache_after_fork()
-    void cypool_cache_hold_lock(int hold) nogil
+    void cypool_cache_hold_lock_for(double seconds) nogil
     size_t cypool_cache_set_limit(size_t limit) nogil
     void cypool_cache_state(size_t* limit, size_t* nbytes, int* blocks, size_t* reused) nogil
     void cypool_cache_set_poison(int poison) nogil
@@ -30,18 +27,9 @@ cdef extern from "numpy/arrayobject.h":
 MIN_BYTES = CYPOOL_CACHE_MIN_BYTES
 
 if not cypool_cache_init(0):
-    raise MemoryError("cypool: no lock for the output cache")
+    raise MemoryError("cypool: no lock (or fork handler) for the output cache")
 
 _handler = PyCapsule_New(cypool_cache_handler_address, "mem_handler", NULL)
-
-
-def _after_fork_in_child():
-    if not cypool_cache_after_fork():
-        raise MemoryError("cypool: no lock for the output cache")
-
-
-if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def empty(shape, dtype):
@@ -74,6 +62,7 @@ def set_poison(int byte):
     cypool_cache_set_poison(byte)
 
 
-def _hold_lock_for_test(bint hold):
-    """For a test: hold the cache's lock (True) until released (False)."""
-    cypool_cache_hold_lock(hold)
+def _hold_lock_for_test(double seconds):
+    """For a test: hold the cache's lock for ``seconds``, the GIL released."""
+    with nogil:
+        cypool_cache_hold_lock_for(seconds)
