@@ -5,6 +5,7 @@ Shared by the forward and gradient ops: a C-ordered input reshapes to the canoni
 copied once; half-precision floats are widened to float32 so that they accumulate
 in float32 and are rounded once on the way out.
 """
+import math
 import os
 import sys
 
@@ -49,10 +50,14 @@ def output_cache(max_bytes=None):
     ``reused`` (outputs that got a freed block so far).
     """
     if max_bytes is not None:
-        max_bytes = check_int(max_bytes, "max_bytes", 0, "a non-negative int (bytes)")
-        _output_cache.set_limit(min(max_bytes, sys.maxsize))  # more is unlimited
+        _output_cache.set_limit(_cache_limit(max_bytes, "max_bytes"))
     limit, held, blocks, reused = _output_cache.state()
     return {"max_bytes": limit, "bytes": held, "blocks": blocks, "reused": reused}
+
+
+def _cache_limit(value, name):
+    """A limit in bytes checked, capped at what size_t holds (more is unlimited)."""
+    return min(check_int(value, name, 0, "a non-negative int (bytes)"), sys.maxsize)
 
 
 def _limit_from_environment():
@@ -60,8 +65,7 @@ def _limit_from_environment():
     if not value:
         return OUTPUT_CACHE_BYTES
     try:
-        return min(check_int(int(value), "CYPOOL_OUTPUT_CACHE", 0, "a number of bytes"),
-                   sys.maxsize)
+        return _cache_limit(int(value), "CYPOOL_OUTPUT_CACHE")
     except (TypeError, ValueError) as err:
         raise ValueError(f"CYPOOL_OUTPUT_CACHE must be a number of bytes >= 0, got "
                          f"{value!r}") from err
@@ -73,10 +77,7 @@ _output_cache.set_limit(_limit_from_environment())
 def new_array(shape, dtype):
     """``np.empty(shape, dtype)``, from the output cache when it is 1 MB or more."""
     dtype = np.dtype(dtype)
-    nbytes = dtype.itemsize
-    for n in shape:
-        nbytes *= n
-    if nbytes >= _output_cache.MIN_BYTES:
+    if math.prod(shape) * dtype.itemsize >= _output_cache.MIN_BYTES:
         return _output_cache.empty(shape, dtype)
     return np.empty(shape, dtype=dtype)
 
