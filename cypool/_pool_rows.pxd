@@ -100,7 +100,8 @@ cdef extern from "_row_simd.h":
     # rows of a row, or cells of a row's pixels
     void cypool_max_rows_group(int dtype, const void* base, const int64_t* row_offset,
                                void* out, Py_ssize_t out_stride, Py_ssize_t n_group,
-                               Py_ssize_t n_window, Py_ssize_t n, int stream) noexcept nogil
+                               Py_ssize_t n_window, Py_ssize_t n, int stream,
+                               Py_ssize_t ahead) noexcept nogil
     # one cell over n channels: tap t reads base[tap_offset[t] + c]
     # (``stream``: non-temporal vector stores, for outputs that leave the cache anyway)
     # narrow[i] = wide[i], argmax indices that fit int32
@@ -293,6 +294,7 @@ cdef enum:
     # windows of at most GROUP_WINDOW rows
     GROUP_ROWS = 8
     GROUP_WINDOW = 16
+    GROUP_AHEAD = 2048
     # stride-2 rows of 1-4 channels: this many output rows in one helper call
     STRIDE2_RUN = 16
 
@@ -434,16 +436,46 @@ cdef inline Py_ssize_t ready_cells(const Windows* win, Py_ssize_t ow, Py_ssize_t
     return ow
 
 
+cdef inline bint stride1_windows(const int64_t* first, const int64_t* count, Py_ssize_t o,
+                                 Py_ssize_t n, Py_ssize_t k, Py_ssize_t in_size,
+                                 Py_ssize_t step, int64_t* offset) noexcept nogil:
+    """Whether outputs o .. o + n - 1 along an axis (dilation 1) have windows of k taps
+    at stride 1 as padding clips them: window j the taps v + j .. v + j + k - 1 that
+    fall in [0, in_size), none empty.  If so, offset[t] (t < n + k - 1) = tap v + t
+    clamped into the input, times step: a clipped tap repeats its window's first or
+    last tap, which leaves a max as it was (max(a, a) is a, a NaN's bits included,
+    and the distinct taps keep their order), so max_rows_group's helper takes the
+    border windows too."""
+    cdef Py_ssize_t v, j, t, lo, hi, f = first[o], c = count[o]
+    if c == k:
+        v = f
+    elif 0 < c < in_size and f == 0:  # clipped at the start
+        v = c - k
+    elif 0 < c and f > 0 and f + c == in_size:  # clipped at the end
+        v = f
+    else:
+        return False
+    for j in range(n):
+        lo = max(v + j, 0)
+        hi = min(v + j + k, in_size)
+        if hi <= lo or first[o + j] != lo or count[o + j] != hi - lo:
+            return False
+    for t in range(n + k - 1):
+        offset[t] = min(max(v + t, 0), in_size - 1) * step
+    return True
+
+
 cdef inline Py_ssize_t max_reduced_cells(const Windows* win, const max_t* reduced,
                                          max_t* out_row, Py_ssize_t ow_begin,
-                                         Py_ssize_t ow_end, bint last, Py_ssize_t in_stride,
-                                         Py_ssize_t channels, int64_t* tap_offset,
-                                         bint stream) noexcept nogil:
-    """Max cells [ow_begin, ow_end) of an output row from its reduced input row;
-    along a span of stride-1 windows of K >= 3 pixels, K - 1 cells at once (as
-    max_rows_group does rows).  Unless ``last`` (the row's last call), a group that
-    ow_end cuts short waits for the next call: returns the first cell not done."""
-    cdef Py_ssize_t ow = ow_begin, c, t, n_group = 1, k = 0
+                                         Py_ssize_t ow_end, bint last, Py_ssize_t in_w,
+                                         Py_ssize_t in_stride, Py_ssize_t channels,
+                                         int64_t* tap_offset, bint stream) noexcept nogil:
+    """Max cells [ow_begin, ow_end) of an output row from its reduced input row (in_w
+    pixels); stride-1 windows of K >= 3 pixels, padding-clipped ones too, K - 1 cells
+    at once (as max_rows_group does rows).  Unless ``last`` (the row's last call), a
+    group that ow_end cuts short waits for the next call: returns the first cell not
+    done."""
+    cdef Py_ssize_t ow = ow_begin, c, n_group = 1, k = 0
     cdef int64_t zero = 0  # the one row's offset
     cdef int64_t pixel_offset[GROUP_ROWS + GROUP_WINDOW]
     cdef int32_t n_taps
@@ -452,15 +484,15 @@ cdef inline Py_ssize_t max_reduced_cells(const Windows* win, const max_t* reduce
         k = win.count[2][win.span_lo]
         if 3 <= k <= GROUP_WINDOW:
             n_group = min(k - 1, GROUP_ROWS)
-            for t in range(n_group + k - 1):
-                pixel_offset[t] = t * in_stride
     while ow < ow_end:
         out = out_row + ow * channels
-        if n_group > 1 and win.span_lo <= ow and ow + n_group <= win.span_hi:
+        # groups from the row's start: the border windows too (clipped taps repeated)
+        if n_group > 1 and ow + n_group <= win.size[2] and stride1_windows(
+                win.first[2], win.count[2], ow, n_group, k, in_w,
+                in_stride, pixel_offset):
             if ow + n_group <= ow_end:
-                cypool_max_rows_group(dtype_code(reduced),
-                                      reduced + win.first[2][ow] * in_stride, pixel_offset,
-                                      out, channels, n_group, k, channels, stream)
+                cypool_max_rows_group(dtype_code(reduced), reduced, pixel_offset,
+                                      out, channels, n_group, k, channels, stream, 0)
                 ow += n_group
                 continue
             if not last:
@@ -591,7 +623,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
             if per_cell:
                 ow = max_reduced_cells(win, reduced, out_row, ow,
                                        ready_cells(win, ow, out_w, i, in_stride),
-                                       i == in_w * channels, in_stride, channels,
+                                       i == in_w * channels, in_w, in_stride, channels,
                                        tap_offset, scratch.stream)
         if per_cell:
             return ZEROS_REDUCED
@@ -764,38 +796,38 @@ cdef inline bint max_rows_group(const max_t* plane, max_t* out_row, const Window
                                 Py_ssize_t out_w, Py_ssize_t in_h, Py_ssize_t in_w,
                                 Py_ssize_t channels, RowScratch* scratch) noexcept nogil:
     """The max of output rows oh .. oh + n_group - 1 whose windows are K rows at stride
-    1 (one d row): their G + K - 1 input rows reduced into G rows at once
-    (cypool_max_rows_group: each input row read about twice, not K times), a block at
-    a time, and each block's ready cells pooled while it is in L1.  False (nothing
-    done) where the rows do not have that shape."""
-    cdef Py_ssize_t k = win.count[1][oh], j, r, i, n_block, ow, ow_ready, ow_done = 0
+    1 (one d row; at the borders as padding clips them, see stride1_windows): their
+    G + K - 1 input rows reduced into G rows at once (cypool_max_rows_group: each
+    input row read about twice, not K times), a block at a time, and each block's
+    ready cells pooled while it is in L1.  False (nothing done) where the rows do not
+    have that shape."""
+    cdef Py_ssize_t k = 0, j, r, i, n_block, ow, ow_ready, ow_done = 0
     cdef Py_ssize_t row_elements = in_w * channels, block = REDUCE_BLOCK // sizeof(max_t)
     cdef int64_t union_offset[GROUP_ROWS + GROUP_WINDOW]
     cdef max_t* reduced = <max_t*>scratch.group_rows
+    for j in range(n_group):  # K: a border window is shorter
+        k = max(k, win.count[1][oh + j])
     if (reduced == NULL or n_group < 2 or n_group >= k or k > GROUP_WINDOW
-            or n_group > GROUP_ROWS or win.count[0][od] != 1):
+            or n_group > GROUP_ROWS or win.count[0][od] != 1 or win.dilation[1] != 1
+            or not stride1_windows(
+                win.first[1], win.count[1], oh, n_group, k, in_h, row_elements,
+                union_offset)):
         return False
-    for j in range(1, n_group):
-        if win.count[1][oh + j] != k or win.first[1][oh + j] != win.first[1][oh] + j:
-            return False
     for r in range(n_group + k - 1):
-        union_offset[r] = (win.first[0][od] * in_h + win.first[1][oh] + r) * row_elements
+        union_offset[r] += win.first[0][od] * in_h * row_elements
     i = 0
     ow = 0
     while i < row_elements:
         n_block = min(block, row_elements - i)
-        # the same block of the next group's new rows, past this group's last
-        for r in range(1, n_group + 1):
-            cypool_prefetch(plane, (union_offset[n_group + k - 2] + r * row_elements + i)
-                            * sizeof(max_t), n_block * sizeof(max_t))
         cypool_max_rows_group(dtype_code(plane), plane + i, union_offset, reduced + i,
-                              row_elements, n_group, k, n_block, False)
+                              row_elements, n_group, k, n_block, False,
+                              GROUP_AHEAD // sizeof(max_t))
         i += n_block
         ow_ready = ready_cells(win, ow, out_w, i, channels)
         for j in range(n_group):
             ow_done = max_reduced_cells(win, reduced + j * row_elements,
                                         out_row + j * out_w * channels, ow, ow_ready,
-                                        i == row_elements, channels, channels,
+                                        i == row_elements, in_w, channels, channels,
                                         scratch.tap_offset, scratch.stream)
         ow = ow_done
     for j in range(n_group):

@@ -583,7 +583,12 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_ROWS_GROUP_VECTORS(T)                                                   \
     enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
     typedef cypool_##T##_vec V;                                                        \
-    for (; c + lanes <= n; c += lanes) CYPOOL_ROWS_GROUP_AT(T, c);                     \
+    for (; c + lanes <= n; c += lanes) {                                               \
+        if (ahead)                                                                     \
+            for (Py_ssize_t r_ = K - 1; r_ < G + K - 1; r_++)                          \
+                __builtin_prefetch(base + row_offset[r_] + c + ahead, 0, 3);           \
+        CYPOOL_ROWS_GROUP_AT(T, c);                                                    \
+    }                                                                                  \
     if (c < n && n >= lanes) {                                                         \
         CYPOOL_ROWS_GROUP_AT(T, n - lanes);                                            \
         c = n;                                                                         \
@@ -653,10 +658,11 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_MAX_ROWS_GROUP(T)                                                       \
     static CYPOOL_INLINE void cypool_max_rows_group_impl_##T(                          \
         const T *base, const int64_t *row_offset, T *out, Py_ssize_t out_stride,       \
-        Py_ssize_t G, Py_ssize_t K, Py_ssize_t n, int stream)                          \
+        Py_ssize_t G, Py_ssize_t K, Py_ssize_t n, int stream, Py_ssize_t ahead)        \
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
         (void)stream; /* only the vector stores stream */                              \
+        (void)ahead;                                                                   \
         CYPOOL_ROWS_GROUP_VECTORS(T)                                                   \
         for (; c < n; c++) {                                                           \
             for (Py_ssize_t j = 0; j < G; j++) {                                       \
@@ -671,16 +677,16 @@ typedef int64_t cypool_index_vec
        loops unroll and keep the suffix maxima in registers, and one for any */       \
     static CYPOOL_NOINLINE void cypool_max_rows_group_##T(                             \
         const T *base, const int64_t *row_offset, T *out, Py_ssize_t out_stride,       \
-        Py_ssize_t G, Py_ssize_t K, Py_ssize_t n, int stream)                          \
+        Py_ssize_t G, Py_ssize_t K, Py_ssize_t n, int stream, Py_ssize_t ahead)        \
     {                                                                                  \
         if (G == 2 && K == 3)                                                          \
-            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 2, 3, n, stream); \
+            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 2, 3, n, stream, ahead); \
         else if (G == 3 && K == 4)                                                     \
-            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 3, 4, n, stream); \
+            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 3, 4, n, stream, ahead); \
         else if (G == 4 && K == 5)                                                     \
-            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 4, 5, n, stream); \
+            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 4, 5, n, stream, ahead); \
         else                                                                           \
-            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, G, K, n, stream); \
+            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, G, K, n, stream, ahead); \
     }
 
 /* the tap argmax picks for channel c: the first maximum over the taps, a NaN winning
@@ -911,12 +917,13 @@ static inline void cypool_max_cell(int dtype, const void *base, void *out,
 #define CYPOOL_CASE_MAX_ROWS_GROUP(T, code)                                            \
     case code:                                                                         \
         cypool_max_rows_group_##T((const T *)base, row_offset, (T *)out, out_stride,   \
-                                  n_group, n_window, n, stream);                       \
+                                  n_group, n_window, n, stream, ahead);                \
         break;
 static inline void cypool_max_rows_group(int dtype, const void *base,
                                          const int64_t *row_offset, void *out,
                                          Py_ssize_t out_stride, Py_ssize_t n_group,
-                                         Py_ssize_t n_window, Py_ssize_t n, int stream)
+                                         Py_ssize_t n_window, Py_ssize_t n, int stream,
+                                         Py_ssize_t ahead)
 {
     switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_ROWS_GROUP) }
 }

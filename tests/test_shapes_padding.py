@@ -351,6 +351,32 @@ def test_stride1_windows_of_many_channels(dtype, k, padding, dilations, output_s
         np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.int16])
+@pytest.mark.parametrize("k", [3, 4, 5, 7])
+@pytest.mark.parametrize("padding_kind", ["same", "top-left", "asymmetric"])
+@pytest.mark.parametrize("height, width", [(1, 2), (3, 4), (6, 5), (9, 11)])
+def test_stride1_windows_clipped_by_padding(dtype, k, padding_kind, height, width):
+    """Stride-1 max windows that padding clips at the borders (SAME's first and last
+    K // 2 rows and columns) go K - 1 at a time too, the clipped taps repeating the
+    window's first or last one; windows clipped at both ends (inputs smaller than K)
+    and empty ones must still come out right."""
+    padding = {"same": "SAME", "top-left": [[k - 1, 0], [0, k - 1]],
+               "asymmetric": [[1, k - 2], [k - 2, 1]]}[padding_kind]
+    rng = np.random.default_rng(k * 100 + height * 10 + width)
+    shape = (2, height, width, 40)  # >= 64 bytes per cell
+    x = rng.integers(-9, 9, size=shape).astype(dtype)
+    if np.dtype(dtype).kind == "f":
+        flat = x.reshape(-1)
+        flat[rng.random(flat.size) < 0.02] = np.nan
+        flat[rng.random(flat.size) < 0.2] = -0.0
+    want = R.ref_max_pool(x, k, 1, padding, "NHWC")
+    full = padding if isinstance(padding, str) else [[0, 0], *padding, [0, 0]]
+    for threads in (1, 2):
+        got = cypool.max_pool(x, k, 1, full, num_threads=threads)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
 @pytest.mark.parametrize("dtype, width", [(np.float32, 31), (np.float64, 14)])
 @pytest.mark.parametrize("k", [(3, 3), (5, 5), (5, 2)])
 def test_stride1_windows_across_reduce_blocks(dtype, width, k):
