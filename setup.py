@@ -105,7 +105,7 @@ class BuildExt(build_ext):
         isa_flags = {
             "avx2": ["/arch:AVX2"] if msvc else ["-mavx2"],
             "avx512": (["/arch:AVX512"] if msvc
-                       else ["-mavx2", "-mavx512f", "-mavx512bw", "-mavx512vl"]),
+                       else ["-mavx2", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq"]),
         }
         accepted = {name: compiler_accepts(self.compiler, flags)
                     for name, flags in isa_flags.items()}

@@ -10,7 +10,7 @@ import os
 from cypool import _pool_backward, _pool_forward
 
 # the builds, best first, with the CPU features each needs (NumPy's names)
-BUILDS = [("avx512", ("AVX512F", "AVX512BW", "AVX512VL")), ("avx2", ("AVX2",))]
+BUILDS = [("avx512", ("AVX512F", "AVX512BW", "AVX512VL", "AVX512DQ")), ("avx2", ("AVX2",))]
 
 
 def _cpu_features():

@@ -270,6 +270,61 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_VMAX_int64_t(o, v) CYPOOL_VMAX_GENERIC(int64_t, o, v)
 #define CYPOOL_VMAX_uint64_t(o, v) CYPOOL_VMAX_GENERIC(uint64_t, o, v)
 #define CYPOOL_VMAX(T, o, v) CYPOOL_VMAX_##T(o, v)
+/* CYPOOL_VMAX where v is known not to be NaN: one maxps (v > o ? v : o keeps o on
+   ties, as CYPOOL_VMAX does) */
+#if CYPOOL_VECTOR_BYTES == 64
+#define CYPOOL_VMAX_NAN_FREE_float(o, v)                                               \
+    ((o) = (cypool_float_vec)_mm512_max_ps((__m512)(v), (__m512)(o)))
+#define CYPOOL_VMAX_NAN_FREE_double(o, v)                                              \
+    ((o) = (cypool_double_vec)_mm512_max_pd((__m512d)(v), (__m512d)(o)))
+#elif defined(__AVX__)
+#define CYPOOL_VMAX_NAN_FREE_float(o, v)                                               \
+    ((o) = (cypool_float_vec)_mm256_max_ps((__m256)(v), (__m256)(o)))
+#define CYPOOL_VMAX_NAN_FREE_double(o, v)                                              \
+    ((o) = (cypool_double_vec)_mm256_max_pd((__m256d)(v), (__m256d)(o)))
+#else
+#define CYPOOL_VMAX_NAN_FREE_float(o, v) CYPOOL_VMAX_GENERIC(float, o, v)
+#define CYPOOL_VMAX_NAN_FREE_double(o, v) CYPOOL_VMAX_GENERIC(double, o, v)
+#endif
+#define CYPOOL_VMAX_NAN_FREE(T, o, v) CYPOOL_VMAX_NAN_FREE_##T(o, v)
+/* ORs into acc the lanes of a float vector u that hold a NaN or a -0.0 (the values a
+   max's order shows in); nothing for integers.  AVX-512 DQ classifies a vector in
+   one instruction into a bit mask; elsewhere acc is a vector of lane masks. */
+#if CYPOOL_VECTOR_BYTES == 64 && defined(__AVX512DQ__)
+typedef unsigned long long cypool_suspect;
+#define CYPOOL_SUSPECT_float(acc, u) ((acc) |= _mm512_fpclass_ps_mask((__m512)(u), 0x85))
+#define CYPOOL_SUSPECT_double(acc, u) ((acc) |= _mm512_fpclass_pd_mask((__m512d)(u), 0x85))
+static inline int cypool_any_suspect(cypool_suspect acc) { return acc != 0; }
+#else
+typedef long long cypool_suspect __attribute__((vector_size(CYPOOL_VECTOR_BYTES)));
+#define CYPOOL_SUSPECT_float(acc, u)                                                   \
+    ((acc) |= (cypool_suspect)(((u) != (u)) | ((cypool_float_mask)(u) == INT32_MIN)))
+#define CYPOOL_SUSPECT_double(acc, u)                                                  \
+    ((acc) |= (cypool_suspect)(((u) != (u)) | ((cypool_double_mask)(u) == INT64_MIN)))
+static inline int cypool_any_suspect(cypool_suspect acc)
+{
+    for (size_t i = 0; i < sizeof acc / sizeof acc[0]; i++)
+        if (acc[i]) return 1;
+    return 0;
+}
+#endif
+#define CYPOOL_NO_SUSPECT(acc, u) ((void)0)
+#define CYPOOL_SUSPECT_int8_t CYPOOL_NO_SUSPECT
+#define CYPOOL_SUSPECT_uint8_t CYPOOL_NO_SUSPECT
+#define CYPOOL_SUSPECT_int16_t CYPOOL_NO_SUSPECT
+#define CYPOOL_SUSPECT_uint16_t CYPOOL_NO_SUSPECT
+#define CYPOOL_SUSPECT_int32_t CYPOOL_NO_SUSPECT
+#define CYPOOL_SUSPECT_uint32_t CYPOOL_NO_SUSPECT
+#define CYPOOL_SUSPECT_int64_t CYPOOL_NO_SUSPECT
+#define CYPOOL_SUSPECT_uint64_t CYPOOL_NO_SUSPECT
+#define CYPOOL_VMAX_NAN_FREE_int8_t(o, v) CYPOOL_VMAX_GENERIC(int8_t, o, v)
+#define CYPOOL_VMAX_NAN_FREE_uint8_t(o, v) CYPOOL_VMAX_GENERIC(uint8_t, o, v)
+#define CYPOOL_VMAX_NAN_FREE_int16_t(o, v) CYPOOL_VMAX_GENERIC(int16_t, o, v)
+#define CYPOOL_VMAX_NAN_FREE_uint16_t(o, v) CYPOOL_VMAX_GENERIC(uint16_t, o, v)
+#define CYPOOL_VMAX_NAN_FREE_int32_t(o, v) CYPOOL_VMAX_GENERIC(int32_t, o, v)
+#define CYPOOL_VMAX_NAN_FREE_uint32_t(o, v) CYPOOL_VMAX_GENERIC(uint32_t, o, v)
+#define CYPOOL_VMAX_NAN_FREE_int64_t(o, v) CYPOOL_VMAX_GENERIC(int64_t, o, v)
+#define CYPOOL_VMAX_NAN_FREE_uint64_t(o, v) CYPOOL_VMAX_GENERIC(uint64_t, o, v)
 
 /* out[at .. at + lanes) in one vector */
 #define CYPOOL_MAX_ONE(T, at)                                                          \
@@ -555,44 +610,52 @@ typedef int64_t cypool_index_vec
             CYPOOL_ADD_WON_##T(dx + tap_offset[t] + c, gv, o0, (IT)t);                 \
     }
 
-/* G output rows from G + K - 1 rows at vector c (CYPOOL_MAX_ROWS_GROUP) */
-#define CYPOOL_ROWS_GROUP_AT(T, c)                                                     \
+/* G output rows from G + K - 1 rows at vector c (CYPOOL_MAX_ROWS_GROUP), maxima by
+   VMAX; each output vector classified into suspect_ */
+#define CYPOOL_ROWS_GROUP_AT(T, c, VMAX)                                               \
     do {                                                                               \
         V left_[CYPOOL_GROUP_ROWS], right_, u_;                                        \
         left_[G - 1] = *(const V *)(base + row_offset[G - 1] + (c));                   \
         for (Py_ssize_t j = G - 2; j >= 0; j--) {                                      \
             u_ = *(const V *)(base + row_offset[j] + (c));                             \
-            CYPOOL_VMAX(T, u_, left_[j + 1]);                                          \
+            VMAX(T, u_, left_[j + 1]);                                                 \
             left_[j] = u_;                                                             \
         }                                                                              \
         right_ = *(const V *)(base + row_offset[G] + (c));                             \
         for (Py_ssize_t r = G + 1; r < K; r++) {                                       \
             u_ = *(const V *)(base + row_offset[r] + (c));                             \
-            CYPOOL_VMAX(T, right_, u_);                                                \
+            VMAX(T, right_, u_);                                                       \
         }                                                                              \
         for (Py_ssize_t j = 0; j < G; j++) {                                           \
             if (j > 0) {                                                               \
                 u_ = *(const V *)(base + row_offset[j + K - 1] + (c));                 \
-                CYPOOL_VMAX(T, right_, u_);                                            \
+                VMAX(T, right_, u_);                                                   \
             }                                                                          \
             u_ = left_[j];                                                             \
-            CYPOOL_VMAX(T, u_, right_);                                                \
+            VMAX(T, u_, right_);                                                       \
+            CYPOOL_SUSPECT_##T(suspect_, u_);                                          \
             CYPOOL_PUT(V, out + j * out_stride + (c), u_);                             \
         }                                                                              \
     } while (0)
 #define CYPOOL_ROWS_GROUP_VECTORS(T)                                                   \
     enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
     typedef cypool_##T##_vec V;                                                        \
-    for (; c + lanes <= n; c += lanes) {                                               \
-        if (ahead)                                                                     \
-            for (Py_ssize_t r_ = K - 1; r_ < G + K - 1; r_++)                          \
-                __builtin_prefetch(base + row_offset[r_] + c + ahead, 0, 3);           \
-        CYPOOL_ROWS_GROUP_AT(T, c);                                                    \
+    cypool_suspect suspect_ = {0};                                                     \
+    if (nan_free) {                                                                    \
+        for (; c + lanes <= n; c += lanes) CYPOOL_ROWS_GROUP_AT(T, c, CYPOOL_VMAX_NAN_FREE); \
+    } else {                                                                           \
+        for (; c + lanes <= n; c += lanes) {                                           \
+            if (ahead)                                                                 \
+                for (Py_ssize_t r_ = K - 1; r_ < G + K - 1; r_++)                      \
+                    __builtin_prefetch(base + row_offset[r_] + c + ahead, 0, 3);       \
+            CYPOOL_ROWS_GROUP_AT(T, c, CYPOOL_VMAX);                                   \
+        }                                                                              \
     }                                                                                  \
     if (c < n && n >= lanes) {                                                         \
-        CYPOOL_ROWS_GROUP_AT(T, n - lanes);                                            \
+        CYPOOL_ROWS_GROUP_AT(T, n - lanes, CYPOOL_VMAX);                               \
         c = n;                                                                         \
-    }
+    }                                                                                  \
+    suspect = cypool_any_suspect(suspect_);
 #else
 #define CYPOOL_VECTOR_TYPES(T, IT)
 #define CYPOOL_MAX_GRAD_VECTORS(T, IT)
@@ -655,38 +718,49 @@ typedef int64_t cypool_index_vec
    first of equal values; a NaN wins, of several the last), so these groupings in
    row order give the window-order result. */
 #define CYPOOL_GROUP_ROWS 8
+/* a scalar's CYPOOL_SUSPECT: NaN or -0.0 (never for integers) */
+#define CYPOOL_SUSPECT1(a) ((a) != (a) || ((a) == 0 && signbit((double)(a))))
 #define CYPOOL_MAX_ROWS_GROUP(T)                                                       \
-    static CYPOOL_INLINE void cypool_max_rows_group_impl_##T(                          \
+    static CYPOOL_INLINE int cypool_max_rows_group_impl_##T(                           \
         const T *base, const int64_t *row_offset, T *out, Py_ssize_t out_stride,       \
-        Py_ssize_t G, Py_ssize_t K, Py_ssize_t n, int stream, Py_ssize_t ahead)        \
+        Py_ssize_t G, Py_ssize_t K, Py_ssize_t n, int stream, Py_ssize_t ahead,        \
+        int nan_free)                                                                  \
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
+        int suspect = 0;                                                               \
         (void)stream; /* only the vector stores stream */                              \
         (void)ahead;                                                                   \
+        (void)nan_free;                                                                \
         CYPOOL_ROWS_GROUP_VECTORS(T)                                                   \
         for (; c < n; c++) {                                                           \
             for (Py_ssize_t j = 0; j < G; j++) {                                       \
                 T a = base[row_offset[j] + c];                                         \
                 for (Py_ssize_t t = 1; t < K; t++)                                     \
                     a = CYPOOL_MAX1(a, base[row_offset[j + t] + c]);                   \
+                suspect |= CYPOOL_SUSPECT1(a);                                         \
                 out[j * out_stride + c] = a;                                           \
             }                                                                          \
         }                                                                              \
+        return suspect;                                                                \
     }                                                                                  \
     /* copies for groups of 2, 3 and 4 rows (windows of 3, 4 and 5 rows), whose        \
        loops unroll and keep the suffix maxima in registers, and one for any */       \
-    static CYPOOL_NOINLINE void cypool_max_rows_group_##T(                             \
+    static CYPOOL_NOINLINE int cypool_max_rows_group_##T(                              \
         const T *base, const int64_t *row_offset, T *out, Py_ssize_t out_stride,       \
-        Py_ssize_t G, Py_ssize_t K, Py_ssize_t n, int stream, Py_ssize_t ahead)        \
+        Py_ssize_t G, Py_ssize_t K, Py_ssize_t n, int stream, Py_ssize_t ahead,        \
+        int nan_free)                                                                  \
     {                                                                                  \
         if (G == 2 && K == 3)                                                          \
-            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 2, 3, n, stream, ahead); \
-        else if (G == 3 && K == 4)                                                     \
-            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 3, 4, n, stream, ahead); \
-        else if (G == 4 && K == 5)                                                     \
-            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 4, 5, n, stream, ahead); \
-        else                                                                           \
-            cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, G, K, n, stream, ahead); \
+            return cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 2, 3, n, \
+                                                  stream, ahead, nan_free);            \
+        if (G == 3 && K == 4)                                                          \
+            return cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 3, 4, n, \
+                                                  stream, ahead, nan_free);            \
+        if (G == 4 && K == 5)                                                          \
+            return cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, 4, 5, n, \
+                                                  stream, ahead, nan_free);            \
+        return cypool_max_rows_group_impl_##T(base, row_offset, out, out_stride, G, K, n, \
+                                              stream, ahead, nan_free);                \
     }
 
 /* the tap argmax picks for channel c: the first maximum over the taps, a NaN winning
@@ -916,16 +990,17 @@ static inline void cypool_max_cell(int dtype, const void *base, void *out,
 
 #define CYPOOL_CASE_MAX_ROWS_GROUP(T, code)                                            \
     case code:                                                                         \
-        cypool_max_rows_group_##T((const T *)base, row_offset, (T *)out, out_stride,   \
-                                  n_group, n_window, n, stream, ahead);                \
-        break;
-static inline void cypool_max_rows_group(int dtype, const void *base,
-                                         const int64_t *row_offset, void *out,
-                                         Py_ssize_t out_stride, Py_ssize_t n_group,
-                                         Py_ssize_t n_window, Py_ssize_t n, int stream,
-                                         Py_ssize_t ahead)
+        return cypool_max_rows_group_##T((const T *)base, row_offset, (T *)out,        \
+                                         out_stride, n_group, n_window, n, stream,     \
+                                         ahead, nan_free);
+static inline int cypool_max_rows_group(int dtype, const void *base,
+                                        const int64_t *row_offset, void *out,
+                                        Py_ssize_t out_stride, Py_ssize_t n_group,
+                                        Py_ssize_t n_window, Py_ssize_t n, int stream,
+                                        Py_ssize_t ahead, int nan_free)
 {
     switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_ROWS_GROUP) }
+    return 1;
 }
 
 static inline void cypool_max_stride2(int dtype, void *out, const void *src,

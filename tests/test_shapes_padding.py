@@ -377,6 +377,26 @@ def test_stride1_windows_clipped_by_padding(dtype, k, padding_kind, height, widt
         np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [3, 5])
+def test_stride1_windows_with_a_lone_nan(dtype, k, output_streaming):
+    """Grouped stride-1 max rows take one maxps a maximum along the reduced rows while
+    every value reduced so far is neither NaN nor -0.0: a lone NaN anywhere (first or
+    last pixel, block edges, any row) must still win its windows."""
+    rng = np.random.default_rng(k)
+    shape = (1, 9, 23, 64)  # rows of 23 * 64 elements span several 4 KB blocks
+    clean = rng.standard_normal(shape).astype(dtype)
+    spots = [(0, 0), (8, 22), (4, 11), (0, 22), (8, 0)]
+    spots += [tuple(rng.integers(0, [9, 23])) for _ in range(5)]
+    for h, w in spots:
+        x = clean.copy()
+        x[0, h, w, rng.integers(0, 64)] = np.nan
+        want = R.ref_max_pool(x, k, 1, "SAME", "NHWC")
+        got = cypool.max_pool(x, k, 1, "SAME")
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=f"NaN at {h, w}")
+        np.testing.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize("dtype, width", [(np.float32, 31), (np.float64, 14)])
 @pytest.mark.parametrize("k", [(3, 3), (5, 5), (5, 2)])
 def test_stride1_windows_across_reduce_blocks(dtype, width, k):
