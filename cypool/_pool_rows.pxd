@@ -594,6 +594,11 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                 cypool_prefetch(plane, row_offset[r] * sizeof(max_t) + ahead, row_bytes)
     elif n_rows > 0 and oh + 1 < win.size[1]:
         next_rows = (win.first[1][oh + 1] - win.first[1][oh]) * in_w * in_stride
+    elif n_rows > 0 and od + 1 < win.size[0] and win.count[0][od + 1] > 0:
+        # a 3-D plane's last row of this d: the next d's first (its rows in place of
+        # this one's, as near as the shapes allow; a stray prefetch costs little)
+        next_rows = ((win.first[0][od + 1] - win.first[0][od]) * in_h
+                     + win.first[1][0] - win.first[1][oh]) * in_w * in_stride
     if (mode == MODE_MAX and n_rows > 1 and scratch.max_row != NULL and not column_first
             and (not per_cell or n_rows * in_w + out_w * n_w < n_rows * n_w * out_w)):
         # A max is exact in any order: reduce the rows first, along the whole
