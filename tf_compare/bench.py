@@ -7,14 +7,18 @@ Method
   PyTorch and TensorFlow's thread pools are all set before they start.
 * Contenders are interleaved: two warm-up rounds, then ``reps`` rounds in which
   every contender is timed once, each round starting with the next contender (the
-  first of a round runs longest after its own last call); the median is reported.  Before each timed call
-  the contender is called once untimed (as in a loop of calls: its thread pool
-  and memory are ready), then a read of 64 MB (twice the L3) on every thread
-  leaves the caches holding clean, unrelated lines and every core awake: the timed
-  call reads cold inputs.  Measured without these: whichever contender ran first
-  in a round was 0.1-0.4 ms slower than the next (which found the input in cache,
-  and the other runtimes' threads no longer in its way), and a two-thread call
-  right after a single-threaded one paid for waking the VM's idle second vCPU.
+  first of a round runs longest after its own last call); the median is reported.
+  Before each timed call the contender is called once untimed (as in a loop of
+  calls: its thread pool and memory are ready), then a read of 256 MB (eight times
+  the L3) split over the threads leaves the caches holding clean, unrelated lines
+  and every core awake: the timed call reads cold inputs.  A read of 64 MB was not
+  enough: this CPU's L3 keeps lines that were read again and again through one pass
+  over twice its size, and a 13-33 MB input was partly found in it (SPPF 0.98 ms
+  after 64 MB, 1.37 ms after 256 MB; 3-D 0.94 vs 1.4 ms).  Measured without the
+  untimed call and the read: whichever contender ran first in a round was 0.1-0.4 ms
+  slower than the next (which found the input in cache, and the other runtimes'
+  threads no longer in its way), and a two-thread call right after a
+  single-threaded one paid for waking the VM's idle second vCPU.
 * Every contender allocates its output afresh, as a user's call does (cypool also
   with reused ``out=`` buffers).  Fresh NumPy arrays of some MB are backed by
   transparent huge pages where the kernel allows; their first faults can stall on
@@ -212,7 +216,7 @@ def _numpy_call(case, x):
 _EVICT = None
 
 
-def _clean_caches(threads=1, nbytes=64 << 20):
+def _clean_caches(threads=1, nbytes=256 << 20):
     """Read ``nbytes`` (more than the caches hold) split over ``threads`` threads, as
     the copy is: no dirty line of the last call is left for the next one to write
     back, and every core is awake (an idle vCPU of a VM can take milliseconds to
@@ -253,7 +257,7 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
     except ImportError:
         pass
     bandwidth = measure_bandwidth(threads)
-    reps = reps or (3 if quick else 5)
+    reps = reps or (3 if quick else 7)
     rng = np.random.default_rng(0)
     results = []
     cases = [c for c in CASES if not names or any(n.lower() in c[0].lower() for n in names)]
