@@ -291,9 +291,11 @@ typedef int64_t cypool_index_vec
    max's order shows in); nothing for integers.  AVX-512 DQ classifies a vector in
    one instruction into a bit mask; elsewhere acc is a vector of lane masks. */
 #if CYPOOL_VECTOR_BYTES == 64 && defined(__AVX512DQ__)
-typedef unsigned long long cypool_suspect;
-#define CYPOOL_SUSPECT_float(acc, u) ((acc) |= _mm512_fpclass_ps_mask((__m512)(u), 0x85))
-#define CYPOOL_SUSPECT_double(acc, u) ((acc) |= _mm512_fpclass_pd_mask((__m512d)(u), 0x85))
+typedef __mmask16 cypool_suspect;  /* ORed in mask registers (kor) */
+#define CYPOOL_SUSPECT_float(acc, u)                                                   \
+    ((acc) = _kor_mask16((acc), _mm512_fpclass_ps_mask((__m512)(u), 0x85)))
+#define CYPOOL_SUSPECT_double(acc, u)                                                  \
+    ((acc) = _kor_mask16((acc), (__mmask16)_mm512_fpclass_pd_mask((__m512d)(u), 0x85)))
 static inline int cypool_any_suspect(cypool_suspect acc) { return acc != 0; }
 #else
 typedef long long cypool_suspect __attribute__((vector_size(CYPOOL_VECTOR_BYTES)));
@@ -615,20 +617,20 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_ROWS_GROUP_AT(T, c, VMAX)                                               \
     do {                                                                               \
         V left_[CYPOOL_GROUP_ROWS], right_, u_;                                        \
-        left_[G - 1] = *(const V *)(base + row_offset[G - 1] + (c));                   \
+        left_[G - 1] = *(const V *)(row_[G - 1] + (c));                   \
         for (Py_ssize_t j = G - 2; j >= 0; j--) {                                      \
-            u_ = *(const V *)(base + row_offset[j] + (c));                             \
+            u_ = *(const V *)(row_[j] + (c));                             \
             VMAX(T, u_, left_[j + 1]);                                                 \
             left_[j] = u_;                                                             \
         }                                                                              \
-        right_ = *(const V *)(base + row_offset[G] + (c));                             \
+        right_ = *(const V *)(row_[G] + (c));                             \
         for (Py_ssize_t r = G + 1; r < K; r++) {                                       \
-            u_ = *(const V *)(base + row_offset[r] + (c));                             \
+            u_ = *(const V *)(row_[r] + (c));                             \
             VMAX(T, right_, u_);                                                       \
         }                                                                              \
         for (Py_ssize_t j = 0; j < G; j++) {                                           \
             if (j > 0) {                                                               \
-                u_ = *(const V *)(base + row_offset[j + K - 1] + (c));                 \
+                u_ = *(const V *)(row_[j + K - 1] + (c));                 \
                 VMAX(T, right_, u_);                                                   \
             }                                                                          \
             u_ = left_[j];                                                             \
@@ -641,13 +643,17 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
     typedef cypool_##T##_vec V;                                                        \
     cypool_suspect suspect_ = {0};                                                     \
+    /* the rows in locals: the offsets in memory were loaded again after every         \
+       store (a vector store may alias them) */                                        \
+    const T *row_[CYPOOL_GROUP_ROWS + CYPOOL_GROUP_WINDOW];                            \
+    for (Py_ssize_t r_ = 0; r_ < G + K - 1; r_++) row_[r_] = base + row_offset[r_];    \
     if (nan_free) {                                                                    \
         for (; c + lanes <= n; c += lanes) CYPOOL_ROWS_GROUP_AT(T, c, CYPOOL_VMAX_NAN_FREE); \
     } else {                                                                           \
         for (; c + lanes <= n; c += lanes) {                                           \
             if (ahead)                                                                 \
                 for (Py_ssize_t r_ = K - 1; r_ < G + K - 1; r_++)                      \
-                    __builtin_prefetch(base + row_offset[r_] + c + ahead, 0, 3);       \
+                    __builtin_prefetch(row_[r_] + c + ahead, 0, 3);             \
             CYPOOL_ROWS_GROUP_AT(T, c, CYPOOL_VMAX);                                   \
         }                                                                              \
     }                                                                                  \
@@ -717,7 +723,8 @@ static inline int cypool_any_suspect(cypool_suspect acc)
    2 loads and 2.5 maxima instead of K loads and K - 1.  The max is associative (the
    first of equal values; a NaN wins, of several the last), so these groupings in
    row order give the window-order result. */
-#define CYPOOL_GROUP_ROWS 8
+#define CYPOOL_GROUP_ROWS 8    /* the most G */
+#define CYPOOL_GROUP_WINDOW 16 /* the most K */
 /* a scalar's CYPOOL_SUSPECT: NaN or -0.0 (never for integers) */
 #define CYPOOL_SUSPECT1(a) ((a) != (a) || ((a) == 0 && signbit((double)(a))))
 #define CYPOOL_MAX_ROWS_GROUP(T)                                                       \
