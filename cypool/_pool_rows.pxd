@@ -290,6 +290,9 @@ cdef enum:
     # bytes of input ahead.
     SHORT_ROW = 16384
     PREFETCH_AHEAD = 4096
+    # Per-cell rows with no next row in their plane ask for their own rows this many
+    # bytes ahead (1-D 4/4 over 32 channels, cold: 4 KB 1.18, 8 KB 1.12, 16 KB 1.17 ms)
+    ALONG_AHEAD = 8192
     # Rows reduced first go a block of this many bytes at a time
     REDUCE_BLOCK = 4096
     # max_rows_group: at most this many output rows at once (CYPOOL_GROUP_ROWS), of
@@ -549,7 +552,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     cdef bint per_cell, column_first, clipped = False
     cdef int zeros = ZEROS_EXACT  # ZEROS_REDUCED once rows are reduced first
     cdef Py_ssize_t next_rows, next_last, ahead, row_bytes, n_skip, k, block, n_block, n_new
-    cdef Py_ssize_t window_bytes, new_bytes
+    cdef Py_ssize_t window_bytes, new_bytes, new_offset
     cdef int64_t cell
     cdef const max_t* src = plane
     cdef max_t* reduced
@@ -695,9 +698,16 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         if mode == MODE_AVG:
             divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
         n_new = new_rows(row_offset, n_rows, next_rows, scratch.new_row)
+        new_offset = tap_offset[0] - row_offset[0]
+        if n_new == 0:
+            # no next row in this plane (1-D rows, a plane's last): the same rows
+            # ALONG_AHEAD further on, past the last into the next plane
+            for r in range(n_rows):
+                scratch.new_row[r] = row_offset[r]
+            n_new = n_rows
+            new_offset += ALONG_AHEAD // <Py_ssize_t>sizeof(max_t)
         for i in range(n_span):
-            prefetch_new_rows(src, scratch.new_row, n_new,
-                              tap_offset[0] - row_offset[0] + i * w_step,
+            prefetch_new_rows(src, scratch.new_row, n_new, new_offset + i * w_step,
                               w_step * sizeof(max_t), sizeof(max_t))
             if mode == MODE_MAX:
                 cypool_max_cell(dtype_code(src), src + i * w_step, out + i * channels,
