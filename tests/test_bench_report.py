@@ -6,10 +6,11 @@ from tf_compare import bench
 
 
 def _run(threads, training=None):
-    row = {"case": "stem max 3x3/2", "shape": [2, 8, 8, 4], "dtype": "float32",
+    row = {"case": "stem max 3x3/2", "shape": [2, 8, 8, 4], "dtype": "float32", "op": "max",
            "threads": threads, "floor_ms": 1.0, "cypool_ms": 2.0, "cypool_out_ms": 1.5, "tf_ms": 4.0,
            "torch_ms": None, "numpy_ms": 8.0}
-    return {"threads": threads, "bandwidth_gbs": 40.0, "results": [row],
+    argmax = dict(row, case="stem argmax 3x3/2", op="argmax", cypool_ms=8.0, cypool_out_ms=6.0)
+    return {"threads": threads, "bandwidth_gbs": 40.0, "results": [row, argmax],
             "training": training}
 
 
@@ -19,9 +20,11 @@ def test_table_and_summary_show_ratios_and_missing_contenders():
     table = bench.format_bench_table(runs)
     assert ("| stem max 3x3/2 (2, 8, 8, 4) float32 | 1 | 1.00 | 2.00 | 1.50 | 4.00 | n/a | 8.00 "
             "| 2.00 | 1.50 | n/a | 0.50 |") in table
-    assert table.count("\n") == 3  # header, rule, one row per run
+    assert table.count("\n") == 5  # header, rule, two rows per run
     lines = bench.summary_lines(runs)
-    assert "cypool/floor 2.00 (out= 1.50)" in lines[0] and "cypool/TF 0.50" in lines[0]
+    # all cases 2 and 8 -> 4 (out= 1.5 and 6 -> 3); the forward max/avg ones alone 2
+    assert "cypool/floor 4.00 (out= 3.00; forward max/avg 2.00)" in lines[0]
+    assert "cypool/TF 1.00" in lines[0]
     assert "cypool/PyTorch nan" in lines[0]
     assert lines[-1].startswith("2 thread(s): Keras training step")
     assert "(1.20x)" in lines[-1]

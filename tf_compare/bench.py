@@ -435,12 +435,15 @@ def summary_lines(runs):
     lines = []
     for run in runs:
         rs = run["results"]
-        def gmean(key, who="cypool_ms"):
-            v = [r[who] / r[key] for r in rs if r.get(key) and r.get(who)]
+        def gmean(key, who="cypool_ms", ops=None):
+            v = [r[who] / r[key] for r in rs
+                 if r.get(key) and r.get(who) and (ops is None or r.get("op") in ops)]
             return float(np.exp(np.mean(np.log(v)))) if v else float("nan")
+        forward = ("max", "avg")  # issue 5's forward goal: max and average pools
         lines.append(f"{run['threads']} thread(s), copy bandwidth "
                      f"{run['bandwidth_gbs']:.1f} GB/s: geometric mean cypool/floor "
-                     f"{gmean('floor_ms'):.2f} (out= {gmean('floor_ms', 'cypool_out_ms'):.2f}), "
+                     f"{gmean('floor_ms'):.2f} (out= {gmean('floor_ms', 'cypool_out_ms'):.2f}; "
+                     f"forward max/avg {gmean('floor_ms', ops=forward):.2f}), "
                      f"cypool/PyTorch {gmean('torch_ms'):.2f}, cypool/TF {gmean('tf_ms'):.2f}")
     lines += [line for line in map(format_training_line, runs) if line]
     return lines
