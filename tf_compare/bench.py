@@ -10,8 +10,10 @@ Method
   first of a round runs longest after its own last call); the median is reported.
   Before each timed call the contender is called once untimed (as in a loop of
   calls: its thread pool and memory are ready), then a read of 256 MB (eight times
-  the L3) split over the threads leaves the caches holding clean, unrelated lines
-  and every core awake: the timed call reads cold inputs.  A read of 64 MB was not
+  the L3) on one thread leaves the caches holding clean, unrelated lines, and last
+  the same contender on a one-example, 8-pixel cut of the input wakes its threads
+  again (a few KB; after the read's 7 ms a sleeping thread pool on this VM took up
+  to ms to wake): the timed call reads cold inputs.  A read of 64 MB was not
   enough: this CPU's L3 keeps lines that were read again and again through one pass
   over twice its size, and a 13-33 MB input was partly found in it (SPPF 0.98 ms
   after 64 MB, 1.37 ms after 256 MB; 3-D 0.94 vs 1.4 ms).  Measured without the
@@ -67,6 +69,16 @@ CONTENDERS = ["cypool", "cypool_out", "tf", "torch", "numpy"]
 
 def _shape_for(shape, quick):
     return (max(shape[0] // 8, 1),) + tuple(shape[1:]) if quick else tuple(shape)
+
+
+def _tiny_like(x, fmt):
+    """The case's input cut to one example of 8 pixels a side (a few KB): the same
+    contender's call on it wakes its threads right before a timed call."""
+    index = [slice(0, 1)] + [slice(None)] * (x.ndim - 1)
+    spatial = range(2, x.ndim) if fmt.startswith("NC") else range(1, x.ndim - 1)
+    for axis in spatial:
+        index[axis] = slice(0, 8)
+    return np.ascontiguousarray(x[tuple(index)])
 
 
 def measure_bandwidth(threads, nbytes=256 << 20):
@@ -216,23 +228,16 @@ def _numpy_call(case, x):
 _EVICT = None
 
 
-def _clean_caches(threads=1, nbytes=256 << 20):
-    """Read ``nbytes`` (more than the caches hold) split over ``threads`` threads, as
-    the copy is: no dirty line of the last call is left for the next one to write
-    back, and every core is awake (an idle vCPU of a VM can take milliseconds to
-    wake, which the first parallel call after a single-threaded one would pay)."""
+def _clean_caches(nbytes=256 << 20):
+    """Read ``nbytes`` (more than the caches hold) on this thread: no dirty line of
+    the last call is left for the next one to write back.  One thread: with the read
+    split over two Python threads, the next two-thread call of any contender ran up
+    to 15x slower on this VM (RGB uint8 0.42 -> 6.2 ms, VGG 1.6 -> 2.1 ms); the wake
+    call after it readies the contender's threads instead."""
     global _EVICT
     if _EVICT is None:
         _EVICT = np.ones(nbytes // 8, np.int64)
-    parts = np.array_split(_EVICT, threads)
-    if threads == 1:
-        np.bitwise_or.reduce(parts[0])
-        return
-    workers = [threading.Thread(target=np.bitwise_or.reduce, args=(p,)) for p in parts]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+    np.bitwise_or.reduce(_EVICT)
 
 
 def run_worker(threads, quick=False, names=None, reps=None, progress=True):
@@ -265,8 +270,11 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
         name, shape, dtype, fmt, op, k, s, pad = case
         shape = _shape_for(shape, quick)
         x = (rng.random(shape, dtype=np.float32) * 200).astype(dtype)
+        tiny = _tiny_like(x, fmt)
         calls = {"cypool": _cypool_call(case, x, threads),
                  "cypool_out": _cypool_call(case, x, threads, reuse=True)}
+        wake = {"cypool": _cypool_call(case, tiny, threads),
+                "cypool_out": _cypool_call(case, tiny, threads, reuse=True)}
         notes = {}
         for who, maker in (("tf", _tf_call), ("torch", _torch_call), ("numpy", _numpy_call)):
             if who in ("tf", "torch") and who not in have:
@@ -277,6 +285,7 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
                 notes[who] = why
             else:
                 calls[who] = fn
+                wake[who] = maker(case, tiny)[0]
         out = calls["cypool"]()
         out_arrays = out if isinstance(out, tuple) else (out,)
         out_bytes = sum(a.nbytes for a in out_arrays)
@@ -294,7 +303,8 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
         for rep in range(reps):  # interleaved rounds, each starting one contender later
             for who, fn in order[rep % len(order):] + order[:rep % len(order)]:
                 fn()  # as in a loop of calls: this contender's threads and memory ready
-                _clean_caches(threads)
+                _clean_caches()
+                wake[who]()  # its threads awake again, a few KB touched
                 t = time.perf_counter()
                 fn()
                 times[who].append(time.perf_counter() - t)
