@@ -262,7 +262,7 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
     except ImportError:
         pass
     bandwidth = measure_bandwidth(threads)
-    reps = reps or (3 if quick else 7)
+    reps = reps or (3 if quick else 9)
     rng = np.random.default_rng(0)
     results = []
     cases = [c for c in CASES if not names or any(n.lower() in c[0].lower() for n in names)]
