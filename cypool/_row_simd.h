@@ -121,7 +121,7 @@ typedef long long cypool_q __attribute__((vector_size(CYPOOL_VECTOR_BYTES)));
 #ifdef CYPOOL_STREAM_WHOLE
 #define CYPOOL_STREAM_VECTOR(p)                                                        \
     do {                                                                               \
-        if (((uintptr_t)(p) & (CYPOOL_VECTOR_BYTES - 1)) == 0) CYPOOL_STREAM_WHOLE(p);   \
+        if (((uintptr_t)(p) & (CYPOOL_VECTOR_BYTES - 1)) == 0) CYPOOL_STREAM_WHOLE(p); \
         else CYPOOL_STREAM_PIECES(p);                                                  \
     } while (0)
 #else
@@ -170,7 +170,7 @@ CYPOOL_SELECT_BITS(cypool_max1_float, float, uint32_t)
 CYPOOL_SELECT_BITS(cypool_max1_double, double, uint64_t)
 #define CYPOOL_MAX1(o, v)                                                              \
     _Generic((o), float: cypool_max1_float((float)(o), (float)(v)),                    \
-             double: cypool_max1_double((double)(o), (double)(v)),                    \
+             double: cypool_max1_double((double)(o), (double)(v)),                     \
              default: ((v) > (o) ? (v) : (o)))
 
 /* F(0), ..., F(LANES - 1): a shuffle's lane indices as constant expressions */
@@ -376,10 +376,10 @@ static inline int cypool_any_suspect(cypool_suspect acc)
    tap's offset; the caller checks that it fits IT) */
 #define CYPOOL_ARGMAX_STEP(T, a, o, v, delta)                                          \
     do {                                                                               \
-        /* take v if it is greater or NaN, unless the maximum so far is NaN */        \
-        cypool_##T##_mask take_ = ~(cypool_##T##_mask)((v) <= (a))                      \
+        /* take v if it is greater or NaN, unless the maximum so far is NaN */         \
+        cypool_##T##_mask take_ = ~(cypool_##T##_mask)((v) <= (a))                     \
                                   & (cypool_##T##_mask)((a) == (a));                   \
-        (a) = (cypool_##T##_vec)(((cypool_##T##_mask)(v) & take_)                       \
+        (a) = (cypool_##T##_vec)(((cypool_##T##_mask)(v) & take_)                      \
                                  | ((cypool_##T##_mask)(a) & ~take_));                 \
         (o) = (take_ & (delta)) | ((o) & ~take_);                                      \
     } while (0)
@@ -440,7 +440,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         const cypool_index_vec iota = {CYPOOL_LIST(CYPOOL_LANES8, CYPOOL_LOW)};        \
         const int64_t first = tap_offset[0] + index_base;                              \
         for (; c + 4 * lanes <= n; c += 4 * lanes) {                                   \
-            CYPOOL_ARGMAX_BLOCK4(T, base, c, (IT)(tap_offset[t] - tap_offset[0]));    \
+            CYPOOL_ARGMAX_BLOCK4(T, base, c, (IT)(tap_offset[t] - tap_offset[0]));     \
             CYPOOL_PUT(V, out + c, a0); CYPOOL_PUT(V, out + c + lanes, a1);            \
             CYPOOL_PUT(V, out + c + 2 * lanes, a2);                                    \
             CYPOOL_PUT(V, out + c + 3 * lanes, a3);                                    \
@@ -450,7 +450,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
             CYPOOL_ARGMAX_STORE_##SPLIT(o3, c + 3 * lanes);                            \
         }                                                                              \
         for (; c + lanes <= n; c += lanes) {                                           \
-            CYPOOL_ARGMAX_BLOCK1(T, base, c, (IT)(tap_offset[t] - tap_offset[0]));    \
+            CYPOOL_ARGMAX_BLOCK1(T, base, c, (IT)(tap_offset[t] - tap_offset[0]));     \
             CYPOOL_PUT(V, out + c, a0);                                                \
             CYPOOL_ARGMAX_STORE_##SPLIT(o0, c);                                        \
         }                                                                              \
@@ -516,10 +516,10 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         V m_ = e_;                                                                     \
         CYPOOL_VMAX(T, m_, o_);                                                        \
         if (n_w == 3) {                                                                \
-            V e2_ = __builtin_shufflevector(e_, (c), CYPOOL_LIST##LANES(CYPOOL_TAP2));  \
+            V e2_ = __builtin_shufflevector(e_, (c), CYPOOL_LIST##LANES(CYPOOL_TAP2)); \
             CYPOOL_VMAX(T, m_, e2_);                                                   \
         }                                                                              \
-        /* lanes past PX*CH land on the next pixel, which the next block rewrites */  \
+        /* lanes past PX*CH land on the next pixel, which the next block rewrites */   \
         if ((i) * CH + LN <= n * CH)                                                   \
             *(V *)(out + (i) * CH) = m_;                                               \
         else                                                                           \
@@ -538,7 +538,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         const Py_ssize_t n_in = (2 * n + n_w - 2 - clipped) * CH;                      \
         V a, b, c;                                                                     \
         CYPOOL_COLUMN_MAX(T, a, 0);                                                    \
-        for (; i + PX <= n && (2 * i + 2 * PX) * CH + LN <= n_in; i += PX) {          \
+        for (; i + PX <= n && (2 * i + 2 * PX) * CH + LN <= n_in; i += PX) {           \
             CYPOOL_COLUMN_MAX(T, b, (2 * i + 2 * PX) * CH - LN);                       \
             CYPOOL_COLUMN_MAX(T, c, (2 * i + 2 * PX) * CH);                            \
             CYPOOL_ROWS2_BLOCK(T, LANES, i, a, b, c);                                  \
@@ -551,7 +551,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
             c = a;                                                                     \
             for (int ch = 0; ch < CH && n_w == 3; ch++) {                              \
                 Py_ssize_t k = (2 * i + 2 * PX) * CH + ch;                             \
-                if (k >= n_in) { /* the clipped last output: a tap that never wins */ \
+                if (k >= n_in) { /* the clipped last output: a tap that never wins */  \
                     c[ch] = CYPOOL_LOWEST(c[ch]);                                      \
                     continue;                                                          \
                 }                                                                      \
@@ -581,8 +581,8 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_ADD_WON_GENERIC(T, d, gv, o, t)                                         \
     do {                                                                               \
         cypool_##T##_vec *d_ = (cypool_##T##_vec *)(d), dv_ = *d_;                     \
-        cypool_##T##_mask won_ = (cypool_##T##_mask)((o) == (t));                       \
-        *d_ = (cypool_##T##_vec)(((cypool_##T##_mask)(dv_ + (gv)) & won_)               \
+        cypool_##T##_mask won_ = (cypool_##T##_mask)((o) == (t));                      \
+        *d_ = (cypool_##T##_vec)(((cypool_##T##_mask)(dv_ + (gv)) & won_)              \
                                  | ((cypool_##T##_mask)dv_ & ~won_));                  \
     } while (0)
 #define CYPOOL_ADD_WON_float(d, gv, o, t) CYPOOL_ADD_WON_GENERIC(float, d, gv, o, t)
@@ -617,20 +617,20 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_ROWS_GROUP_AT(T, c, VMAX)                                               \
     do {                                                                               \
         V left_[CYPOOL_GROUP_ROWS], right_, u_;                                        \
-        left_[G - 1] = *(const V *)(row_[G - 1] + (c));                   \
+        left_[G - 1] = *(const V *)(row_[G - 1] + (c));                                \
         for (Py_ssize_t j = G - 2; j >= 0; j--) {                                      \
-            u_ = *(const V *)(row_[j] + (c));                             \
+            u_ = *(const V *)(row_[j] + (c));                                          \
             VMAX(T, u_, left_[j + 1]);                                                 \
             left_[j] = u_;                                                             \
         }                                                                              \
-        right_ = *(const V *)(row_[G] + (c));                             \
+        right_ = *(const V *)(row_[G] + (c));                                          \
         for (Py_ssize_t r = G + 1; r < K; r++) {                                       \
-            u_ = *(const V *)(row_[r] + (c));                             \
+            u_ = *(const V *)(row_[r] + (c));                                          \
             VMAX(T, right_, u_);                                                       \
         }                                                                              \
         for (Py_ssize_t j = 0; j < G; j++) {                                           \
             if (j > 0) {                                                               \
-                u_ = *(const V *)(row_[j + K - 1] + (c));                 \
+                u_ = *(const V *)(row_[j + K - 1] + (c));                              \
                 VMAX(T, right_, u_);                                                   \
             }                                                                          \
             u_ = left_[j];                                                             \
@@ -653,7 +653,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         for (; c + lanes <= n; c += lanes) {                                           \
             if (ahead)                                                                 \
                 for (Py_ssize_t r_ = K - 1; r_ < G + K - 1; r_++)                      \
-                    __builtin_prefetch(row_[r_] + c + ahead, 0, 3);             \
+                    __builtin_prefetch(row_[r_] + c + ahead, 0, 3);                    \
             CYPOOL_ROWS_GROUP_AT(T, c, CYPOOL_VMAX);                                   \
         }                                                                              \
     }                                                                                  \
@@ -690,12 +690,12 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 /* the average of a cell: taps summed, then divided by the window's divisor */
 #define CYPOOL_TAP(v, k) (v)
 #define CYPOOL_DIVIDED(a) ((a) / divisor)
-#define CYPOOL_AVG_CELL(T) \
+#define CYPOOL_AVG_CELL(T)                                                             \
     CYPOOL_SUM_HELPER(cypool_avg_cell, T, T divisor, CYPOOL_TAP, CYPOOL_DIVIDED)
 /* the average gradient's gather: each covering output's grad times its 1/count */
 #define CYPOOL_SCALED(v, k) ((v) * scale[k])
 #define CYPOOL_AS_IS(a) (a)
-#define CYPOOL_GATHER(T) \
+#define CYPOOL_GATHER(T)                                                               \
     CYPOOL_SUM_HELPER(cypool_gather, T, const T *scale, CYPOOL_SCALED, CYPOOL_AS_IS)
 
 /* out[c] = max over t of base[tap_offset[t] + c], c < n; n_taps >= 1 */
@@ -751,7 +751,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         return suspect;                                                                \
     }                                                                                  \
     /* copies for groups of 2, 3 and 4 rows (windows of 3, 4 and 5 rows), whose        \
-       loops unroll and keep the suffix maxima in registers, and one for any */       \
+       loops unroll and keep the suffix maxima in registers, and one for any */        \
     static CYPOOL_NOINLINE int cypool_max_rows_group_##T(                              \
         const T *base, const int64_t *row_offset, T *out, Py_ssize_t out_stride,       \
         Py_ssize_t G, Py_ssize_t K, Py_ssize_t n, int stream, Py_ssize_t ahead,        \
@@ -787,7 +787,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 
 /* out[c] and index[c] = the flat index of the first maximum (NaN winning) over the
    taps, c < n: index[c] = tap_offset[t] + c + index_base; n_taps >= 1 */
-#define CYPOOL_ARGMAX_CELL(T, IT, IT_MAX, SPLIT)                                          \
+#define CYPOOL_ARGMAX_CELL(T, IT, IT_MAX, SPLIT)                                       \
     static CYPOOL_NOINLINE void cypool_argmax_cell_##T(                                \
         const T *base, T *out, int64_t *index, const int64_t *tap_offset,              \
         Py_ssize_t n_taps, Py_ssize_t n, int64_t index_base, int stream)               \
@@ -867,10 +867,10 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         }                                                                              \
         return negative_zero;                                                          \
     }                                                                                  \
-    /* n_out output rows, out_step apart, whose windows are src_step apart (the same  \
-       shape); each asks for new_bytes of input from ahead bytes past its window's    \
-       first row (none for 0).  One copy each for windows of 2 and of 3 rows (the row \
-       loop unrolled, the rows' offsets in registers) and one for any number */       \
+    /* n_out output rows, out_step apart, whose windows are src_step apart (the same   \
+       shape); each asks for new_bytes of input from ahead bytes past its window's     \
+       first row (none for 0).  One copy each for windows of 2 and of 3 rows (the row  \
+       loop unrolled, the rows' offsets in registers) and one for any number */        \
     static CYPOOL_NOINLINE int cypool_max_rows_stride2_##T##_##CHANNELS(               \
         T *out, const T *src, const int64_t *row_offset, Py_ssize_t n_rows,            \
         Py_ssize_t n_w, Py_ssize_t n, int clipped, Py_ssize_t n_out,                   \
@@ -895,14 +895,14 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         return negative_zero;                                                          \
     }
 
-#define CYPOOL_MAX_HELPERS(T, IT, LANES) \
-    CYPOOL_VECTOR_TYPES(T, IT)          \
-    CYPOOL_MAX_CELL(T)                  \
-    CYPOOL_MAX_ROWS_GROUP(T)            \
-    CYPOOL_MAX_STRIDE2(T, LANES)        \
-    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 1) \
-    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 2) \
-    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 3) \
+#define CYPOOL_MAX_HELPERS(T, IT, LANES)                                               \
+    CYPOOL_VECTOR_TYPES(T, IT)                                                         \
+    CYPOOL_MAX_CELL(T)                                                                 \
+    CYPOOL_MAX_ROWS_GROUP(T)                                                           \
+    CYPOOL_MAX_STRIDE2(T, LANES)                                                       \
+    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 1)                                           \
+    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 2)                                           \
+    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 3)                                           \
     CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 4)
 
 CYPOOL_MAX_HELPERS(float, int32_t, CYPOOL_LANES4)
@@ -933,12 +933,12 @@ CYPOOL_GATHER(double)
     X(int16_t, 4) X(uint16_t, 5) X(int32_t, 6) X(uint32_t, 7) X(int64_t, 8) X(uint64_t, 9)
 #define CYPOOL_FLOAT_TYPES(X) X(float, 0) X(double, 1)
 
-#define CYPOOL_CASE_MAX_CELL(T, code) \
+#define CYPOOL_CASE_MAX_CELL(T, code)                                                  \
     case code:                                                                         \
-        cypool_max_cell_##T((const T *)base, (T *)out, tap_offset, n_taps, n, stream);  \
+        cypool_max_cell_##T((const T *)base, (T *)out, tap_offset, n_taps, n, stream); \
         break;
-#define CYPOOL_ROWS_STRIDE2_ARGS(T) \
-    (T *)out, (const T *)src, row_offset, n_rows, n_w, n, clipped, n_out, out_step,     \
+#define CYPOOL_ROWS_STRIDE2_ARGS(T)                                                    \
+    (T *)out, (const T *)src, row_offset, n_rows, n_w, n, clipped, n_out, out_step,    \
     src_step, ahead, new_bytes
 #define CYPOOL_CASE_MAX_ROWS_STRIDE2(T, code)                                          \
     case code:                                                                         \
@@ -949,14 +949,14 @@ CYPOOL_GATHER(double)
         case 4: return cypool_max_rows_stride2_##T##_4(CYPOOL_ROWS_STRIDE2_ARGS(T));   \
         }                                                                              \
         break;
-#define CYPOOL_CASE_MAX_STRIDE2(T, code) \
+#define CYPOOL_CASE_MAX_STRIDE2(T, code)                                               \
     case code: cypool_max_stride2_##T((T *)out, (const T *)src, tap_offset, n_taps, n); break;
 #define CYPOOL_CASE_ARGMAX_CELL(T, code)                                               \
     case code:                                                                         \
         cypool_argmax_cell_##T((const T *)base, (T *)out, index, tap_offset, n_taps, n, \
                                index_base, stream);                                    \
         break;
-#define CYPOOL_CASE_AVG_CELL(T, code) \
+#define CYPOOL_CASE_AVG_CELL(T, code)                                                  \
     case code:                                                                         \
         cypool_avg_cell_##T((T *)out, (const T *)base, tap_offset, n_taps, n, (T)divisor, \
                             stream);                                                   \

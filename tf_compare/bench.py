@@ -285,7 +285,7 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
                 notes[who] = why
             else:
                 calls[who] = fn
-                wake[who] = maker(case, tiny)[0]
+                wake[who] = maker(case, tiny)[0] or (lambda: None)
         out = calls["cypool"]()
         out_arrays = out if isinstance(out, tuple) else (out,)
         out_bytes = sum(a.nbytes for a in out_arrays)
