@@ -68,28 +68,28 @@ def compute_dtype(dtype):
     return dtype
 
 
+def _index(value, name, must):
+    """``value`` as an int (bools refused); else a TypeError: ``name`` must ``must``."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must {must}, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must {must}, got {value!r} "
+                        f"({type(value).__name__})") from None
+
+
 def check_int(value, name, minimum, expected):
     """``value`` as an int >= ``minimum``; else a TypeError or ValueError naming
     ``name`` and saying what was ``expected``."""
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be {expected}, got {value!r}")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be {expected}, got {value!r}") from None
+    value = _index(value, name, f"be {expected}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return value
 
 
 def _as_int(value, name):
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must contain integers, got {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must contain integers, got {value!r} "
-                        f"({type(value).__name__})") from None
+    return _index(value, name, "contain integers")
 
 
 def _as_int_list(value, name):
