@@ -26,9 +26,11 @@ Method
   transparent huge pages where the kernel allows; their first faults can stall on
   memory compaction, which shows in the fresh-output column only.
 * The floor is the time to read the op's inputs once and write its outputs once at
-  the copy bandwidth measured in the same worker (``np.copyto`` of a 256 MB buffer
-  split over the threads, bytes read + written per second; the better of a copy
-  before and one after the cases, as a shared machine's bandwidth drifts).
+  the copy bandwidth (``np.copyto`` of a 256 MB buffer split over the threads, bytes
+  read + written per second) measured in the case's own rounds: the copy is timed
+  once per round among the contenders and its median gives the case's bandwidth.
+  This shared VM's bandwidth drifts by 10-30% within minutes; one copy before and
+  after all cases left each case's ratios with the drift of its minute in them.
 * PyTorch runs on channels-last tensors (the NumPy array's own memory) except for
   the channels-first case; TF's SAME is matched by PyTorch's symmetric padding of
   k//2 (same output size here, comparable work). PyTorch's max gradient is its
@@ -81,8 +83,9 @@ def _tiny_like(x, fmt):
     return np.ascontiguousarray(x[tuple(index)])
 
 
-def measure_bandwidth(threads, nbytes=256 << 20):
-    """Bytes read + written per second by a copy split over ``threads`` threads."""
+def _copy_call(threads, nbytes=256 << 20):
+    """A copy of ``nbytes`` split over ``threads`` Python threads (np.copyto releases
+    the GIL), and the bytes it reads + writes."""
     src = np.ones(nbytes // 4, np.float32)
     dst = np.empty_like(src)
     chunks = np.array_split(np.arange(src.size), threads)
@@ -98,13 +101,8 @@ def measure_bandwidth(threads, nbytes=256 << 20):
             w.start()
         for w in workers:
             w.join()
-    copy()
-    times = []
-    for _ in range(5):
-        t = time.perf_counter()
-        copy()
-        times.append(time.perf_counter() - t)
-    return 2 * src.nbytes / float(np.median(times))
+    copy()  # its pages faulted in
+    return copy, 2 * src.nbytes
 
 
 # ---------------------------------------------------------------- contenders
@@ -261,7 +259,7 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
         have["torch"] = torch.__version__
     except ImportError:
         pass
-    bandwidth = measure_bandwidth(threads)
+    copy, copy_bytes = _copy_call(threads)
     reps = reps or (3 if quick else 9)
     rng = np.random.default_rng(0)
     results = []
@@ -272,9 +270,10 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
         x = (rng.random(shape, dtype=np.float32) * 200).astype(dtype)
         tiny = _tiny_like(x, fmt)
         calls = {"cypool": _cypool_call(case, x, threads),
-                 "cypool_out": _cypool_call(case, x, threads, reuse=True)}
+                 "cypool_out": _cypool_call(case, x, threads, reuse=True), "copy": copy}
         wake = {"cypool": _cypool_call(case, tiny, threads),
-                "cypool_out": _cypool_call(case, tiny, threads, reuse=True)}
+                "cypool_out": _cypool_call(case, tiny, threads, reuse=True),
+                "copy": lambda: None}
         notes = {}
         for who, maker in (("tf", _tf_call), ("torch", _torch_call), ("numpy", _numpy_call)):
             if who in ("tf", "torch") and who not in have:
@@ -308,8 +307,10 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
                 t = time.perf_counter()
                 fn()
                 times[who].append(time.perf_counter() - t)
+        bandwidth = copy_bytes / float(np.median(times["copy"]))  # this case's minutes
         row = {"case": name, "shape": list(shape), "dtype": dtype, "data_format": fmt,
-               "op": op, "threads": threads, "bytes_moved": moved, "notes": notes}
+               "op": op, "threads": threads, "floor_ms": moved / bandwidth * 1e3,
+               "bandwidth_gbs": bandwidth / 1e9, "notes": notes}
         for who in CONTENDERS:
             row[f"{who}_ms"] = float(np.median(times[who]) * 1e3) if who in times else None
         results.append(row)
@@ -317,17 +318,15 @@ def run_worker(threads, quick=False, names=None, reps=None, progress=True):
         if progress:
             print(f"PROGRESS {i + 1}/{len(cases)} {name} threads={threads}", file=sys.stderr,
                   flush=True)
-    # The VM's bandwidth drifts: the floor takes the best copy of before and after.
-    bandwidth = max(bandwidth, measure_bandwidth(threads))
-    for row in results:
-        row["floor_ms"] = row.pop("bytes_moved") / bandwidth * 1e3
-        row["bandwidth_gbs"] = bandwidth / 1e9
+    del copy
     training = time_training_steps(quick) if not names or "train" in names else None
     if progress:
         print(f"PROGRESS {len(cases)}/{len(cases)} training step threads={threads}",
               file=sys.stderr, flush=True)
     return {"threads": threads, "versions": have, "results": results,
-            "bandwidth_gbs": bandwidth / 1e9, "training": training}
+            "bandwidth_gbs": [min(r["bandwidth_gbs"] for r in results),
+                              max(r["bandwidth_gbs"] for r in results)] if results else None,
+            "training": training}
 
 
 def time_training_steps(quick=False, reps=None):
@@ -450,8 +449,9 @@ def summary_lines(runs):
                  if r.get(key) and r.get(who) and (ops is None or r.get("op") in ops)]
             return float(np.exp(np.mean(np.log(v)))) if v else float("nan")
         forward = ("max", "avg")  # issue 5's forward goal: max and average pools
+        low, high = run["bandwidth_gbs"]
         lines.append(f"{run['threads']} thread(s), copy bandwidth "
-                     f"{run['bandwidth_gbs']:.1f} GB/s: geometric mean cypool/floor "
+                     f"{low:.1f}-{high:.1f} GB/s over the cases: geometric mean cypool/floor "
                      f"{gmean('floor_ms'):.2f} (out= {gmean('floor_ms', 'cypool_out_ms'):.2f}; "
                      f"forward max/avg {gmean('floor_ms', ops=forward):.2f}), "
                      f"cypool/PyTorch {gmean('torch_ms'):.2f}, cypool/TF {gmean('tf_ms'):.2f}")
