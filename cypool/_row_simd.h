@@ -613,8 +613,8 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     }
 
 /* G output rows from G + K - 1 rows at vector c (CYPOOL_MAX_ROWS_GROUP), maxima by
-   VMAX; each output vector classified into suspect_ */
-#define CYPOOL_ROWS_GROUP_AT(T, c, VMAX)                                               \
+   VMAX; each output vector classified into suspect_ by CLASSIFY */
+#define CYPOOL_ROWS_GROUP_AT(T, c, VMAX, CLASSIFY)                                     \
     do {                                                                               \
         V left_[CYPOOL_GROUP_ROWS], right_, u_;                                        \
         left_[G - 1] = *(const V *)(row_[G - 1] + (c));                                \
@@ -635,7 +635,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
             }                                                                          \
             u_ = left_[j];                                                             \
             VMAX(T, u_, right_);                                                       \
-            CYPOOL_SUSPECT_##T(suspect_, u_);                                          \
+            CLASSIFY(suspect_, u_);                                                    \
             CYPOOL_PUT(V, out + j * out_stride + (c), u_);                             \
         }                                                                              \
     } while (0)
@@ -648,17 +648,19 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     const T *row_[CYPOOL_GROUP_ROWS + CYPOOL_GROUP_WINDOW];                            \
     for (Py_ssize_t r_ = 0; r_ < G + K - 1; r_++) row_[r_] = base + row_offset[r_];    \
     if (nan_free) {                                                                    \
-        for (; c + lanes <= n; c += lanes) CYPOOL_ROWS_GROUP_AT(T, c, CYPOOL_VMAX_NAN_FREE); \
+        /* no NaN or -0.0 among the rows: none among their maxima to classify */       \
+        for (; c + lanes <= n; c += lanes)                                             \
+            CYPOOL_ROWS_GROUP_AT(T, c, CYPOOL_VMAX_NAN_FREE, CYPOOL_NO_SUSPECT);       \
     } else {                                                                           \
         for (; c + lanes <= n; c += lanes) {                                           \
             if (ahead)                                                                 \
                 for (Py_ssize_t r_ = K - 1; r_ < G + K - 1; r_++)                      \
                     __builtin_prefetch(row_[r_] + c + ahead, 0, 3);                    \
-            CYPOOL_ROWS_GROUP_AT(T, c, CYPOOL_VMAX);                                   \
+            CYPOOL_ROWS_GROUP_AT(T, c, CYPOOL_VMAX, CYPOOL_SUSPECT_##T);               \
         }                                                                              \
     }                                                                                  \
     if (c < n && n >= lanes) {                                                         \
-        CYPOOL_ROWS_GROUP_AT(T, n - lanes, CYPOOL_VMAX);                               \
+        CYPOOL_ROWS_GROUP_AT(T, n - lanes, CYPOOL_VMAX, CYPOOL_SUSPECT_##T);           \
         c = n;                                                                         \
     }                                                                                  \
     suspect = cypool_any_suspect(suspect_);
