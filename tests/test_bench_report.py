@@ -31,6 +31,30 @@ def test_table_and_summary_show_ratios_and_missing_contenders():
     assert "(1.20x)" in lines[-1]
 
 
+def test_repeated_runs_merge_to_medians_and_a_range():
+    runs = [_run(1), _run(1), _run(1)]
+    for run, cypool_ms, floor_ms in zip(runs, (2.0, 3.0, 9.0), (1.0, 2.0, 3.0)):
+        run["results"][0] = dict(run["results"][0], cypool_ms=cypool_ms, floor_ms=floor_ms)
+    runs[2]["bandwidth_gbs"] = [30.0, 45.0]
+    merged = bench.merge_repeats(runs)
+    row = merged["results"][0]
+    assert (row["cypool_ms"], row["floor_ms"], row["tf_ms"]) == (3.0, 2.0, 4.0)
+    assert row["torch_ms"] is None  # missing in every run stays missing
+    assert row["cypool_floor_range"] == [1.5, 3.0]  # per run: 2, 1.5, 3
+    assert merged["bandwidth_gbs"] == [30.0, 45.0] and merged["repeats"] == 3
+    table = bench.format_bench_table([merged])
+    assert "| 1.50 (1.50-3.00) |" in table  # 3 / 2: the medians' ratio, then the range
+    assert "1 thread(s), medians of 3 runs, copy bandwidth 30.0-45.0 GB/s" in (
+        bench.summary_lines([merged])[0])
+    assert bench.merge_repeats(runs[:1]) is runs[0]
+
+
+def test_repeat_must_be_a_positive_count(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--repeat", "0"])
+    assert "--repeat: expected a count >= 1, got 0" in capsys.readouterr().err
+
+
 def test_training_step_is_timed_for_both_poolings():
     pytest.importorskip("tensorflow", reason="tensorflow not installed: pip install '.[tf]'")
     result = bench.time_training_steps(quick=True, reps=1)

@@ -108,11 +108,16 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="seed of the random cases")
     parser.add_argument("--threads", type=int, nargs="*",
                         help="benchmark thread counts (default: 1 and all cores)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="benchmark runs per thread count, merged: medians, and the "
+                             "range of cypool/floor (this VM's runs differ by 20-30%%)")
     parser.add_argument("--json", help="write every result to this JSON file")
     parser.add_argument("--report-dir", default="tf_compare_report")
     parser.add_argument("--regenerate-golden", action="store_true",
                         help="rewrite tests/golden/ from the installed TensorFlow")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error(f"--repeat: expected a count >= 1, got {args.repeat}")
     if args.regenerate_golden:
         from tf_compare.golden import write_golden
         path, n = write_golden(progress=lambda d, t: progress_bar(d, t, "golden"))
@@ -135,10 +140,11 @@ def main(argv=None):
     if not args.no_bench:
         threads = args.threads or [1, None]
         print(f"\nBenchmark ({'quick: batch / 8, ' if args.quick else ''}threads "
-              f"{[t or os.cpu_count() for t in threads]}; takes "
-              f"{'about 20 s' if args.quick else 'a few minutes'})", file=sys.stderr)
+              f"{[t or os.cpu_count() for t in threads]}"
+              f"{f', {args.repeat} runs each' if args.repeat > 1 else ''}; takes "
+              f"{'about 20 s' if args.quick else 'a few minutes'} a run)", file=sys.stderr)
         runs = bench.run_benchmarks(
-            threads, quick=args.quick, names=args.cases,
+            threads, quick=args.quick, names=args.cases, repeat=args.repeat,
             progress=lambda r, nr, d, t, label: progress_bar(
                 r * t + d, nr * t, label))
         table = bench.format_bench_table(runs)

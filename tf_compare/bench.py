@@ -390,11 +390,14 @@ def format_training_line(run):
             f"{t['cypool.tf_ms']:.1f} ms ({t['cypool.tf_ms'] / t['tf.nn_ms']:.2f}x)")
 
 
-def run_benchmarks(threads=(1, None), quick=False, names=None, progress=None):
-    """Run a worker subprocess per thread count (None: all cores); merge the results."""
-    out = []
-    counts = [os.cpu_count() or 1 if t is None else t for t in threads]
-    for n, t in enumerate(dict.fromkeys(counts)):
+def run_benchmarks(threads=(1, None), quick=False, names=None, progress=None, repeat=1):
+    """Run a worker subprocess per thread count (None: all cores), ``repeat`` times
+    over (thread counts alternating); merge the results (merge_repeats)."""
+    counts = list(dict.fromkeys(os.cpu_count() or 1 if t is None else t for t in threads))
+    done = {t: [] for t in counts}
+    n_workers = repeat * len(counts)
+    for n in range(n_workers):
+        t = counts[n % len(counts)]
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
             path = f.name
         cmd = [sys.executable, "-m", "tf_compare.bench", "--worker", "--threads", str(t),
@@ -405,18 +408,59 @@ def run_benchmarks(threads=(1, None), quick=False, names=None, progress=None):
         proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
         for line in proc.stderr:
             if line.startswith("PROGRESS") and progress:
-                done, total = line.split()[1].split("/")
-                progress(n, len(counts), int(done), int(total), line.split(" ", 2)[2].strip())
+                done_cases, total = line.split()[1].split("/")
+                progress(n, n_workers, int(done_cases), int(total),
+                         line.split(" ", 2)[2].strip())
         if proc.wait() != 0:
             raise RuntimeError(f"benchmark worker for {t} threads failed")
         with open(path) as f:
-            out.append(json.load(f))
+            done[t].append(json.load(f))
         os.unlink(path)
-    return out
+    return [merge_repeats(done[t]) for t in counts]
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return float(np.median(values)) if values else None
+
+
+def merge_repeats(workers):
+    """One thread count's worker results, repeated runs in separate processes, as one:
+    every time the median over the runs, and ``cypool_floor_range`` the least and most
+    of cypool/floor in a run (on this shared VM the same case moved by 20-30% from
+    one run to the next).  One run is returned as it is."""
+    if len(workers) == 1:
+        return workers[0]
+    merged = dict(workers[0], repeats=len(workers))
+    merged["bandwidth_gbs"] = [min(w["bandwidth_gbs"][0] for w in workers),
+                               max(w["bandwidth_gbs"][1] for w in workers)]
+    rows = []
+    for i, row in enumerate(workers[0]["results"]):
+        runs = [w["results"][i] for w in workers]
+        row = dict(row)
+        for key in row:
+            if key.endswith("_ms") or key == "bandwidth_gbs":
+                row[key] = _median(r[key] for r in runs)
+        ratios = [r["cypool_ms"] / r["floor_ms"] for r in runs]
+        row["cypool_floor_range"] = [min(ratios), max(ratios)]
+        rows.append(row)
+    merged["results"] = rows
+    trainings = [w["training"] for w in workers if w.get("training")]
+    if trainings:
+        merged["training"] = dict(trainings[0], **{
+            key: _median(t[key] for t in trainings)
+            for key in trainings[0] if key.endswith("_ms")})
+    return merged
 
 
 def _ratio(a, b):
     return f"{a / b:.2f}" if a and b else "n/a"
+
+
+def _range(row):
+    """" (least-most)" of cypool/floor over repeated runs, or nothing."""
+    low_high = row.get("cypool_floor_range")
+    return f" ({low_high[0]:.2f}-{low_high[1]:.2f})" if low_high else ""
 
 
 def _ms(v):
@@ -433,7 +477,7 @@ def format_bench_table(runs):
                 f"| {r['case']} {tuple(r['shape'])} {r['dtype']} | {r['threads']} | "
                 f"{r['floor_ms']:.2f} | {_ms(r['cypool_ms'])} | {_ms(r.get('cypool_out_ms'))} | "
                 f"{_ms(r['tf_ms'])} | {_ms(r['torch_ms'])} | {_ms(r['numpy_ms'])} | "
-                f"{_ratio(r['cypool_ms'], r['floor_ms'])} | "
+                f"{_ratio(r['cypool_ms'], r['floor_ms'])}{_range(r)} | "
                 f"{_ratio(r.get('cypool_out_ms'), r['floor_ms'])} | "
                 f"{_ratio(r['cypool_ms'], r['torch_ms'])} | {_ratio(r['cypool_ms'], r['tf_ms'])} |")
     return "\n".join(lines)
@@ -450,7 +494,8 @@ def summary_lines(runs):
             return float(np.exp(np.mean(np.log(v)))) if v else float("nan")
         forward = ("max", "avg")  # issue 5's forward goal: max and average pools
         low, high = run["bandwidth_gbs"]
-        lines.append(f"{run['threads']} thread(s), copy bandwidth "
+        runs_note = f", medians of {run['repeats']} runs" if run.get("repeats") else ""
+        lines.append(f"{run['threads']} thread(s){runs_note}, copy bandwidth "
                      f"{low:.1f}-{high:.1f} GB/s over the cases: geometric mean cypool/floor "
                      f"{gmean('floor_ms'):.2f} (out= {gmean('floor_ms', 'cypool_out_ms'):.2f}; "
                      f"forward max/avg {gmean('floor_ms', ops=forward):.2f}), "
@@ -495,14 +540,19 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--cases", nargs="*", help="substrings of case names")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per thread count, merged (medians and ranges)")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error(f"--repeat: expected a count >= 1, got {args.repeat}")
     if args.worker:
         result = run_worker(args.threads[0], args.quick, args.cases)
         with open(args.json, "w") as f:
             json.dump(result, f)
         return 0
     runs = run_benchmarks(args.threads or (1, None), args.quick, args.cases,
-                          progress=lambda *a: print(f"  {a[4]}", file=sys.stderr))
+                          progress=lambda *a: print(f"  {a[4]}", file=sys.stderr),
+                          repeat=args.repeat)
     print(format_bench_table(runs))
     print("\n".join(summary_lines(runs)))
     if args.json:
