@@ -3,9 +3,9 @@
 """Pooling gradients on the canonical (planes, D, H, W, C) view.
 
 A gradient scatters: overlapping windows add into the same input cell.  To stay
-deterministic without atomics, each parallel task owns a (plane, channel block) of
-``dx`` outright and visits its outputs in row-major order, so every ``dx`` cell gets
-its contributions in the same order, on one thread, for any thread count.
+deterministic without atomics, each parallel task owns a plane of ``dx`` outright
+and visits its outputs in row-major order, so every ``dx`` cell gets its
+contributions in the same order, on one thread, for any thread count.
 """
 
 from cython.parallel cimport prange, parallel
@@ -22,26 +22,20 @@ from cypool._pool_rows cimport (
 from cypool._windows cimport Windows, unpack_windows
 
 
-cdef inline void zero_rows(max_t* d, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t in_w,
-                           Py_ssize_t channels, Py_ssize_t width) noexcept nogil:
-    """Zero channels [0, width) of every pixel of flattened input rows [start, stop)."""
-    cdef Py_ssize_t pixel, c
-    if stop <= start:
-        return
-    if width == channels:  # whole rows: one memset (glibc streams large ones)
-        memset(d + start * in_w * channels, 0, (stop - start) * in_w * channels * sizeof(max_t))
-        return
-    for pixel in range(start * in_w, stop * in_w):
-        for c in range(width):
-            d[pixel * channels + c] = 0
+cdef inline void zero_rows(max_t* d, Py_ssize_t start, Py_ssize_t stop,
+                           Py_ssize_t row_size) noexcept nogil:
+    """Zero flattened input rows [start, stop) of row_size elements (glibc's memset
+    streams large ones)."""
+    if stop > start:
+        memset(d + start * row_size, 0, (stop - start) * row_size * sizeof(max_t))
 
 
 def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] grad,
                   max_t[:, :, :, :, ::1] dx, tuple first, tuple count, tuple divisor, tuple dilation,
-                  tuple span, Py_ssize_t channel_block, int num_threads):
+                  tuple span, int num_threads):
     """dx[argmax(o)] += grad[o]; dx need not be zeroed.
 
-    Each task is a (plane, channel block): for each output row it finds the row's
+    Each task is a plane: for each output row it finds the row's
     argmax with the forward's row kernel (same rule: first maximum, first NaN), then
     adds the row's gradients in output order.  Input rows are zeroed just before the
     first output row that reaches them (so the adds hit cache, and there is no
@@ -52,14 +46,13 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef Py_ssize_t plane_size = x.shape[1] * in_h * in_w * channels
     cdef Py_ssize_t out_d = grad.shape[1], out_h = grad.shape[2], out_w = grad.shape[3]
     cdef Py_ssize_t grad_plane = out_d * out_h * out_w * channels
-    cdef Py_ssize_t blocks = (channels + channel_block - 1) // channel_block
-    cdef Py_ssize_t task, p, c0, width, od, oh, ow, c, zeroed, reach, pixel, n_rows, n_new
+    cdef Py_ssize_t p, od, oh, ow, c, zeroed, reach, n_rows, n_new
     cdef Py_ssize_t step
     cdef int32_t n_taps
     # cells of many channels (floats) take one C helper per cell; others the row
     # kernel's argmax and a scalar scatter
     cdef bint per_cell = ((max_t is float or max_t is double)
-                          and channel_block * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES)
+                          and channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES)
     cdef Py_ssize_t in_rows = x.shape[1] * in_h
     cdef int64_t j
     cdef const max_t* x_ptr = &x[0, 0, 0, 0, 0]
@@ -74,20 +67,17 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef int failed_flag = 0
     cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
     with nogil, parallel(num_threads=num_threads):
-        scratch = new_row_scratch(&win, out_d, out_h, out_w, out_w * channel_block, 0,
+        scratch = new_row_scratch(&win, out_d, out_h, out_w, out_w * channels, 0,
                                   sizeof(max_t), False, 0, False, failed)
-        values = <max_t*>malloc(out_w * channel_block * sizeof(max_t) + 8)
-        index = <int64_t*>malloc(out_w * channel_block * sizeof(int64_t) + 8)
+        values = <max_t*>malloc(out_w * channels * sizeof(max_t) + 8)
+        index = <int64_t*>malloc(out_w * channels * sizeof(int64_t) + 8)
         if values == NULL or index == NULL:
             failed[0] = 1
-        for task in prange(x.shape[0] * blocks, schedule="static"):
+        for p in prange(x.shape[0], schedule="static"):
             if failed[0]:
                 continue
-            p = task // blocks
-            c0 = (task % blocks) * channel_block
-            width = min(channel_block, channels - c0)
-            d = dx_ptr + p * plane_size + c0
-            xp = x_ptr + p * plane_size + c0  # the task's input, as d its dx
+            d = dx_ptr + p * plane_size
+            xp = x_ptr + p * plane_size  # the plane's input, as d its dx
             zeroed = 0  # input rows (id*in_h + ih) of this task zeroed so far
             for od in range(out_d):
                 for oh in range(out_h):
@@ -95,9 +85,9 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                         reach = ((win.first[0][od] + (win.count[0][od] - 1) * win.dilation[0])
                                  * in_h + win.first[1][oh]
                                  + (win.count[1][oh] - 1) * win.dilation[1] + 1)
-                        zero_rows(d, zeroed, reach, in_w, channels, width)
+                        zero_rows(d, zeroed, reach, in_w * channels)
                         zeroed = max(zeroed, reach)
-                    g = grad_ptr + p * grad_plane + (od * out_h + oh) * out_w * channels + c0
+                    g = grad_ptr + p * grad_plane + (od * out_h + oh) * out_w * channels
                     if per_cell:  # argmax and adds cell by cell, in vector registers
                         n_rows = window_rows(&win, od, oh, in_h, in_w, channels,
                                              scratch.row_offset)
@@ -116,16 +106,16 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                                                  scratch.tap_offset)
                             if n_taps > 0:  # an empty window has no gradient
                                 cypool_max_grad_cell(dtype_code(x_ptr), xp, d, g + ow * channels,
-                                                     scratch.tap_offset, n_taps, width)
+                                                     scratch.tap_offset, n_taps, channels)
                         continue
                     pool_row(MODE_ARGMAX, xp, values, index, 0,
-                             &win, od, oh, out_w, in_h, in_w, channels, width, &scratch)
+                             &win, od, oh, out_w, in_h, in_w, channels, channels, &scratch)
                     for ow in range(out_w):
-                        for c in range(width):
-                            j = index[ow * width + c]
+                        for c in range(channels):
+                            j = index[ow * channels + c]
                             if j >= 0:  # -1: an empty window has no gradient
                                 d[j] += g[ow * channels + c]
-            zero_rows(d, zeroed, in_rows, in_w, channels, width)
+            zero_rows(d, zeroed, in_rows, in_w * channels)
         free(values)
         free(index)
         free_row_scratch(&scratch)

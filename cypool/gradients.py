@@ -25,15 +25,6 @@ def _as_grad(grad, dtype, shape, kind):
     return arr
 
 
-def _channel_block(planes, channels, threads):
-    """Channels per task: whole planes when there are enough of them, else split C."""
-    channels = max(channels, 1)
-    if threads == 1 or planes >= 2 * threads:
-        return channels
-    splits = min(channels, -(-2 * threads // max(planes, 1)))
-    return -(-channels // splits)
-
-
 def _zeroed_dx(out, shape, dtype, geom, inputs):
     buf = OutputBuffer(out, shape, dtype, geom.canonical_input, inputs)
     buf.kernel[...] = 0
@@ -73,11 +64,12 @@ def run_max_pool_grad(x, grad, geom, out=None, num_threads=None):
         dx.kernel[...] = 0
     else:  # the kernel zeroes dx as it goes
         xc = canonical_input(x, geom.canonical_input)
-        threads = effective_threads(num_threads, geom.work)
-        block = _channel_block(geom.canonical_input[0], geom.canonical_input[4], threads)
+        # one task a plane: splitting a plane's channels between threads made both
+        # read all of it (the hardware fetches the neighbouring lines), up to 2x slower
         _kernels.backward.max_pool_grad(
             xc, canonical_input(grad, geom.canonical_output), dx.kernel, geom.first,
-            geom.count, geom.divisor, geom.dilation, geom.w_span, block, threads)
+            geom.count, geom.divisor, geom.dilation, geom.w_span,
+            effective_threads(num_threads, geom.work))
     return dx.finish()
 
 
