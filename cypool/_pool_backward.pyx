@@ -109,7 +109,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                                                      scratch.tap_offset, n_taps, channels)
                         continue
                     pool_row(MODE_ARGMAX, xp, values, index, 0,
-                             &win, od, oh, out_w, in_h, in_w, channels, channels, &scratch)
+                             &win, od, oh, out_w, in_h, in_w, channels, &scratch)
                     for ow in range(out_w):
                         for c in range(channels):
                             j = index[ow * channels + c]

@@ -309,14 +309,14 @@ cdef enum:
 # ---- one output row -----------------------------------------------------------------
 
 cdef inline Py_ssize_t window_rows(const Windows* win, Py_ssize_t od, Py_ssize_t oh,
-                                   Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t in_stride,
+                                   Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t channels,
                                    int64_t* row_offset) noexcept nogil:
     """The (d, h) taps of output row (od, oh): their input rows' offsets, row-major."""
     cdef Py_ssize_t td, th, n_rows = 0
     for td in range(win.count[0][od]):
         for th in range(win.count[1][oh]):
             row_offset[n_rows] = ((win.first[0][od] + td * win.dilation[0]) * in_h
-                                  + win.first[1][oh] + th * win.dilation[1]) * in_w * in_stride
+                                  + win.first[1][oh] + th * win.dilation[1]) * in_w * channels
             n_rows += 1
     return n_rows
 
@@ -324,18 +324,15 @@ cdef inline Py_ssize_t window_rows(const Windows* win, Py_ssize_t od, Py_ssize_t
 cdef inline void pool_row(int mode, const max_t* plane, max_t* out_row, int64_t* index_row,
                           int64_t index_base, const Windows* win, Py_ssize_t od,
                           Py_ssize_t oh, Py_ssize_t out_w, Py_ssize_t in_h, Py_ssize_t in_w,
-                          Py_ssize_t in_stride, Py_ssize_t channels,
-                          RowScratch* scratch) noexcept nogil:
-    """Pool one output row of ``channels`` channels.
-
-    Input pixels are ``in_stride`` elements apart (> channels for a channel block);
-    output pixels ``channels`` apart.  Argmax indices are flat offsets from ``plane``
-    plus ``index_base``.
+                          Py_ssize_t channels, RowScratch* scratch) noexcept nogil:
+    """Pool one output row of ``channels`` channels, channels-last (pixels
+    ``channels`` apart).  Argmax indices are flat offsets from ``plane`` plus
+    ``index_base``.
     """
     cdef int zeros = pool_row_fast(mode, plane, out_row, index_row, index_base, win, od,
-                                   oh, out_w, in_h, in_w, in_stride, channels, scratch)
+                                   oh, out_w, in_h, in_w, channels, scratch)
     if zeros != ZEROS_EXACT:
-        fix_signed_zeros(plane, out_row, win, od, oh, out_w, in_h, in_w, in_stride,
+        fix_signed_zeros(plane, out_row, win, od, oh, out_w, in_h, in_w,
                          channels, <const max_t*>scratch.max_row
                          if zeros == ZEROS_REDUCED else NULL, scratch)
 
@@ -356,9 +353,8 @@ cdef inline bint has_negative_zero(const max_t* row, Py_ssize_t n) noexcept nogi
 
 cdef inline void fix_signed_zeros(const max_t* plane, max_t* out_row, const Windows* win,
                                   Py_ssize_t od, Py_ssize_t oh, Py_ssize_t out_w,
-                                  Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t in_stride,
-                                  Py_ssize_t channels, const max_t* reduced,
-                                  RowScratch* scratch) noexcept nogil:
+                                  Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t channels,
+                                  const max_t* reduced, RowScratch* scratch) noexcept nogil:
     """After a max that reduced the window's rows first: into ``reduced`` (the
     row's), or (NULL) in registers, where a column maximum was -0.0."""
     cdef Py_ssize_t ow, c, r, tw, n_w, n_rows
@@ -377,7 +373,7 @@ cdef inline void fix_signed_zeros(const max_t* plane, max_t* out_row, const Wind
             any_zero |= out_row[c] == 0
         if not any_zero:
             return
-        n_rows = window_rows(win, od, oh, in_h, in_w, in_stride, scratch.row_offset)
+        n_rows = window_rows(win, od, oh, in_h, in_w, channels, scratch.row_offset)
         for ow in range(out_w):
             out = out_row + ow * channels
             for c in range(channels):
@@ -389,7 +385,7 @@ cdef inline void fix_signed_zeros(const max_t* plane, max_t* out_row, const Wind
             for r in range(n_rows):
                 for tw in range(n_w):
                     max_tap(out, plane + scratch.row_offset[r]
-                            + (win.first[2][ow] + tw * win.dilation[2]) * in_stride,
+                            + (win.first[2][ow] + tw * win.dilation[2]) * channels,
                             1, 0, channels, r == 0 and tw == 0)
 
 
@@ -419,7 +415,7 @@ cdef inline void prefetch_new_rows(const void* base, const int64_t* new_row, Py_
 
 
 cdef inline int32_t window_taps(const Windows* win, Py_ssize_t ow, const int64_t* row_offset,
-                                Py_ssize_t n_rows, Py_ssize_t in_stride,
+                                Py_ssize_t n_rows, Py_ssize_t channels,
                                 int64_t* tap_offset) noexcept nogil:
     """The taps of output column ow's window over the given rows, row-major."""
     cdef Py_ssize_t r, tw
@@ -427,17 +423,17 @@ cdef inline int32_t window_taps(const Windows* win, Py_ssize_t ow, const int64_t
     for r in range(n_rows):
         for tw in range(win.count[2][ow]):
             tap_offset[n_taps] = row_offset[r] + (win.first[2][ow]
-                                                  + tw * win.dilation[2]) * in_stride
+                                                  + tw * win.dilation[2]) * channels
             n_taps += 1
     return n_taps
 
 
 cdef inline Py_ssize_t ready_cells(const Windows* win, Py_ssize_t ow, Py_ssize_t out_w,
-                                   Py_ssize_t end, Py_ssize_t in_stride) noexcept nogil:
+                                   Py_ssize_t end, Py_ssize_t channels) noexcept nogil:
     """The first output column from ow on whose window (empty ones aside) reaches
     past element ``end`` of an input row: the columns before it are ready."""
     while ow < out_w and (win.count[2][ow] == 0 or (
-            win.first[2][ow] + (win.count[2][ow] - 1) * win.dilation[2] + 1) * in_stride
+            win.first[2][ow] + (win.count[2][ow] - 1) * win.dilation[2] + 1) * channels
             <= end):
         ow += 1
     return ow
@@ -475,9 +471,8 @@ cdef inline bint stride1_windows(const int64_t* first, const int64_t* count, Py_
 cdef inline Py_ssize_t max_reduced_cells(const Windows* win, const max_t* reduced,
                                          max_t* out_row, Py_ssize_t ow_begin,
                                          Py_ssize_t ow_end, bint last, Py_ssize_t in_w,
-                                         Py_ssize_t in_stride, Py_ssize_t channels,
-                                         int64_t* tap_offset, bint stream,
-                                         bint nan_free) noexcept nogil:
+                                         Py_ssize_t channels, int64_t* tap_offset,
+                                         bint stream, bint nan_free) noexcept nogil:
     """Max cells [ow_begin, ow_end) of an output row from its reduced input row (in_w
     pixels); stride-1 windows of K >= 3 pixels, padding-clipped ones too, K - 1 cells
     at once (as max_rows_group does rows).  Unless ``last`` (the row's last call), a
@@ -497,7 +492,7 @@ cdef inline Py_ssize_t max_reduced_cells(const Windows* win, const max_t* reduce
         # groups from the row's start: the border windows too (clipped taps repeated)
         if n_group > 1 and ow + n_group <= win.size[2] and stride1_windows(
                 win.first[2], win.count[2], ow, n_group, k, in_w,
-                in_stride, pixel_offset):
+                channels, pixel_offset):
             if ow + n_group <= ow_end:
                 cypool_max_rows_group(dtype_code(reduced), reduced, pixel_offset,
                                       out, channels, n_group, k, channels, stream, 0, nan_free)
@@ -505,7 +500,7 @@ cdef inline Py_ssize_t max_reduced_cells(const Windows* win, const max_t* reduce
                 continue
             if not last:
                 break
-        n_taps = window_taps(win, ow, &zero, 1, in_stride, tap_offset)
+        n_taps = window_taps(win, ow, &zero, 1, channels, tap_offset)
         if n_taps == 0:  # a dilated window that misses the input
             for c in range(channels):
                 out[c] = lowest(out[c])
@@ -523,14 +518,14 @@ cdef inline Py_ssize_t prefetch_distance(Py_ssize_t row_bytes) noexcept nogil:
 
 
 cdef inline bint stride2_columns(int mode, const Windows* win, Py_ssize_t n_rows,
-                                 Py_ssize_t channels, Py_ssize_t in_stride, Py_ssize_t out_w,
+                                 Py_ssize_t channels, Py_ssize_t out_w,
                                  bint* clipped) noexcept nogil:
     """Whether a max row of 1-4 channels at stride 2 over 2 or 3 adjacent pixels
     (2x2/2 and 3x3/2 of channels-first planes, grayscale and RGB) takes its span in
     one cypool_max_rows_stride2 call (column maxima and taps in registers); sets
     ``clipped`` when the right border's window of SAME padding (two taps) joins it."""
     cdef Py_ssize_t lo = win.span_lo, hi = win.span_hi, n_w
-    if not (mode == MODE_MAX and channels <= 4 and in_stride == channels and n_rows > 0
+    if not (mode == MODE_MAX and channels <= 4 and n_rows > 0
             and hi > lo and win.span_step == 2 and win.dilation[2] == 1):
         return False
     n_w = win.count[2][lo]
@@ -545,8 +540,8 @@ cdef inline bint stride2_columns(int mode, const Windows* win, Py_ssize_t n_rows
 cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                               int64_t* index_row, int64_t index_base, const Windows* win,
                               Py_ssize_t od, Py_ssize_t oh, Py_ssize_t out_w,
-                              Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t in_stride,
-                              Py_ssize_t channels, RowScratch* scratch) noexcept nogil:
+                              Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t channels,
+                              RowScratch* scratch) noexcept nogil:
     """pool_row's work; returns the ZEROS_* check the row needs."""
     cdef Py_ssize_t n_w, lo = win.span_lo, hi = win.span_hi, n_span = hi - lo
     cdef Py_ssize_t ow, c, r, tw, w_step, i, n_rows
@@ -565,11 +560,11 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     cdef int64_t* row_offset = scratch.row_offset
     cdef int64_t* tap_offset = scratch.tap_offset
     cdef bint stream_cells
-    n_rows = window_rows(win, od, oh, in_h, in_w, in_stride, row_offset)
+    n_rows = window_rows(win, od, oh, in_h, in_w, channels, row_offset)
     per_cell = channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES and (
         mode != MODE_ARGMAX or max_t is float or max_t is double)
     n_w = win.count[2][lo] if n_span > 0 else 0
-    column_first = stride2_columns(mode, win, n_rows, channels, in_stride, out_w, &clipped)
+    column_first = stride2_columns(mode, win, n_rows, channels, out_w, &clipped)
     # Later output rows' input rows are fetched while this row computes: the hardware
     # prefetcher alone leaves one thread at half the DRAM bandwidth.  Per-cell rows ask
     # for the next row's cell by cell below.  Short rows of few channels ask now for
@@ -578,7 +573,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     # (measured: a burst per row was up to 1.6x slower on RGB rows).
     next_rows = 0
     row_bytes = in_w * channels * <Py_ssize_t>sizeof(max_t)
-    if n_rows > 0 and not per_cell and in_stride == channels and 0 < row_bytes <= SHORT_ROW:
+    if n_rows > 0 and not per_cell and 0 < row_bytes <= SHORT_ROW:
         ahead = prefetch_distance(row_bytes)
         r = 1
         while r < n_rows and row_offset[r] == row_offset[r - 1] + in_w * channels:
@@ -598,12 +593,12 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
             for r in range(n_rows):
                 cypool_prefetch(plane, row_offset[r] * sizeof(max_t) + ahead, row_bytes)
     elif n_rows > 0 and oh + 1 < win.size[1]:
-        next_rows = (win.first[1][oh + 1] - win.first[1][oh]) * in_w * in_stride
+        next_rows = (win.first[1][oh + 1] - win.first[1][oh]) * in_w * channels
     elif n_rows > 0 and od + 1 < win.size[0] and win.count[0][od + 1] > 0:
         # a 3-D plane's last row of this d: the next d's first (its rows in place of
         # this one's, as near as the shapes allow; a stray prefetch costs little)
         next_rows = ((win.first[0][od + 1] - win.first[0][od]) * in_h
-                     + win.first[1][0] - win.first[1][oh]) * in_w * in_stride
+                     + win.first[1][0] - win.first[1][oh]) * in_w * channels
     if (mode == MODE_MAX and n_rows > 1 and scratch.max_row != NULL and not column_first
             and (not per_cell or n_rows * in_w + out_w * n_w < n_rows * n_w * out_w)):
         # A max is exact in any order: reduce the rows first, along the whole
@@ -619,7 +614,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         if oh + 1 < win.size[1] and win.count[1][oh + 1] > 0:
             next_last = ((win.first[1][oh + 1] + (win.count[1][oh + 1] - 1) * win.dilation[1])
                          - (win.first[1][oh] + (win.count[1][oh] - 1) * win.dilation[1])
-                         ) * in_w * in_stride
+                         ) * in_w * channels
         # Cells of many channels are pooled as soon as a block completes their
         # windows, while the block is in L1 (SPPF's 5x5/1: 1.15x faster than pooling
         # the whole 40 KB row after it); cells of few channels go along the row below.
@@ -635,8 +630,8 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
             i += n_block
             if per_cell:
                 ow = max_reduced_cells(win, reduced, out_row, ow,
-                                       ready_cells(win, ow, out_w, i, in_stride),
-                                       i == in_w * channels, in_w, in_stride, channels,
+                                       ready_cells(win, ow, out_w, i, channels),
+                                       i == in_w * channels, in_w, channels,
                                        tap_offset, scratch.stream, False)
         if per_cell:
             return ZEROS_REDUCED
@@ -663,7 +658,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                     index_row[ow * channels + c] = -1
             continue
         if mode == MODE_MAX:  # in registers, branch-free: no store per tap
-            n_taps = window_taps(win, ow, row_offset, n_rows, in_stride, tap_offset)
+            n_taps = window_taps(win, ow, row_offset, n_rows, channels, tap_offset)
             cypool_max_cell(dtype_code(src), src, out, tap_offset, n_taps, channels, False)
             continue
         if mode == MODE_AVG:
@@ -671,7 +666,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                 out[c] = 0
         for r in range(n_rows):
             for tw in range(n_w):
-                cell = row_offset[r] + (win.first[2][ow] + tw * win.dilation[2]) * in_stride
+                cell = row_offset[r] + (win.first[2][ow] + tw * win.dilation[2]) * channels
                 if mode == MODE_AVG:
                     sum_tap(out, src + cell, 1, 0, channels)
                 else:
@@ -693,9 +688,9 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     # span path: outputs [lo, hi) share one window shape; tap t of output lo + i
     # reads src + tap_offset[t] + i * w_step
     n_w = win.count[2][lo]
-    w_step = win.span_step * in_stride
+    w_step = win.span_step * channels
     out = out_row + lo * channels
-    n_taps = window_taps(win, lo, row_offset, n_rows, in_stride, tap_offset)
+    n_taps = window_taps(win, lo, row_offset, n_rows, channels, tap_offset)
     if per_cell:
         if mode == MODE_AVG:
             divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
@@ -725,7 +720,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     if mode == MODE_MAX and channels == 1 and w_step == 2:  # stride 2, other windows
         cypool_max_stride2(dtype_code(src), out, src, tap_offset, n_taps, n_span)
         return zeros
-    if (mode == MODE_MAX and w_step > channels and in_stride == channels
+    if (mode == MODE_MAX and w_step > channels
             and scratch.max_run != NULL):
         # Strided taps of few channels gather badly: take the taps' running maximum
         # at every pixel along the row instead (contiguous, vectorised, taps in the
@@ -805,7 +800,7 @@ cdef inline void pool_row_group(int mode, const max_t* plane, max_t* out_row,
         if n_done == 0:
             pool_row(mode, plane, out_row + j * row_size,
                      index_row + j * row_size if index_row != NULL else NULL, index_base,
-                     win, od, oh + j, out_w, in_h, in_w, channels, channels, scratch)
+                     win, od, oh + j, out_w, in_h, in_w, channels, scratch)
             n_done = 1
         j += n_done
 
@@ -850,14 +845,13 @@ cdef inline bint max_rows_group(const max_t* plane, max_t* out_row, const Window
         for j in range(n_group):
             ow_done = max_reduced_cells(win, reduced + j * row_elements,
                                         out_row + j * out_w * channels, ow, ow_ready,
-                                        i == row_elements, in_w, channels, channels,
+                                        i == row_elements, in_w, channels,
                                         scratch.tap_offset, scratch.stream, not suspect)
         ow = ow_done
     if suspect:  # else no -0.0 in the reduced rows: nothing to fix
         for j in range(n_group):
             fix_signed_zeros(plane, out_row + j * out_w * channels, win, od, oh + j, out_w,
-                             in_h, in_w, channels, channels, reduced + j * row_elements,
-                             scratch)
+                             in_h, in_w, channels, reduced + j * row_elements, scratch)
     return True
 
 
@@ -878,7 +872,7 @@ cdef inline Py_ssize_t max_rows_stride2_run(const max_t* plane, max_t* out_row,
     cdef Py_ssize_t r, j, step, ahead, new_bytes, n_run
     cdef Py_ssize_t row_bytes = in_w * channels * <Py_ssize_t>sizeof(max_t)
     cdef bint clipped = False
-    if (not stride2_columns(MODE_MAX, win, n_rows, channels, channels, out_w, &clipped)
+    if (not stride2_columns(MODE_MAX, win, n_rows, channels, out_w, &clipped)
             or win.span_lo != 0 or win.span_hi + clipped != out_w):
         return 0
     for r in range(1, n_rows):
@@ -903,7 +897,7 @@ cdef inline Py_ssize_t max_rows_stride2_run(const max_t* plane, max_t* out_row,
                                new_bytes):
         for j in range(n_run):  # a column maximum was -0.0 (ZEROS_SUSPECT)
             fix_signed_zeros(plane, out_row + j * out_w * channels, win, od, oh + j, out_w,
-                             in_h, in_w, channels, channels, NULL, scratch)
+                             in_h, in_w, channels, NULL, scratch)
     return n_run
 
 
