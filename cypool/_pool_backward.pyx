@@ -35,11 +35,11 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                   tuple span, int num_threads):
     """dx[argmax(o)] += grad[o]; dx need not be zeroed.
 
-    Each task is a plane: for each output row it finds the row's
-    argmax with the forward's row kernel (same rule: first maximum, first NaN), then
-    adds the row's gradients in output order.  Input rows are zeroed just before the
-    first output row that reaches them (so the adds hit cache, and there is no
-    separate zeroing pass).
+    Each task is a plane: for each output row it finds the row's argmax with the
+    forward's row kernel (same rule: first maximum, first NaN), then adds the row's
+    gradients in output order.  Input rows are zeroed just before the first output
+    row that reaches them (so the adds hit cache, and there is no separate zeroing
+    pass).
     """
     cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
     cdef Py_ssize_t in_h = x.shape[2], in_w = x.shape[3], channels = x.shape[4]
@@ -78,7 +78,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                 continue
             d = dx_ptr + p * plane_size
             xp = x_ptr + p * plane_size  # the plane's input, as d its dx
-            zeroed = 0  # input rows (id*in_h + ih) of this task zeroed so far
+            zeroed = 0  # input rows (id*in_h + ih) of this plane zeroed so far
             for od in range(out_d):
                 for oh in range(out_h):
                     if win.count[0][od] > 0 and win.count[1][oh] > 0:

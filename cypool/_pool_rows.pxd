@@ -98,8 +98,9 @@ cdef extern from "_row_simd.h":
     # rows 0 .. n_group - 1 of out (out_stride apart): maxima over n_window rows, row j
     # over rows j .. j + n_window - 1 of base + row_offset[r] (2 <= n_group < n_window);
     # rows of a row, or cells of a row's pixels.  ``ahead``: ask for the last n_group
-    # rows that many elements ahead; ``nan_free``: the rows hold no NaN (one maxps a
-    # maximum).  Returns whether an output is NaN or -0.0 (floats; not for nan_free).
+    # rows that many elements ahead; ``nan_free``: the rows hold no NaN and no -0.0
+    # (one maxps a maximum).  Returns whether an output is NaN or -0.0 (floats; always
+    # false for nan_free).
     int cypool_max_rows_group(int dtype, const void* base, const int64_t* row_offset,
                               void* out, Py_ssize_t out_stride, Py_ssize_t n_group,
                               Py_ssize_t n_window, Py_ssize_t n, int stream,
@@ -477,7 +478,7 @@ cdef inline Py_ssize_t max_reduced_cells(const Windows* win, const max_t* reduce
     pixels); stride-1 windows of K >= 3 pixels, padding-clipped ones too, K - 1 cells
     at once (as max_rows_group does rows).  Unless ``last`` (the row's last call), a
     group that ow_end cuts short waits for the next call: returns the first cell not
-    done.  ``nan_free``: the reduced row holds no NaN."""
+    done.  ``nan_free``: the reduced row holds no NaN and no -0.0."""
     cdef Py_ssize_t ow = ow_begin, c, n_group = 1, k = 0
     cdef int64_t zero = 0  # the one row's offset
     cdef int64_t pixel_offset[GROUP_ROWS + GROUP_WINDOW]

@@ -458,7 +458,7 @@ def _ratio(a, b):
 
 
 def _range(row):
-    """" (least-most)" of cypool/floor over repeated runs, or nothing."""
+    """cypool/floor's least and most over repeated runs as " (least-most)", or ""."""
     low_high = row.get("cypool_floor_range")
     return f" ({low_high[0]:.2f}-{low_high[1]:.2f})" if low_high else ""
 
