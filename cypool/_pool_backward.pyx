@@ -32,12 +32,14 @@ cdef inline void zero_rows(max_t* d, Py_ssize_t start, Py_ssize_t stop,
 
 def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] grad,
                   max_t[:, :, :, :, ::1] dx, tuple first, tuple count, tuple divisor, tuple dilation,
-                  tuple span, int num_threads):
+                  tuple span, int split_axis, Py_ssize_t chunks, int num_threads):
     """dx[argmax(o)] += grad[o]; dx need not be zeroed.
 
-    Each task is a plane: for each output row it finds the row's argmax with the
-    forward's row kernel (same rule: first maximum, first NaN), then adds the row's
-    gradients in output order.  Input rows are zeroed just before the first output
+    Each task is a plane, or with ``chunks`` > 1 a run of its output rows along D
+    (``split_axis`` 1) or H (2), windows along that axis not overlapping (each input
+    row then belongs to one task; gradients._row_chunks).  For each output row it
+    finds the row's argmax with the forward's row kernel (same rule: first maximum,
+    first NaN), then adds the row's gradients in output order.  Input rows are zeroed just before the first output
     row that reaches them (so the adds hit cache, and there is no separate zeroing
     pass).
     """
@@ -46,7 +48,8 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef Py_ssize_t plane_size = x.shape[1] * in_h * in_w * channels
     cdef Py_ssize_t out_d = grad.shape[1], out_h = grad.shape[2], out_w = grad.shape[3]
     cdef Py_ssize_t grad_plane = out_d * out_h * out_w * channels
-    cdef Py_ssize_t p, od, oh, ow, c, zeroed, reach, n_rows, n_new
+    cdef Py_ssize_t task, p, k, od, oh, ow, c, zeroed, stop, reach, n_rows, n_new
+    cdef Py_ssize_t od_lo, od_hi, oh_lo, oh_hi
     cdef Py_ssize_t step
     cdef int32_t n_taps
     # cells of many channels (floats) take one C helper per cell; others the row
@@ -73,14 +76,36 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
         index = <int64_t*>malloc(out_w * channels * sizeof(int64_t) + 8)
         if values == NULL or index == NULL:
             failed[0] = 1
-        for p in prange(x.shape[0], schedule="static"):
+        for task in prange(x.shape[0] * chunks, schedule="static"):
             if failed[0]:
                 continue
+            p = task // chunks
+            k = task % chunks
             d = dx_ptr + p * plane_size
             xp = x_ptr + p * plane_size  # the plane's input, as d its dx
-            zeroed = 0  # input rows (id*in_h + ih) of this plane zeroed so far
-            for od in range(out_d):
-                for oh in range(out_h):
+            # the task's output rows, and its input rows (id*in_h + ih): [zeroed, stop)
+            od_lo = 0
+            od_hi = out_d
+            oh_lo = 0
+            oh_hi = out_h
+            zeroed = 0
+            stop = in_rows
+            if split_axis == 1:
+                od_lo = k * out_d // chunks
+                od_hi = (k + 1) * out_d // chunks
+                if k > 0:
+                    zeroed = win.first[0][od_lo] * in_h
+                if k + 1 < chunks:
+                    stop = win.first[0][od_hi] * in_h
+            elif split_axis == 2:
+                oh_lo = k * out_h // chunks
+                oh_hi = (k + 1) * out_h // chunks
+                if k > 0:
+                    zeroed = win.first[1][oh_lo]
+                if k + 1 < chunks:
+                    stop = win.first[1][oh_hi]
+            for od in range(od_lo, od_hi):  # zeroed: the task's input rows zeroed so far
+                for oh in range(oh_lo, oh_hi):
                     if win.count[0][od] > 0 and win.count[1][oh] > 0:
                         reach = ((win.first[0][od] + (win.count[0][od] - 1) * win.dilation[0])
                                  * in_h + win.first[1][oh]
@@ -115,7 +140,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                             j = index[ow * channels + c]
                             if j >= 0:  # -1: an empty window has no gradient
                                 d[j] += g[ow * channels + c]
-            zero_rows(d, zeroed, in_rows, in_w * channels)
+            zero_rows(d, zeroed, stop, in_w * channels)
         free(values)
         free(index)
         free_row_scratch(&scratch)

@@ -1,6 +1,8 @@
 """Pooling gradients with the signatures of TF's MaxPoolGrad, AvgPoolGrad and
 MaxPoolGradWithArgmax (SPEC.md, Gradients), in every rank and layout.
 """
+import math
+
 import numpy as np
 
 from cypool import _kernels
@@ -23,6 +25,25 @@ def _as_grad(grad, dtype, shape, kind):
             raise TypeError(f"grad must have the input's dtype {dtype}, got {arr.dtype}")
     check_shape(arr, shape, "grad", "the pooled output's shape")
     return arr
+
+
+def _row_chunks(geom, threads):
+    """How the max gradient splits a plane for ``threads``: ``(axis, chunks)``, each
+    plane's output rows cut into ``chunks`` runs along D (axis 1) or, for 1-D and 2-D
+    inputs, H (axis 2), where planes do not divide among the threads and the windows
+    along that axis do not overlap (2x2/2, 2x2x2/2: every input row then has one
+    writer, so the adds keep their order).  ``(0, 1)``, a task a plane, otherwise;
+    a plane's channels are never split (both threads would read all of it)."""
+    planes, in_d = geom.canonical_input[0], geom.canonical_input[1]
+    chunks = threads // math.gcd(planes, threads)
+    axis = 1 if geom.canonical_output[1] > 1 else 2 if in_d == 1 else 0
+    if chunks == 1 or axis == 0:
+        return 0, 1
+    first, count = geom.first[axis - 1], geom.count[axis - 1]
+    last = first + (count - 1) * geom.dilation[axis - 1]
+    if count.min() < 1 or np.any(first[1:] <= last[:-1]):
+        return 0, 1
+    return axis, min(chunks, len(first))
 
 
 def _zeroed_dx(out, shape, dtype, geom, inputs):
@@ -63,13 +84,12 @@ def run_max_pool_grad(x, grad, geom, out=None, num_threads=None):
     if geom.empty or not x.size:
         dx.kernel[...] = 0
     else:  # the kernel zeroes dx as it goes
-        xc = canonical_input(x, geom.canonical_input)
-        # one task a plane: splitting a plane's channels between threads made both
-        # read all of it (the hardware fetches the neighbouring lines), up to 2x slower
+        threads = effective_threads(num_threads, geom.work)
         _kernels.backward.max_pool_grad(
-            xc, canonical_input(grad, geom.canonical_output), dx.kernel, geom.first,
+            canonical_input(x, geom.canonical_input),
+            canonical_input(grad, geom.canonical_output), dx.kernel, geom.first,
             geom.count, geom.divisor, geom.dilation, geom.w_span,
-            effective_threads(num_threads, geom.work))
+            *_row_chunks(geom, threads), threads)
     return dx.finish()
 
 

@@ -132,7 +132,7 @@ def test_gradients_equal_finite_differences(shape, fmt, k, s, pad, dil, kind):
 
 # ------------------------------------------------------------- determinism
 
-@pytest.mark.parametrize("shape, fmt", [((1, 48, 40, 16), "NHWC"),  # split channels
+@pytest.mark.parametrize("shape, fmt", [((1, 48, 40, 16), "NHWC"),  # one plane
                                         ((4, 40, 33, 3), "NHWC"),
                                         ((2, 8, 40, 33), "NCHW"),
                                         ((2, 10, 12, 14, 4), "NDHWC")])
@@ -146,6 +146,54 @@ def test_gradients_do_not_depend_on_thread_count(shape, fmt):
                lambda n: cypool.avg_pool_grad(x.shape, g, k, s, "SAME", fmt, num_threads=n)):
         one, two = fn(1), fn(2)
         assert one.tobytes() == two.tobytes()
+
+
+# Windows that do not overlap along D (or H for 1-D and 2-D inputs) let a plane's
+# output rows split among threads when planes do not divide among them; each case's
+# split is checked to be taken, and the result against the reference at 1-3 threads.
+SPLIT_CASES = [
+    ((1, 20, 19, 16), "NHWC", 2, 2, "VALID", 1, 2),
+    ((1, 21, 17, 8), "NHWC", 3, 3, "SAME", 1, 2),   # SAME's clipped border windows
+    ((3, 22, 9, 5), "NHWC", 2, 3, "VALID", 1, 2),   # rows no window takes: zeroed
+    ((1, 23, 9, 4), "NHWC", 2, 3, "SAME", 1, 2),
+    ((1, 26, 7, 8), "NHWC", 2, 5, "VALID", 2, 2),   # dilated taps, rows in between
+    ((1, 1, 30, 31), "NCHW", 2, 2, "SAME", 1, 2),
+    ((1, 40, 6), "NWC", 4, 4, "VALID", 1, 2),
+    ((1, 10, 12, 14, 4), "NDHWC", 2, 2, "VALID", 1, 1),  # split along D
+    ((1, 3, 9, 8, 7), "NCDHW", 3, 3, "SAME", 1, 1),  # 3 planes: 6 runs
+]
+
+
+@pytest.mark.parametrize("shape, fmt, k, s, pad, dil, axis", SPLIT_CASES)
+def test_max_gradient_splits_planes_of_non_overlapping_windows(monkeypatch, shape, fmt, k, s,
+                                                               pad, dil, axis):
+    from cypool.gradients import _row_chunks
+    from cypool._geometry import parse_pool_args
+    monkeypatch.setattr("cypool._threads.SERIAL_WORK", 0)  # small inputs threaded too
+    rng = np.random.default_rng(11)
+    x = rng.integers(-2, 3, size=shape).astype(np.float32)  # ties within windows
+    n = len(fmt) - 2
+    geom = parse_pool_args(x.shape, k, s, pad, fmt, [dil] * n)
+    assert _row_chunks(geom, 2)[0] == axis
+    y = cypool.max_pool(x, k, s, pad, fmt, dilations=[dil] * n)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    want = R.ref_max_pool_grad(x, g, k, s, pad, fmt, [dil] * n)
+    for threads in (1, 2, 3):
+        out = np.full_like(x, np.nan)  # every cell must be written, gaps zeroed
+        got = cypool.max_pool_grad(x, y, g, k, s, pad, fmt, dilations=[dil] * n,
+                                   num_threads=threads, out=out)
+        assert got.tobytes() == want.tobytes(), threads
+
+
+def test_max_gradient_keeps_planes_whole_where_windows_overlap():
+    from cypool.gradients import _row_chunks
+    from cypool._geometry import parse_pool_args
+    def chunks(shape, k, s, pad, fmt):
+        return _row_chunks(parse_pool_args(shape, k, s, pad, fmt, None), 2)
+    assert chunks((1, 20, 20, 8), 3, 2, "SAME", "NHWC") == (0, 1)
+    assert chunks((4, 20, 20, 8), 2, 2, "VALID", "NHWC") == (0, 1)  # 2 planes a thread
+    # a 3-D input with one output depth: H rows of different depths interleave
+    assert chunks((1, 2, 20, 20, 8), 2, 2, "VALID", "NDHWC") == (0, 1)
 
 
 # ------------------------------------------------------------- edge cases
