@@ -39,9 +39,9 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     (``split_axis`` 1) or H (2), windows along that axis not overlapping (each input
     row then belongs to one task; gradients._row_chunks).  For each output row it
     finds the row's argmax with the forward's row kernel (same rule: first maximum,
-    first NaN), then adds the row's gradients in output order.  Input rows are zeroed just before the first output
-    row that reaches them (so the adds hit cache, and there is no separate zeroing
-    pass).
+    first NaN), then adds the row's gradients in output order.  Input rows are
+    zeroed just before the first output row that reaches them (so the adds hit
+    cache, and there is no separate zeroing pass).
     """
     cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
     cdef Py_ssize_t in_h = x.shape[2], in_w = x.shape[3], channels = x.shape[4]
