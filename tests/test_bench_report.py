@@ -49,6 +49,15 @@ def test_repeated_runs_merge_to_medians_and_a_range():
     assert bench.merge_repeats(runs[:1]) is runs[0]
 
 
+def test_runs_without_cases_summarise_their_training_step_only():
+    training = {"shape": [4, 112, 112, 16], "tf.nn_ms": 10.0, "cypool.tf_ms": 12.0}
+    run = dict(_run(1, training), results=[], bandwidth_gbs=None)
+    merged = bench.merge_repeats([run, dict(run)])
+    assert merged["bandwidth_gbs"] is None and merged["results"] == []
+    lines = bench.summary_lines([merged])
+    assert len(lines) == 1 and lines[0].startswith("1 thread(s): Keras training step")
+
+
 def test_repeat_must_be_a_positive_count(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--repeat", "0"])

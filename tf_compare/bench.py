@@ -432,8 +432,9 @@ def merge_repeats(workers):
     if len(workers) == 1:
         return workers[0]
     merged = dict(workers[0], repeats=len(workers))
-    merged["bandwidth_gbs"] = [min(w["bandwidth_gbs"][0] for w in workers),
-                               max(w["bandwidth_gbs"][1] for w in workers)]
+    if merged["bandwidth_gbs"]:  # None: no case ran (--cases train)
+        merged["bandwidth_gbs"] = [min(w["bandwidth_gbs"][0] for w in workers),
+                                   max(w["bandwidth_gbs"][1] for w in workers)]
     rows = []
     for i, row in enumerate(workers[0]["results"]):
         runs = [w["results"][i] for w in workers]
@@ -488,6 +489,9 @@ def summary_lines(runs):
     lines = []
     for run in runs:
         rs = run["results"]
+        if not rs:  # only the training step ran, or no case matched --cases
+            continue
+
         def gmean(key, who="cypool_ms", ops=None):
             v = [r[who] / r[key] for r in rs
                  if r.get(key) and r.get(who) and (ops is None or r.get("op") in ops)]
