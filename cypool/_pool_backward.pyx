@@ -30,14 +30,21 @@ cdef inline void zero_rows(max_t* d, Py_ssize_t start, Py_ssize_t stop,
         memset(d + start * row_size, 0, (stop - start) * row_size * sizeof(max_t))
 
 
+cdef inline Py_ssize_t last_tap(const Windows* win, int axis, Py_ssize_t o) noexcept nogil:
+    """The last in-bounds input index of output o's window along axis (count > 0)."""
+    return win.first[axis][o] + (win.count[axis][o] - 1) * win.dilation[axis]
+
+
 def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] grad,
                   max_t[:, :, :, :, ::1] dx, tuple first, tuple count, tuple divisor, tuple dilation,
                   tuple span, int split_axis, Py_ssize_t chunks, int num_threads):
     """dx[argmax(o)] += grad[o]; dx need not be zeroed.
 
     Each task is a plane, or with ``chunks`` > 1 a run of its output rows along D
-    (``split_axis`` 1) or H (2), windows along that axis not overlapping (each input
-    row then belongs to one task; gradients._row_chunks).  For each output row it
+    (``split_axis`` 1) or H (2): the run owns the input rows from its first window's
+    first row to the next run's, and also visits the earlier outputs whose windows
+    reach into them, adding only into its own rows (gradients._row_chunks).  Every
+    dx cell so gets its adds from one task, in output order.  For each output row it
     finds the row's argmax with the forward's row kernel (same rule: first maximum,
     first NaN), then adds the row's gradients in output order.  Input rows are
     zeroed just before the first output row that reaches them (so the adds hit
@@ -48,8 +55,8 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef Py_ssize_t plane_size = x.shape[1] * in_h * in_w * channels
     cdef Py_ssize_t out_d = grad.shape[1], out_h = grad.shape[2], out_w = grad.shape[3]
     cdef Py_ssize_t grad_plane = out_d * out_h * out_w * channels
-    cdef Py_ssize_t task, p, k, od, oh, ow, c, zeroed, stop, reach, n_rows, n_new
-    cdef Py_ssize_t od_lo, od_hi, oh_lo, oh_hi
+    cdef Py_ssize_t task, p, k, od, oh, ow, c, zeroed, start, reach, n_rows, n_new
+    cdef Py_ssize_t od_lo, od_hi, oh_lo, oh_hi, own_lo, own_hi
     cdef Py_ssize_t step
     cdef int32_t n_taps
     # cells of many channels (floats) take one C helper per cell; others the row
@@ -83,37 +90,45 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
             k = task % chunks
             d = dx_ptr + p * plane_size
             xp = x_ptr + p * plane_size  # the plane's input, as d its dx
-            # the task's output rows, and its input rows (id*in_h + ih): [zeroed, stop)
+            # the task's output rows, and the input rows it owns (id*in_h + ih):
+            # [own_lo, own_hi), of which [own_lo, zeroed) are zeroed so far
             od_lo = 0
             od_hi = out_d
             oh_lo = 0
             oh_hi = out_h
-            zeroed = 0
-            stop = in_rows
+            own_lo = 0
+            own_hi = in_rows
             if split_axis == 1:
                 od_lo = k * out_d // chunks
                 od_hi = (k + 1) * out_d // chunks
                 if k > 0:
-                    zeroed = win.first[0][od_lo] * in_h
+                    own_lo = win.first[0][od_lo] * in_h
                 if k + 1 < chunks:
-                    stop = win.first[0][od_hi] * in_h
+                    own_hi = win.first[0][od_hi] * in_h
+                while od_lo > 0 and last_tap(&win, 0, od_lo - 1) * in_h + in_h > own_lo:
+                    od_lo = od_lo - 1  # an earlier window reaching into the task's rows
             elif split_axis == 2:
                 oh_lo = k * out_h // chunks
                 oh_hi = (k + 1) * out_h // chunks
                 if k > 0:
-                    zeroed = win.first[1][oh_lo]
+                    own_lo = win.first[1][oh_lo]
                 if k + 1 < chunks:
-                    stop = win.first[1][oh_hi]
-            for od in range(od_lo, od_hi):  # zeroed: the task's input rows zeroed so far
+                    own_hi = win.first[1][oh_hi]
+                while oh_lo > 0 and last_tap(&win, 1, oh_lo - 1) + 1 > own_lo:
+                    oh_lo = oh_lo - 1
+            zeroed = own_lo
+            for od in range(od_lo, od_hi):
                 for oh in range(oh_lo, oh_hi):
+                    start = own_lo  # empty windows: nothing to add, nothing to clip
+                    reach = own_lo
                     if win.count[0][od] > 0 and win.count[1][oh] > 0:
-                        reach = ((win.first[0][od] + (win.count[0][od] - 1) * win.dilation[0])
-                                 * in_h + win.first[1][oh]
-                                 + (win.count[1][oh] - 1) * win.dilation[1] + 1)
-                        zero_rows(d, zeroed, reach, in_w * channels)
-                        zeroed = max(zeroed, reach)
+                        start = win.first[0][od] * in_h + win.first[1][oh]
+                        reach = last_tap(&win, 0, od) * in_h + last_tap(&win, 1, oh) + 1
+                        zero_rows(d, zeroed, min(reach, own_hi), in_w * channels)
+                        zeroed = max(zeroed, min(reach, own_hi))
                     g = grad_ptr + p * grad_plane + (od * out_h + oh) * out_w * channels
-                    if per_cell:  # argmax and adds cell by cell, in vector registers
+                    if per_cell and start >= own_lo and reach <= own_hi:
+                        # argmax and adds cell by cell, in vector registers
                         n_rows = window_rows(&win, od, oh, in_h, in_w, channels,
                                              scratch.row_offset)
                         n_new = 0  # the next output row's rows, fetched cell by cell
@@ -138,9 +153,11 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                     for ow in range(out_w):
                         for c in range(channels):
                             j = index[ow * channels + c]
-                            if j >= 0:  # -1: an empty window has no gradient
+                            # -1: an empty window has no gradient; a window
+                            # shared with another task adds only into own rows
+                            if j >= own_lo * in_w * channels and j < own_hi * in_w * channels:
                                 d[j] += g[ow * channels + c]
-            zero_rows(d, zeroed, stop, in_w * channels)
+            zero_rows(d, zeroed, own_hi, in_w * channels)
         free(values)
         free(index)
         free_row_scratch(&scratch)

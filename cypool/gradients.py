@@ -30,18 +30,22 @@ def _as_grad(grad, dtype, shape, kind):
 def _row_chunks(geom, threads):
     """How the max gradient splits a plane for ``threads``: ``(axis, chunks)``, each
     plane's output rows cut into ``chunks`` runs along D (axis 1) or, for 2-D inputs,
-    H (axis 2), where planes do not divide among the threads and the windows
-    along that axis do not overlap (2x2/2, 2x2x2/2: every input row then has one
-    writer, so the adds keep their order).  ``(0, 1)``, a task a plane, otherwise;
-    a plane's channels are never split (both threads would read all of it)."""
+    H (axis 2), where planes do not divide among the threads.  A run owns its input
+    rows from its first window's first row, and windows reaching back into them
+    from the run before are visited by both runs, each adding only into its own
+    rows, so the adds keep their order.  ``(0, 1)``, a task a plane, otherwise; a
+    plane's channels are never split (both threads would read all of it)."""
     planes, in_d = geom.canonical_input[0], geom.canonical_input[1]
     axis = 1 if geom.canonical_output[1] > 1 else 2 if in_d == 1 else 0
     if axis == 0:
         return 0, 1
     first, count = geom.first[axis - 1], geom.count[axis - 1]
     chunks = min(threads // math.gcd(planes, threads), len(first))
+    if chunks == 1 or count.min() < 1:
+        return 0, 1
     last = first + (count - 1) * geom.dilation[axis - 1]
-    if chunks == 1 or count.min() < 1 or np.any(first[1:] <= last[:-1]):
+    # the kernel finds the windows reaching back by walking while the last rows do
+    if np.any(np.diff(first) < 0) or np.any(np.diff(last) < 0):
         return 0, 1
     return axis, chunks
 

@@ -148,9 +148,12 @@ def test_gradients_do_not_depend_on_thread_count(shape, fmt):
         assert one.tobytes() == two.tobytes()
 
 
-# Windows that do not overlap along D (or H for 2-D inputs) let a plane's
-# output rows split among threads when planes do not divide among them; each case's
-# split is checked to be taken, and the result against the reference at 1-3 threads.
+# Where planes do not divide among the threads, a plane's output rows split into
+# runs along D (or H for 2-D inputs); a run owns its input rows and windows that
+# overlap two runs' rows are visited by both, each adding only into its own rows.
+# Each case's split is checked to be taken, and the result against the reference
+# at 1-3 threads: in float32 (cells of 16 or more channels take the per-cell
+# path, fewer the row path), float64 and int32.
 SPLIT_CASES = [
     ((1, 20, 19, 16), "NHWC", 2, 2, "VALID", 1, 2),
     ((1, 21, 17, 8), "NHWC", 3, 3, "SAME", 1, 2),   # SAME's clipped border windows
@@ -160,37 +163,48 @@ SPLIT_CASES = [
     ((1, 1, 30, 31), "NCHW", 2, 2, "SAME", 1, 2),
     ((1, 10, 12, 14, 4), "NDHWC", 2, 2, "VALID", 1, 1),  # split along D
     ((1, 3, 9, 8, 7), "NCDHW", 3, 3, "SAME", 1, 1),  # 3 planes: 6 runs
+    # overlapping windows: the runs share the rows between them
+    ((1, 20, 20, 8), "NHWC", 3, 2, "SAME", 1, 2),
+    ((1, 21, 17, 16), "NHWC", 3, 2, "SAME", 1, 2),
+    ((1, 19, 11, 32), "NHWC", 5, 1, "SAME", 1, 2),  # border windows start alike
+    ((1, 18, 9, 4), "NHWC", 3, 2, "VALID", 2, 2),   # dilated: a run's rows interleave
+    ((1, 24, 7, 20), "NHWC", 4, 3, [[0, 0], [2, 1], [1, 1], [0, 0]], 1, 2),
+    ((1, 9, 10, 12, 16), "NDHWC", 3, 2, "SAME", 1, 1),
+    ((3, 1, 9, 8, 7), "NCDHW", 3, 1, "VALID", 1, 1),
 ]
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
 @pytest.mark.parametrize("shape, fmt, k, s, pad, dil, axis", SPLIT_CASES)
-def test_max_gradient_splits_planes_of_non_overlapping_windows(monkeypatch, shape, fmt, k, s,
-                                                               pad, dil, axis):
+def test_max_gradient_splits_planes_into_row_runs(monkeypatch, shape, fmt, k, s, pad, dil,
+                                                  axis, dtype):
     from cypool.gradients import _row_chunks
     from cypool._geometry import parse_pool_args
     monkeypatch.setattr("cypool._threads.SERIAL_WORK", 0)  # small inputs threaded too
     rng = np.random.default_rng(11)
-    x = rng.integers(-2, 3, size=shape).astype(np.float32)  # ties within windows
+    x = rng.integers(-2, 3, size=shape).astype(dtype)  # ties within windows
     n = len(fmt) - 2
     geom = parse_pool_args(x.shape, k, s, pad, fmt, [dil] * n)
     assert _row_chunks(geom, 2)[0] == axis
     y = cypool.max_pool(x, k, s, pad, fmt, dilations=[dil] * n)
-    g = rng.standard_normal(y.shape).astype(np.float32)
-    want = R.ref_max_pool_grad(x, g, k, s, pad, fmt, [dil] * n)
+    g = (rng.standard_normal(y.shape) * 100).astype(dtype)
+    ref_pad = pad if isinstance(pad, str) else pad[1:-1]  # the reference's: spatial only
+    want = R.ref_max_pool_grad(x, g, k, s, ref_pad, fmt, [dil] * n)
     for threads in (1, 2, 3):
-        out = np.full_like(x, np.nan)  # every cell must be written, gaps zeroed
+        out = np.full_like(x, -7)  # every cell must be written, gaps zeroed
         got = cypool.max_pool_grad(x, y, g, k, s, pad, fmt, dilations=[dil] * n,
                                    num_threads=threads, out=out)
         assert got.tobytes() == want.tobytes(), threads
 
 
-def test_max_gradient_keeps_planes_whole_where_windows_overlap():
+def test_max_gradient_keeps_planes_whole_where_rows_cannot_split():
     from cypool.gradients import _row_chunks
     from cypool._geometry import parse_pool_args
     def chunks(shape, k, s, pad, fmt):
         return _row_chunks(parse_pool_args(shape, k, s, pad, fmt, None), 2)
-    assert chunks((1, 20, 20, 8), 3, 2, "SAME", "NHWC") == (0, 1)
+    assert chunks((1, 20, 20, 8), 3, 2, "SAME", "NHWC") == (2, 2)
     assert chunks((4, 20, 20, 8), 2, 2, "VALID", "NHWC") == (0, 1)  # 2 planes a thread
+    assert chunks((4, 20, 20, 8), 3, 2, "SAME", "NHWC") == (0, 1)
     # a 3-D input with one output depth: H rows of different depths interleave
     assert chunks((1, 2, 20, 20, 8), 2, 2, "VALID", "NDHWC") == (0, 1)
     assert chunks((1, 40, 6), 4, 4, "VALID", "NWC") == (0, 1)  # 1-D: one row a plane
