@@ -129,6 +129,37 @@ def test_thread_count_invariance(fmt, dtype):
         np.testing.assert_array_equal(avg, fast_pool(x, 3, 2, "SAME", fmt, "avg"))
 
 
+def _max_gradients(x, num_threads):
+    """Every op whose gradient runs the max-gradient kernel, on a batch-1 NHWC x
+    (too few planes for the threads: the kernel splits each plane's rows)."""
+    rng = np.random.default_rng(3)
+    kw = dict(num_threads=num_threads)
+    def grad_of(y):
+        return rng.standard_normal(y.shape).astype(x.dtype)
+    res = []
+    for k, s in ((3, 2), (2, 2), (5, 1)):
+        y = cypool.max_pool(x, k, s, "SAME")
+        res.append(cypool.max_pool_grad(x, y, grad_of(y), k, s, "SAME", **kw))
+    y = cypool.adaptive_max_pool(x, (7, 5))  # bins of uneven size, overlapping
+    res.append(cypool.adaptive_max_pool_grad(x, grad_of(y), (7, 5), **kw))
+    y, rows, cols = cypool.fractional_max_pool(x, [1, 1.5, 1.5, 1], True, True, seed=4)
+    res.append(cypool.fractional_max_pool_grad(x, y, grad_of(y), rows, cols, True, **kw))
+    y = cypool.spatial_pyramid_pool(x, (1, 2, 3))
+    res.append(cypool.spatial_pyramid_pool_grad(x, grad_of(y), (1, 2, 3), **kw))
+    return res
+
+
+def test_max_gradients_split_rows_invariantly(monkeypatch):
+    monkeypatch.setattr("cypool._threads.SERIAL_WORK", 0)
+    x = np.round(np.random.default_rng(2).standard_normal((1, 33, 29, 8)) * 2)
+    x = x.astype(np.float32)  # ties
+    base = _max_gradients(x, 1)
+    for threads in (2, 3):
+        got = _max_gradients(x, threads)
+        for i, (u, v) in enumerate(zip(base, got)):
+            assert u.tobytes() == v.tobytes(), (threads, i)
+
+
 def test_more_threads_than_cores_and_work_items():
     x = _input("NHWC", np.float32)
     base = _all_ops(x, "NHWC", 1)
