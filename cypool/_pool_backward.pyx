@@ -15,7 +15,8 @@ from libc.string cimport memset
 
 from cypool._fused_types cimport max_t, avg_t
 from cypool._pool_rows cimport (
-    CELL_BYTES, MODE_ARGMAX, RowScratch, cypool_gather, cypool_max_grad_cell,
+    CELL_BYTES, MODE_ARGMAX, RowScratch, cypool_gather, cypool_index_bounds,
+    cypool_max_grad_cell,
     cypool_store_fence, dtype_code, free_row_scratch, new_row_scratch, new_rows, pool_row,
     prefetch_new_rows, window_rows, window_taps,
 )
@@ -266,14 +267,54 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 
 
-def scatter_add_rows(const max_t[:, ::1] grad, const int64_t[:, ::1] index,
-                     max_t[:, ::1] dx, int num_threads):
-    """dx[r, index[r, i]] += grad[r, i] for index >= 0 (validated), rows in parallel."""
-    cdef Py_ssize_t r, i, n = grad.shape[1]
+# the dtypes of argmax indices
+ctypedef fused index_t:
+    int32_t
+    int64_t
+
+
+def index_bounds(const index_t[:, ::1] index, Py_ssize_t parts, int64_t[:, ::1] bounds,
+                 int num_threads):
+    """The least and the greatest index of each part of each row r (a row cut into
+    ``parts`` pieces) into bounds[r * parts + part] (a type's extremes for none)."""
+    cdef Py_ssize_t task, r, lo, hi, n = index.shape[1]
+    with nogil:
+        for task in prange(index.shape[0] * parts, num_threads=num_threads,
+                           schedule="static"):
+            r = task // parts
+            lo = (task % parts) * n // parts
+            hi = (task % parts + 1) * n // parts
+            cypool_index_bounds(index_t is int64_t, &index[r, 0] + lo, hi - lo,
+                                &bounds[task, 0])
+
+
+def scatter_add_rows(const max_t[:, ::1] grad, const index_t[:, ::1] index,
+                     max_t[:, ::1] dx, Py_ssize_t row_step, int num_threads):
+    """dx[r, index[r, i] - r * row_step] += grad[r, i] for index >= 0 (validated: in
+    the row), rows in parallel, in order within a row.  dx need not be zeroed: a row
+    is zeroed ahead of its adds, a block at a time (so the adds hit cache)."""
+    cdef Py_ssize_t r, i, zeroed, stop, n = grad.shape[1], row_size = dx.shape[1]
+    cdef Py_ssize_t block = 16384 // sizeof(max_t)
     cdef int64_t j
+    cdef const max_t* g
+    cdef const index_t* idx
+    cdef max_t* d
     with nogil:
         for r in prange(grad.shape[0], num_threads=num_threads, schedule="static"):
+            # raw row pointers: through the memoryviews, gcc reloads their data and
+            # strides after every add (2.7x slower)
+            g = &grad[r, 0]
+            idx = &index[r, 0]
+            d = &dx[r, 0]
+            zeroed = 0  # d[:zeroed] is zeroed
             for i in range(n):
-                j = index[r, i]
+                j = idx[i]
                 if j >= 0:
-                    dx[r, j] += grad[r, i]
+                    j = j - r * row_step
+                    if j >= zeroed:
+                        stop = min(max(j + 1, zeroed + block), row_size)
+                        memset(d + zeroed, 0, (stop - zeroed) * sizeof(max_t))
+                        zeroed = stop
+                    d[j] += g[i]
+            if row_size > zeroed:
+                memset(d + zeroed, 0, (row_size - zeroed) * sizeof(max_t))

@@ -105,6 +105,9 @@ cdef extern from "_row_simd.h":
                               void* out, Py_ssize_t out_stride, Py_ssize_t n_group,
                               Py_ssize_t n_window, Py_ssize_t n, int stream,
                               Py_ssize_t ahead, int nan_free) noexcept nogil
+    # bounds[0], bounds[1]: least and greatest of index[0..n), int64 (wide) or int32
+    void cypool_index_bounds(int wide, const void* index, Py_ssize_t n,
+                             int64_t* bounds) noexcept nogil
     # one cell over n channels: tap t reads base[tap_offset[t] + c]
     # (``stream``: non-temporal vector stores, for outputs that leave the cache anyway)
     # narrow[i] = wide[i], argmax indices that fit int32

@@ -1064,4 +1064,33 @@ static inline void cypool_gather(int dtype, void *dst, const void *src, const in
     switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_GATHER) }
 }
 
+/* ---- indices given back (max_pool_grad_with_argmax, max_unpool) -----------------------
+ * bounds[0], bounds[1]: the least and the greatest of index[0 .. n) (IT_MAX and IT_MIN
+ * for n = 0), two min/max reductions gcc vectorises (not with a third, conditional
+ * one). */
+#define CYPOOL_INDEX_BOUNDS(IT, IT_MAX, IT_MIN)                                        \
+    static CYPOOL_NOINLINE void cypool_index_bounds_##IT(const IT *index, Py_ssize_t n,  \
+                                                         int64_t *bounds)              \
+    {                                                                                  \
+        IT least = IT_MAX, most = IT_MIN;                                              \
+        for (Py_ssize_t i = 0; i < n; i++) {                                           \
+            IT j = index[i];                                                           \
+            least = j < least ? j : least;                                             \
+            most = j > most ? j : most;                                                \
+        }                                                                              \
+        bounds[0] = least;                                                             \
+        bounds[1] = most;                                                              \
+    }
+CYPOOL_INDEX_BOUNDS(int32_t, INT32_MAX, INT32_MIN)
+CYPOOL_INDEX_BOUNDS(int64_t, INT64_MAX, INT64_MIN)
+/* one entry point for both, so that a module using neither gets no unused warning */
+static inline void cypool_index_bounds(int wide, const void *index, Py_ssize_t n,
+                                       int64_t *bounds)
+{
+    if (wide)
+        cypool_index_bounds_int64_t((const int64_t *)index, n, bounds);
+    else
+        cypool_index_bounds_int32_t((const int32_t *)index, n, bounds);
+}
+
 #endif /* CYPOOL_ROW_SIMD_H */

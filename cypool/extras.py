@@ -24,7 +24,9 @@ from cypool._geometry import (
     parse_pool_args, parse_shape, spatial_sizes,
 )
 from cypool._threads import _check_threads
-from cypool.gradients import run_avg_pool_grad, run_max_pool_grad, run_scatter_add
+from cypool.gradients import (
+    as_index_array, index_rows, run_avg_pool_grad, run_max_pool_grad, run_scatter_add,
+)
 from cypool.pooling import run_argmax, run_pool
 
 __all__ = [
@@ -101,16 +103,6 @@ def _deliver(result, out, dtype):
     if result is not out:
         np.copyto(out, result, casting="unsafe")
     return out
-
-
-def _index_array(argmax, name="argmax"):
-    try:
-        index = np.asarray(argmax)
-    except Exception as exc:
-        raise TypeError(f"{name} must be array-like, got {type(argmax).__name__}: {exc}") from None
-    if index.dtype not in (np.int32, np.int64):
-        raise TypeError(f"{name} must have dtype int32 or int64, got {index.dtype}")
-    return index
 
 
 def _windows_geometry(shape, n_spatial, channels_first, firsts, counts, unit_divisors=False):
@@ -557,22 +549,6 @@ def spatial_pyramid_pool_grad(input, grad, levels=(1, 2, 4), pooling_type="MAX",
 
 # ----------------------------------------------------------------------- unpooling
 
-def _check_indices(index, shape, include_batch_in_index, name="argmax"):
-    """Every index in range for ``shape`` (-1, an empty window, is allowed)."""
-    if index.size == 0:
-        return
-    total = int(np.prod(shape))
-    batch = shape[0]
-    example = total // batch if batch else 0
-    limit = total if include_batch_in_index else example
-    low, high = int(index.min()), int(index.max())
-    if low < -1 or high >= limit:
-        bad = low if low < -1 else high
-        scope = "the whole output" if include_batch_in_index else "one example"
-        raise ValueError(f"{name} holds index {bad}, outside [0, {limit}) ({scope} of shape "
-                         f"{tuple(shape)}; -1 marks an empty window)")
-
-
 def max_unpool(values, argmax, output_shape, include_batch_in_index=False, data_format=None,
                *, out=None, num_threads=None):
     """Inverse of `max_pool_with_argmax`: scatter ``values`` to their argmax positions.
@@ -608,7 +584,7 @@ def max_unpool(values, argmax, output_shape, include_batch_in_index=False, data_
     """
     v = as_input_array(values, "values", "max")
     check_rank(v.shape, (3, 4, 5), "values")
-    index = _index_array(argmax)
+    index = as_index_array(argmax)
     check_shape(index, v.shape, "argmax", "the shape of values")
     shape = parse_shape(output_shape, "output_shape")
     if len(shape) != v.ndim:
@@ -619,12 +595,13 @@ def max_unpool(values, argmax, output_shape, include_batch_in_index=False, data_
         raise ValueError(f"output_shape {shape} must have the batch size and channel count "
                          f"of values {v.shape} (data_format {data_format!r})")
     include_batch_in_index = _check_bool(include_batch_in_index, "include_batch_in_index")
-    _check_indices(index, shape, include_batch_in_index)
+    rows, row_step = index_rows(index, shape, include_batch_in_index, "argmax", "output",
+                                num_threads)
     dx = OutputBuffer(out, shape, v.dtype, shape, (v, index))
-    dx.kernel[...] = 0
-    if index.size == 0 or dx.kernel.size == 0:
+    if rows is None or dx.kernel.size == 0:
+        dx.kernel[...] = 0
         return dx.finish()
-    return run_scatter_add(shape, v, index, include_batch_in_index, dx, num_threads)
+    return run_scatter_add(v, rows, row_step, dx, num_threads)
 
 
 def max_unpool_grad(grad, argmax, include_batch_in_index=False, *, out=None,
@@ -633,7 +610,7 @@ def max_unpool_grad(grad, argmax, include_batch_in_index=False, *, out=None,
 
     ``result[...] = grad[b].flat[argmax[...]]`` (``grad.flat[...]`` with
     ``include_batch_in_index``), 0 where ``argmax`` is -1; shape of ``argmax``, dtype
-    of ``grad``.  NumPy does the gather; ``num_threads`` is checked and unused.
+    of ``grad``.  NumPy does the gather; ``num_threads`` runs the index check.
 
     Examples
     --------
@@ -644,14 +621,14 @@ def max_unpool_grad(grad, argmax, include_batch_in_index=False, *, out=None,
     """
     g = as_input_array(grad, "grad", "max")
     check_rank(g.shape, (3, 4, 5), "grad")
-    index = _index_array(argmax)
+    index = as_index_array(argmax)
     if index.ndim != g.ndim or (index.shape[0] != g.shape[0]):
         raise ValueError(f"argmax must have grad's rank and batch size (grad {g.shape}), "
                          f"got shape {index.shape}")
     include_batch_in_index = _check_bool(include_batch_in_index, "include_batch_in_index")
     if num_threads is not None:
         _check_threads(num_threads, "num_threads")
-    _check_indices(index, g.shape, include_batch_in_index)
+    index_rows(index, g.shape, include_batch_in_index, "argmax", "output", num_threads)
     out = _check_out(out, index.shape, g.dtype, (g, index))
     result = out if out is not None else np.empty(index.shape, dtype=g.dtype)
     batch = g.shape[0]

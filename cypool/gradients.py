@@ -50,12 +50,6 @@ def _row_chunks(geom, threads):
     return axis, chunks
 
 
-def _zeroed_dx(out, shape, dtype, geom, inputs):
-    buf = OutputBuffer(out, shape, dtype, geom.canonical_input, inputs)
-    buf.kernel[...] = 0
-    return buf
-
-
 def max_pool_grad(orig_input, orig_output, grad, ksize, strides, padding,
                   data_format=None, name=None, *, dilations=None, ceil_mode=False,
                   out=None, num_threads=None):
@@ -159,43 +153,73 @@ def max_pool_grad_with_argmax(input, grad, argmax, ksize, strides, padding,
     geom = parse_pool_args(x.shape, ksize, strides, padding, data_format, dilations,
                            ceil_mode=ceil_mode)
     grad = _as_grad(grad, x.dtype, geom.output_shape, "max")
-    index = np.asarray(argmax)
-    if index.dtype not in (np.int32, np.int64):
-        raise TypeError(f"argmax must have dtype int32 or int64, got {index.dtype}")
+    index = as_index_array(argmax)
     check_shape(index, geom.output_shape, "argmax", "the pooled output's shape")
     if not isinstance(include_batch_in_index, (bool, np.bool_)):
         raise TypeError(f"include_batch_in_index must be a bool, got {include_batch_in_index!r}")
-    dx = _zeroed_dx(out, x.shape, x.dtype, geom, (x, grad, index))
-    batch = x.shape[0]
-    if index.size == 0 or x.size == 0:
+    rows, row_step = index_rows(index, x.shape, include_batch_in_index, "argmax", "input",
+                                num_threads)
+    dx = OutputBuffer(out, x.shape, x.dtype, geom.canonical_input, (x, grad, index))
+    if rows is None or x.size == 0:
+        dx.kernel[...] = 0
         return dx.finish()
-    example = x.size // batch
-    limit = x.size if include_batch_in_index else example
-    low, high = int(index.min()), int(index.max())
+    return run_scatter_add(grad, rows, row_step, dx, num_threads)
+
+
+def as_index_array(argmax, name="argmax"):
+    """``argmax`` as an array of int32 or int64 (TypeError otherwise)."""
+    try:
+        index = np.asarray(argmax)
+    except Exception as exc:
+        raise TypeError(f"{name} must be array-like, got {type(argmax).__name__}: {exc}") from None
+    if index.dtype not in (np.int32, np.int64):
+        raise TypeError(f"{name} must have dtype int32 or int64, got {index.dtype}")
+    return index
+
+
+def index_rows(index, shape, include_batch_in_index, name, what, num_threads=None):
+    """Check flat indices into an array of ``shape`` and lay them out for the row
+    kernels: ``(rows, row_step)``, or ``(None, 0)`` for no index.
+
+    Each example's indices address that example (with ``include_batch_in_index``,
+    the whole array); -1 marks an empty window; any other index out of range raises
+    ValueError naming ``name`` and the ``what`` array.  ``rows`` is index as a
+    C-contiguous (batch, n) array whose row r, less ``r * row_step``, indexes
+    example r; or, where indices with the batch cross examples, one row over all
+    of it (row_step 0).  One parallel pass finds the bounds.
+    """
+    if index.size == 0:
+        return None, 0
+    batch, total = shape[0], math.prod(shape)
+    example = total // batch if batch else 0
+    rows = np.ascontiguousarray(index).reshape(batch, -1)
+    threads = effective_threads(num_threads, rows.size)
+    parts = 1 if batch >= threads else -(-threads // batch)  # a row's parts, for the threads
+    bounds = np.empty((batch * parts, 2), np.int64)
+    _kernels.backward.index_bounds(rows, parts, bounds, threads)
+    least = bounds[:, 0].reshape(batch, parts).min(axis=1)  # per example
+    most = bounds[:, 1].reshape(batch, parts).max(axis=1)
+    low, high = int(least.min()), int(most.max())
+    limit = total if include_batch_in_index else example
     if low < -1 or high >= limit:
         bad = low if low < -1 else high
-        raise ValueError(f"argmax holds index {bad}, outside [0, {limit}) "
-                         f"({'the whole input' if include_batch_in_index else 'one example'};"
-                         " -1 marks an empty window)")
-    return run_scatter_add(x.shape, grad, index, include_batch_in_index, dx, num_threads)
-
-
-def run_scatter_add(shape, grad, index, include_batch_in_index, dx, num_threads=None):
-    """dx.flat[index] += grad per example (or globally); index validated, dx zeroed."""
-    batch = shape[0]
-    example = int(np.prod(shape)) // batch
-    rows = index.reshape(batch, -1).astype(np.int64)
+        scope = f"the whole {what}" if include_batch_in_index else "one example"
+        raise ValueError(f"{name} holds index {bad}, outside [0, {limit}) ({scope} of shape "
+                         f"{tuple(shape)}; -1 marks an empty window)")
     if include_batch_in_index:
-        # Per-example rows run in parallel when each example's indices stay inside it.
-        offsets = np.arange(batch, dtype=np.int64)[:, None] * example
-        valid = rows >= 0
-        inside = ~valid | ((rows >= offsets) & (rows < offsets + example))
-        if inside.all():
-            rows = np.where(valid, rows - offsets, -1)
-        else:  # indices cross examples: one row, serial
-            rows = rows.reshape(1, -1)
+        start = np.arange(batch, dtype=np.int64) * example
+        # an example's least index below its start (or a -1 past the first example,
+        # which hides its least valid index) may cross: one row, serial
+        if np.any(most >= start + example) or np.any(least[1:] < start[1:]):
+            return rows.reshape(1, -1), 0
+        return rows, example
+    return rows, 0
+
+
+def run_scatter_add(grad, rows, row_step, dx, num_threads=None):
+    """dx.flat[index] += grad per row of ``index_rows``' layout (dx need not be zeroed)."""
     dx_rows = dx.kernel.reshape(rows.shape[0], -1)
-    grad_rows = canonical_input(grad, (rows.shape[0], -1))
-    _kernels.backward.scatter_add_rows(grad_rows, rows, dx_rows,
-                                    effective_threads(num_threads, rows.size + dx_rows.size))
+    grad_rows = canonical_input(grad, rows.shape)
+    _kernels.backward.scatter_add_rows(grad_rows, rows, dx_rows, row_step,
+                                       effective_threads(num_threads, rows.size + dx_rows.size))
     return dx.finish()

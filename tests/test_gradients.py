@@ -93,6 +93,55 @@ def test_max_pool_grad_with_argmax_matches_reference(c, include_batch):
         got, cypool.max_pool_grad(c.x, y, g, *_args(c), dilations=list(c.dilations)))
 
 
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("include_batch", [False, True])
+def test_max_pool_grad_with_argmax_zeroes_and_scatters_rows(monkeypatch, index_dtype,
+                                                            include_batch):
+    """The scatter zeroes dx itself (out= prefilled with NaN), per example in parallel
+    (or, where indices with the batch cross examples, as one row), at 1-3 threads."""
+    from cypool.gradients import index_rows
+    monkeypatch.setattr("cypool._threads.SERIAL_WORK", 0)
+    rng = np.random.default_rng(4)
+    x = rng.integers(-2, 3, size=(3, 17, 23, 5)).astype(np.float32)  # ties
+    y, argmax = cypool.max_pool_with_argmax(x, 3, 2, "SAME", output_dtype=index_dtype,
+                                            include_batch_in_index=include_batch)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    crossing = argmax.copy()  # example 1 sends one gradient into example 0
+    crossing[1, 0, 0, 0] = 7 if include_batch else crossing[1, 0, 0, 0]
+    hidden = argmax.copy()  # the same, hidden behind an empty window's -1
+    hidden[2, 1, 1, 1] = -1
+    hidden[2, 0, 0, 0] = 5
+    for index, rows in ((argmax, 3), (crossing, 1 if include_batch else 3),
+                        (hidden, 1 if include_batch else 3)):
+        got_rows, step = index_rows(index, x.shape, include_batch, "argmax", "input", 2)
+        assert got_rows.shape[0] == rows
+        assert step == (x[0].size if include_batch and rows == 3 else 0)
+        want = R.ref_max_pool_grad_with_argmax(x.shape, g, index, include_batch)
+        for threads in (1, 2, 3):
+            out = np.full_like(x, np.nan)
+            got = cypool.max_pool_grad_with_argmax(x, g, index, 3, 2, "SAME", include_batch,
+                                                   out=out, num_threads=threads)
+            assert got.tobytes() == want.tobytes(), threads
+
+
+def test_max_pool_grad_with_argmax_zeroes_ahead_of_far_jumps():
+    """Indices in any order, jumping past the kernel's zeroing block (16 KB) and
+    leaving the rest of the example untouched: every cell is still written once."""
+    x = np.zeros((2, 60, 60, 8), np.float32)  # 28800 cells an example
+    y = cypool.max_pool(x, 3, 2, "SAME")
+    index = np.full(y.shape, -1, np.int64)
+    g = np.arange(1, y.size + 1, dtype=np.float32).reshape(y.shape)
+    for b in range(2):
+        index[b, 0, 0, :4] = [5, 20000, 20001, 3]  # a far jump, then back
+        index[b, 0, 1, 0] = 20000  # a second add to the same cell
+    want = R.ref_max_pool_grad_with_argmax(x.shape, g, index)
+    for threads in (1, 2):
+        out = np.full_like(x, np.nan)
+        got = cypool.max_pool_grad_with_argmax(x, g, index, 3, 2, "SAME", out=out,
+                                               num_threads=threads)
+        assert got.tobytes() == want.tobytes(), threads
+
+
 # ------------------------------------------------------------- finite differences
 
 def _finite_difference(f, x, g, eps=1e-6):
