@@ -318,3 +318,26 @@ def scatter_add_rows(const max_t[:, ::1] grad, const index_t[:, ::1] index,
                     d[j] += g[i]
             if row_size > zeroed:
                 memset(d + zeroed, 0, (row_size - zeroed) * sizeof(max_t))
+
+
+def gather_rows(const max_t[:, ::1] src, const index_t[:, ::1] index, max_t[:, ::1] result,
+                Py_ssize_t row_step, Py_ssize_t parts, int num_threads):
+    """result[r, i] = src[r, index[r, i] - r * row_step], 0 where index is -1
+    (validated: in the row); each row cut into ``parts`` pieces, all in parallel."""
+    cdef Py_ssize_t task, r, i, lo, hi, n = index.shape[1]
+    cdef int64_t j
+    cdef const max_t* s
+    cdef const index_t* idx
+    cdef max_t* res
+    with nogil:
+        for task in prange(index.shape[0] * parts, num_threads=num_threads,
+                           schedule="static"):
+            r = task // parts
+            lo = (task % parts) * n // parts
+            hi = (task % parts + 1) * n // parts
+            s = &src[r, 0]  # raw pointers, as in scatter_add_rows
+            idx = &index[r, 0]
+            res = &result[r, 0]
+            for i in range(lo, hi):
+                j = idx[i]
+                res[i] = s[j - r * row_step] if j >= 0 else 0

@@ -25,7 +25,8 @@ from cypool._geometry import (
 )
 from cypool._threads import _check_threads
 from cypool.gradients import (
-    as_index_array, index_rows, run_avg_pool_grad, run_max_pool_grad, run_scatter_add,
+    as_index_array, index_rows, run_avg_pool_grad, run_gather, run_max_pool_grad,
+    run_scatter_add,
 )
 from cypool.pooling import run_argmax, run_pool
 
@@ -610,7 +611,7 @@ def max_unpool_grad(grad, argmax, include_batch_in_index=False, *, out=None,
 
     ``result[...] = grad[b].flat[argmax[...]]`` (``grad.flat[...]`` with
     ``include_batch_in_index``), 0 where ``argmax`` is -1; shape of ``argmax``, dtype
-    of ``grad``.  NumPy does the gather; ``num_threads`` runs the index check.
+    of ``grad``.
 
     Examples
     --------
@@ -628,24 +629,15 @@ def max_unpool_grad(grad, argmax, include_batch_in_index=False, *, out=None,
     include_batch_in_index = _check_bool(include_batch_in_index, "include_batch_in_index")
     if num_threads is not None:
         _check_threads(num_threads, "num_threads")
-    index_rows(index, g.shape, include_batch_in_index, "argmax", "output", num_threads)
-    out = _check_out(out, index.shape, g.dtype, (g, index))
-    result = out if out is not None else np.empty(index.shape, dtype=g.dtype)
-    batch = g.shape[0]
-    if index.size == 0:
-        return result
+    rows, row_step = index_rows(index, g.shape, include_batch_in_index, "argmax", "output",
+                                num_threads)
+    result = OutputBuffer(out, index.shape, g.dtype, index.shape, (g, index))
+    if rows is None:
+        return result.finish()
     if g.size == 0:  # every index is -1
-        result[...] = 0
-        return result
-    if include_batch_in_index:
-        source, rows = g.reshape(1, -1), index.reshape(1, -1)
-    else:
-        source = g.reshape(batch, g.size // batch)
-        rows = index.reshape(batch, index.size // batch)
-    valid = rows >= 0
-    gathered = np.take_along_axis(source, np.where(valid, rows, 0), axis=1)
-    np.copyto(result.reshape(rows.shape), np.where(valid, gathered, 0), casting="unsafe")
-    return result
+        result.kernel[...] = 0
+        return result.finish()
+    return run_gather(g, rows, row_step, result, num_threads)
 
 
 # --------------------------------------------------------------- fractional pooling

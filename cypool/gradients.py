@@ -223,3 +223,12 @@ def run_scatter_add(grad, rows, row_step, dx, num_threads=None):
     _kernels.backward.scatter_add_rows(grad_rows, rows, dx_rows, row_step,
                                        effective_threads(num_threads, rows.size + dx_rows.size))
     return dx.finish()
+
+
+def run_gather(source, rows, row_step, result, num_threads=None):
+    """result.flat[i] = source.flat[index[i]] per row of ``index_rows``' layout (0 for -1)."""
+    threads = effective_threads(num_threads, 2 * rows.size)
+    parts = 1 if rows.shape[0] >= threads else -(-threads // rows.shape[0])
+    _kernels.backward.gather_rows(canonical_input(source, (rows.shape[0], -1)), rows,
+                                  result.kernel.reshape(rows.shape), row_step, parts, threads)
+    return result.finish()

@@ -471,6 +471,32 @@ def test_max_unpool_grad_is_the_adjoint_gather(include_batch):
                            lambda w, gg: X.max_unpool_grad(gg, i, include_batch), v, rng)
 
 
+@pytest.mark.parametrize("include_batch", [False, True])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.int8])
+def test_max_unpool_grad_gathers_any_indices(monkeypatch, include_batch, dtype):
+    """Indices in any order, -1s, and (with the batch) indices into other examples,
+    gathered in parallel pieces of each example (small inputs threaded too)."""
+    monkeypatch.setattr("cypool._threads.SERIAL_WORK", 0)
+    rng = np.random.default_rng(8)
+    g = (rng.standard_normal((3, 9, 7, 4)) * 20).astype(dtype)
+    example = g[0].size
+    local = rng.integers(-1, example, size=(3, 5, 4, 4))
+    own = np.where(local >= 0, local + np.arange(3)[:, None, None, None] * example, -1)
+    crossing = rng.integers(-1, g.size, size=local.shape)
+    cases = [own, crossing] if include_batch else [local]
+    flat = g.reshape(-1) if include_batch else g.reshape(3, -1)
+    for index in (c.astype(np.int32) for c in cases):
+        want = np.zeros(index.shape, dtype)
+        for idx in np.ndindex(index.shape):
+            j = index[idx]
+            if j >= 0:
+                want[idx] = flat[j] if include_batch else flat[idx[0], j]
+        for threads in (1, 2, 3):
+            out = np.full(index.shape, 7, dtype)
+            got = X.max_unpool_grad(g, index, include_batch, out=out, num_threads=threads)
+            assert got is out and got.tobytes() == want.tobytes(), threads
+
+
 def test_max_unpool_validates_indices():
     v = np.ones((1, 2, 2, 1), np.float32)
     i = np.zeros((1, 2, 2, 1), np.int64)
