@@ -177,6 +177,12 @@ def as_index_array(argmax, name="argmax"):
     return index
 
 
+def _row_parts(rows, threads):
+    """Pieces to cut each of ``rows`` independent rows into, so that every thread
+    gets work."""
+    return 1 if rows >= threads else -(-threads // rows)
+
+
 def index_rows(index, shape, include_batch_in_index, name, what, num_threads=None):
     """Check flat indices into an array of ``shape`` and lay them out for the row
     kernels: ``(rows, row_step)``, or ``(None, 0)`` for no index.
@@ -194,7 +200,7 @@ def index_rows(index, shape, include_batch_in_index, name, what, num_threads=Non
     example = total // batch if batch else 0
     rows = np.ascontiguousarray(index).reshape(batch, -1)
     threads = effective_threads(num_threads, rows.size)
-    parts = 1 if batch >= threads else -(-threads // batch)  # a row's parts, for the threads
+    parts = _row_parts(batch, threads)
     bounds = np.empty((batch * parts, 2), np.int64)
     _kernels.backward.index_bounds(rows, parts, bounds, threads)
     least = bounds[:, 0].reshape(batch, parts).min(axis=1)  # per example
@@ -228,7 +234,7 @@ def run_scatter_add(grad, rows, row_step, dx, num_threads=None):
 def run_gather(source, rows, row_step, result, num_threads=None):
     """result.flat[i] = source.flat[index[i]] per row of ``index_rows``' layout (0 for -1)."""
     threads = effective_threads(num_threads, 2 * rows.size)
-    parts = 1 if rows.shape[0] >= threads else -(-threads // rows.shape[0])
     _kernels.backward.gather_rows(canonical_input(source, (rows.shape[0], -1)), rows,
-                                  result.kernel.reshape(rows.shape), row_step, parts, threads)
+                                  result.kernel.reshape(rows.shape), row_step,
+                                  _row_parts(rows.shape[0], threads), threads)
     return result.finish()
