@@ -273,19 +273,31 @@ ctypedef fused index_t:
     int64_t
 
 
+cdef struct Piece:  # a task's piece of a row cut into parts: elements [lo, hi) of row
+    Py_ssize_t row, lo, hi
+
+
+cdef inline Piece row_piece(Py_ssize_t task, Py_ssize_t parts, Py_ssize_t n) noexcept nogil:
+    """Task ``task``'s piece when each row of n elements is cut into ``parts``."""
+    cdef Piece piece
+    piece.row = task // parts
+    piece.lo = (task % parts) * n // parts
+    piece.hi = (task % parts + 1) * n // parts
+    return piece
+
+
 def index_bounds(const index_t[:, ::1] index, Py_ssize_t parts, int64_t[:, ::1] bounds,
                  int num_threads):
     """The least and the greatest index of each part of each row r (a row cut into
     ``parts`` pieces) into bounds[r * parts + part] (a type's extremes for none)."""
-    cdef Py_ssize_t task, r, lo, hi, n = index.shape[1]
+    cdef Py_ssize_t task
+    cdef Piece piece
     with nogil:
         for task in prange(index.shape[0] * parts, num_threads=num_threads,
                            schedule="static"):
-            r = task // parts
-            lo = (task % parts) * n // parts
-            hi = (task % parts + 1) * n // parts
-            cypool_index_bounds(index_t is int64_t, &index[r, 0] + lo, hi - lo,
-                                &bounds[task, 0])
+            piece = row_piece(task, parts, index.shape[1])
+            cypool_index_bounds(index_t is int64_t, &index[piece.row, piece.lo],
+                                piece.hi - piece.lo, &bounds[task, 0])
 
 
 def scatter_add_rows(const max_t[:, ::1] grad, const index_t[:, ::1] index,
@@ -324,20 +336,20 @@ def gather_rows(const max_t[:, ::1] src, const index_t[:, ::1] index, max_t[:, :
                 Py_ssize_t row_step, Py_ssize_t parts, int num_threads):
     """result[r, i] = src[r, index[r, i] - r * row_step], 0 where index is -1
     (validated: in the row); each row cut into ``parts`` pieces, all in parallel."""
-    cdef Py_ssize_t task, r, i, lo, hi, n = index.shape[1]
-    cdef int64_t j
+    cdef Py_ssize_t task, i
+    cdef Piece piece
+    cdef int64_t j, base
     cdef const max_t* s
     cdef const index_t* idx
     cdef max_t* res
     with nogil:
         for task in prange(index.shape[0] * parts, num_threads=num_threads,
                            schedule="static"):
-            r = task // parts
-            lo = (task % parts) * n // parts
-            hi = (task % parts + 1) * n // parts
-            s = &src[r, 0]  # raw pointers, as in scatter_add_rows
-            idx = &index[r, 0]
-            res = &result[r, 0]
-            for i in range(lo, hi):
+            piece = row_piece(task, parts, index.shape[1])
+            base = piece.row * row_step
+            s = &src[piece.row, 0]  # raw pointers, as in scatter_add_rows
+            idx = &index[piece.row, 0]
+            res = &result[piece.row, 0]
+            for i in range(piece.lo, piece.hi):
                 j = idx[i]
-                res[i] = s[j - r * row_step] if j >= 0 else 0
+                res[i] = s[j - base] if j >= 0 else 0
