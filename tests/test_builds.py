@@ -33,7 +33,10 @@ def _results(monkeypatch, variant, x, fmt, window):
     grad = np.linspace(-1, 1, y.size).reshape(y.shape).astype(x.dtype)
     out = [y, cypool.max_pool_grad(x, y, grad, *window, data_format=fmt)]
     if x.dtype.kind == "f":
-        out += [*cypool.max_pool_with_argmax(x, *window, data_format=fmt),
+        values, argmax = cypool.max_pool_with_argmax(x, *window, data_format=fmt)
+        out += [values, argmax,
+                cypool.max_pool_grad_with_argmax(x, grad, argmax, *window, data_format=fmt),
+                cypool.max_unpool_grad(x, argmax),
                 cypool.avg_pool(x, *window, data_format=fmt),
                 cypool.avg_pool(x, 3, 1, "SAME", data_format=fmt, count_include_pad=True),
                 cypool.avg_pool_grad(x.shape, grad, *window, data_format=fmt)]
