@@ -45,6 +45,23 @@ def test_max_pool_grad_matches_reference(c):
     np.testing.assert_array_equal(got, want)
 
 
+@given(cases(dtypes=(np.float32, np.float64, np.int16)), st.sampled_from([2, 3]))
+def test_threaded_max_pool_grad_matches_reference(c, threads):
+    """Small problems threaded (the serial cut-off lowered): planes of batches 1-3
+    split into row runs among 2 or 3 threads wherever _row_chunks allows."""
+    y = _forward_or_none(c)
+    if y is None:
+        return
+    g = _grad_like(y) if y.dtype.kind == "f" else np.ones_like(y)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("cypool._threads.SERIAL_WORK", 0)
+        got = cypool.max_pool_grad(c.x, y, g, *_args(c), dilations=list(c.dilations),
+                                   num_threads=threads)
+    want = R.ref_max_pool_grad(c.x, g, c.ksize, c.strides, c.padding, c.data_format,
+                               c.dilations)
+    np.testing.assert_array_equal(got, want)
+
+
 @given(cases(dtypes=(np.float32, np.float64, np.float16)))
 def test_avg_pool_grad_matches_reference(c):
     y = _forward_or_none(c)
