@@ -301,35 +301,41 @@ def index_bounds(const index_t[:, ::1] index, Py_ssize_t parts, int64_t[:, ::1] 
 
 
 def scatter_add_rows(const max_t[:, ::1] grad, const index_t[:, ::1] index,
-                     max_t[:, ::1] dx, Py_ssize_t row_step, int num_threads):
+                     max_t[:, ::1] dx, Py_ssize_t row_step, Py_ssize_t parts,
+                     int num_threads):
     """dx[r, index[r, i] - r * row_step] += grad[r, i] for index >= 0 (validated: in
-    the row), rows in parallel, in order within a row.  dx need not be zeroed: a row
-    is zeroed ahead of its adds, a block at a time (so the adds hit cache)."""
-    cdef Py_ssize_t r, i, zeroed, stop, n = grad.shape[1], row_size = dx.shape[1]
+    the row), in order within a row; each dx row cut into ``parts`` pieces, all in
+    parallel, each piece's task reading all of its row and adding what lands in the
+    piece.  dx need not be zeroed: a piece is zeroed ahead of its adds, a block at a
+    time (so the adds hit cache)."""
+    cdef Py_ssize_t task, i, zeroed, stop, n = grad.shape[1]
     cdef Py_ssize_t block = 16384 // sizeof(max_t)
-    cdef int64_t j
+    cdef Piece piece
+    cdef int64_t j, base
     cdef const max_t* g
     cdef const index_t* idx
     cdef max_t* d
     with nogil:
-        for r in prange(grad.shape[0], num_threads=num_threads, schedule="static"):
+        for task in prange(grad.shape[0] * parts, num_threads=num_threads,
+                           schedule="static"):
+            piece = row_piece(task, parts, dx.shape[1])
+            base = piece.row * row_step
             # raw row pointers: through the memoryviews, gcc reloads their data and
             # strides after every add (2.7x slower)
-            g = &grad[r, 0]
-            idx = &index[r, 0]
-            d = &dx[r, 0]
-            zeroed = 0  # d[:zeroed] is zeroed
+            g = &grad[piece.row, 0]
+            idx = &index[piece.row, 0]
+            d = &dx[piece.row, 0]
+            zeroed = piece.lo  # d[piece.lo:zeroed] is zeroed
             for i in range(n):
-                j = idx[i]
-                if j >= 0:
-                    j = j - r * row_step
+                j = idx[i] - base
+                if j >= piece.lo and j < piece.hi:  # -1s fall below every piece
                     if j >= zeroed:
-                        stop = min(max(j + 1, zeroed + block), row_size)
+                        stop = min(max(j + 1, zeroed + block), piece.hi)
                         memset(d + zeroed, 0, (stop - zeroed) * sizeof(max_t))
                         zeroed = stop
                     d[j] += g[i]
-            if row_size > zeroed:
-                memset(d + zeroed, 0, (row_size - zeroed) * sizeof(max_t))
+            if piece.hi > zeroed:
+                memset(d + zeroed, 0, (piece.hi - zeroed) * sizeof(max_t))
 
 
 def gather_rows(const max_t[:, ::1] src, const index_t[:, ::1] index, max_t[:, ::1] result,

@@ -226,8 +226,9 @@ def run_scatter_add(grad, rows, row_step, dx, num_threads=None):
     """dx.flat[index] += grad per row of ``index_rows``' layout (dx need not be zeroed)."""
     dx_rows = dx.kernel.reshape(rows.shape[0], -1)
     grad_rows = canonical_input(grad, rows.shape)
+    threads = effective_threads(num_threads, rows.size + dx_rows.size)
     _kernels.backward.scatter_add_rows(grad_rows, rows, dx_rows, row_step,
-                                       effective_threads(num_threads, rows.size + dx_rows.size))
+                                       _row_parts(rows.shape[0], threads), threads)
     return dx.finish()
 
 
