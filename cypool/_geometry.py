@@ -79,6 +79,13 @@ def _index(value, name, must):
                         f"({type(value).__name__})") from None
 
 
+def check_bool(value, name):
+    """``value`` as a bool; a TypeError naming ``name`` for anything but a bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {value!r}")
+    return bool(value)
+
+
 def check_int(value, name, minimum, expected):
     """``value`` as an int >= ``minimum``; else a TypeError or ValueError naming
     ``name`` and saying what was ``expected``."""
@@ -417,10 +424,8 @@ def parse_pool_args(shape, ksize, strides, padding, data_format, dilations, n_sp
     dilations = spatial_sizes(dilations, n_spatial, channels_first, "dilations",
                               full_length, default=1)
     padding = parse_padding(padding, n_spatial, channels_first, ksize)
-    if not isinstance(ceil_mode, (bool, np.bool_)):
-        raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
-    if not isinstance(count_include_pad, (bool, np.bool_)):
-        raise TypeError(f"count_include_pad must be a bool, got {count_include_pad!r}")
+    ceil_mode = check_bool(ceil_mode, "ceil_mode")
+    count_include_pad = check_bool(count_include_pad, "count_include_pad")
     if divisor_override is not None:
         divisor_override = _as_int(divisor_override, "divisor_override")
         if divisor_override < 1:

@@ -19,7 +19,7 @@ import numpy as np
 
 from cypool._buffers import OutputBuffer, split_pair_out
 from cypool._geometry import (
-    _as_int, _as_int_list, as_input_array, check_out, check_rank, check_shape,
+    _as_int, _as_int_list, as_input_array, check_bool, check_out, check_rank, check_shape,
     compute_dtype, geometry_from_windows, parse_data_format, parse_index_dtype,
     parse_pool_args, parse_shape, spatial_sizes,
 )
@@ -59,12 +59,6 @@ def _spatial(shape, channels_first):
 
 def _channels(shape, channels_first):
     return shape[1] if channels_first else shape[-1]
-
-
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {value!r}")
-    return bool(value)
 
 
 def _pooling_kind(pooling_type):
@@ -169,7 +163,7 @@ def _global_shape(shape, n_spatial, channels_first, keepdims):
 
 def _global_pool(kind, input, data_format, keepdims, out, num_threads):
     x, n, cf = _input(input, "input", kind, data_format)
-    keepdims = _check_bool(keepdims, "keepdims")
+    keepdims = check_bool(keepdims, "keepdims")
     geom = _global_geometry(x.shape, n, cf)
     shape = _global_shape(x.shape, n, cf, keepdims)
     if out is not None:
@@ -381,12 +375,12 @@ def adaptive_max_pool(input, output_size, data_format=None, return_indices=False
     """
     x, n, cf = _input(input, "input", "max", data_format)
     sizes = _output_size(output_size, _spatial(x.shape, cf))
-    return_indices = _check_bool(return_indices, "return_indices")
+    return_indices = check_bool(return_indices, "return_indices")
     geom, _ = _adaptive_geometry(x.shape, n, cf, sizes, False)
     if not return_indices:
         return run_pool("max", x, geom, out, num_threads)
     index_dtype = parse_index_dtype(output_dtype)
-    include_batch_in_index = _check_bool(include_batch_in_index, "include_batch_in_index")
+    include_batch_in_index = check_bool(include_batch_in_index, "include_batch_in_index")
     out_values, out_index = split_pair_out(out, "indices")
     return run_argmax(x, geom, index_dtype, include_batch_in_index, out_values, out_index,
                       num_threads)
@@ -595,7 +589,7 @@ def max_unpool(values, argmax, output_shape, include_batch_in_index=False, data_
     if shape[0] != v.shape[0] or _channels(shape, cf) != _channels(v.shape, cf):
         raise ValueError(f"output_shape {shape} must have the batch size and channel count "
                          f"of values {v.shape} (data_format {data_format!r})")
-    include_batch_in_index = _check_bool(include_batch_in_index, "include_batch_in_index")
+    include_batch_in_index = check_bool(include_batch_in_index, "include_batch_in_index")
     rows, row_step = index_rows(index, shape, include_batch_in_index, "argmax", "output",
                                 num_threads)
     dx = OutputBuffer(out, shape, v.dtype, shape, (v, index))
@@ -626,7 +620,7 @@ def max_unpool_grad(grad, argmax, include_batch_in_index=False, *, out=None,
     if index.ndim != g.ndim or (index.shape[0] != g.shape[0]):
         raise ValueError(f"argmax must have grad's rank and batch size (grad {g.shape}), "
                          f"got shape {index.shape}")
-    include_batch_in_index = _check_bool(include_batch_in_index, "include_batch_in_index")
+    include_batch_in_index = check_bool(include_batch_in_index, "include_batch_in_index")
     if num_threads is not None:
         _check_threads(num_threads, "num_threads")
     rows, row_step = index_rows(index, g.shape, include_batch_in_index, "argmax", "output",
@@ -761,8 +755,8 @@ def _fractional_pool(kind, value, pooling_ratio, pseudo_random, overlapping, see
                      cols, data_format, out, num_threads):
     x, _, cf = _input(value, "value", kind, data_format, ranks=(4,))
     ratio_h, ratio_w = _pooling_ratio(pooling_ratio, cf)
-    pseudo_random = _check_bool(pseudo_random, "pseudo_random")
-    overlapping = _check_bool(overlapping, "overlapping")
+    pseudo_random = check_bool(pseudo_random, "pseudo_random")
+    overlapping = check_bool(overlapping, "overlapping")
     n_h, n_w = _spatial(x.shape, cf)
     out_h = _fractional_size(n_h, ratio_h, "height")
     out_w = _fractional_size(n_w, ratio_w, "width")
@@ -857,7 +851,7 @@ def fractional_max_pool_grad(orig_input, orig_output, out_backprop, row_pooling_
     ``orig_output`` is checked for shape only.
     """
     x, _, cf = _input(orig_input, "orig_input", "max", data_format, ranks=(4,))
-    overlapping = _check_bool(overlapping, "overlapping")
+    overlapping = check_bool(overlapping, "overlapping")
     geom = _fractional_grad_geometry(x.shape, cf, row_pooling_sequence, col_pooling_sequence,
                                      overlapping, False)[0]
     try:
@@ -906,7 +900,7 @@ def fractional_avg_pool_grad(orig_input_tensor_shape, out_backprop, row_pooling_
     shape = parse_shape(orig_input_tensor_shape, "orig_input_tensor_shape")
     check_rank(shape, (4,), "orig_input_tensor_shape")
     cf = parse_data_format(data_format, 2)
-    overlapping = _check_bool(overlapping, "overlapping")
+    overlapping = check_bool(overlapping, "overlapping")
     geom, (count_h, count_w) = _fractional_grad_geometry(
         shape, cf, row_pooling_sequence, col_pooling_sequence, overlapping, True)
     g = _grad_array(out_backprop, None, geom.output_shape, "avg", "out_backprop",

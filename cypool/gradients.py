@@ -8,7 +8,7 @@ import numpy as np
 from cypool import _kernels
 from cypool._buffers import OutputBuffer, canonical_input, streams
 from cypool._geometry import (
-    as_input_array, check_shape, parse_pool_args, parse_shape,
+    as_input_array, check_bool, check_shape, parse_pool_args, parse_shape,
 )
 from cypool._threads import effective_threads
 
@@ -155,8 +155,7 @@ def max_pool_grad_with_argmax(input, grad, argmax, ksize, strides, padding,
     grad = _as_grad(grad, x.dtype, geom.output_shape, "max")
     index = as_index_array(argmax)
     check_shape(index, geom.output_shape, "argmax", "the pooled output's shape")
-    if not isinstance(include_batch_in_index, (bool, np.bool_)):
-        raise TypeError(f"include_batch_in_index must be a bool, got {include_batch_in_index!r}")
+    include_batch_in_index = check_bool(include_batch_in_index, "include_batch_in_index")
     rows, row_step = index_rows(index, x.shape, include_batch_in_index, "argmax", "input",
                                 num_threads)
     dx = OutputBuffer(out, x.shape, x.dtype, geom.canonical_input, (x, grad, index))

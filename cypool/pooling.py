@@ -8,7 +8,7 @@ import numpy as np
 from cypool import _kernels
 from cypool._buffers import OutputBuffer, canonical_input, split_pair_out, streams
 from cypool._geometry import (
-    as_input_array, check_rank, parse_index_dtype, parse_pool_args, spatial_sizes,
+    as_input_array, check_bool, check_rank, parse_index_dtype, parse_pool_args, spatial_sizes,
     _as_int_list,
 )
 from cypool._threads import effective_threads
@@ -280,8 +280,7 @@ def max_pool_with_argmax(input, ksize, strides, padding, data_format="NHWC",
     geom = parse_pool_args(x.shape, ksize, strides, padding, data_format, dilations,
                            ceil_mode=ceil_mode)
     index_dtype = parse_index_dtype(output_dtype)
-    if not isinstance(include_batch_in_index, (bool, np.bool_)):
-        raise TypeError(f"include_batch_in_index must be a bool, got {include_batch_in_index!r}")
+    include_batch_in_index = check_bool(include_batch_in_index, "include_batch_in_index")
     out_values, out_index = split_pair_out(out, "argmax")
     return run_argmax(x, geom, index_dtype, include_batch_in_index, out_values, out_index,
                       num_threads)
