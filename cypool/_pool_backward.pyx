@@ -15,7 +15,7 @@ from libc.string cimport memset
 
 from cypool._fused_types cimport max_t, avg_t
 from cypool._pool_rows cimport (
-    CELL_BYTES, MODE_ARGMAX, RowScratch, cypool_gather, cypool_index_bounds,
+    CELL_BYTES, MODE_ARGMAX, RowScratch, cypool_gather_row, cypool_index_bounds,
     cypool_max_grad_cell,
     cypool_store_fence, dtype_code, free_row_scratch, new_row_scratch, new_rows, pool_row,
     prefetch_new_rows, window_rows, window_taps,
@@ -191,8 +191,8 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
     cdef Py_ssize_t in_d = dx.shape[1], in_h = dx.shape[2], in_w = dx.shape[3]
     cdef Py_ssize_t channels = dx.shape[4]
     cdef Py_ssize_t out_d = grad.shape[1], out_h = grad.shape[2], out_w = grad.shape[3]
-    cdef Py_ssize_t rows = dx.shape[0] * in_d * in_h, row, p, id_, ih, iw, n_src, n_pairs
-    cdef Py_ssize_t a, b, e, k, od, oh, ow, i, slot = 0
+    cdef Py_ssize_t rows = dx.shape[0] * in_d * in_h, row, p, id_, ih, n_pairs
+    cdef Py_ssize_t a, b, od, oh, ow, i, slot = 0
     cdef Py_ssize_t sizes[3]
     cdef Py_ssize_t most[3]
     cdef int64_t pair_divisor
@@ -245,17 +245,9 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
                             pair_scale[n_pairs * out_w + ow] = <avg_t>(
                                 1.0 / <double>(pair_divisor * div[2][ow]))
                     n_pairs = n_pairs + 1  # not "+=": prange would make it a reduction
-            for iw in range(in_w):
-                # the covering outputs in row-major order, then one pass over channels
-                n_src = 0
-                for k in range(n_pairs):
-                    for e in range(off[2][iw], off[2][iw + 1]):
-                        ow = outs[2][e]
-                        src_scale[n_src] = pair_scale[k * out_w + ow]
-                        src_offset[n_src] = pair_offset[k] + ow * channels
-                        n_src = n_src + 1
-                cypool_gather(dtype_code(dx_ptr), dx_ptr + (row * in_w + iw) * channels,
-                              grad_ptr, src_offset, src_scale, n_src, channels, stream)
+            cypool_gather_row(dtype_code(dx_ptr), dx_ptr + row * in_w * channels, grad_ptr,
+                              pair_offset, pair_scale, n_pairs, off[2], outs[2], in_w,
+                              out_w, channels, src_offset, src_scale, stream)
         if stream:
             cypool_store_fence()
         free(src_offset)

@@ -121,11 +121,16 @@ cdef extern from "_row_simd.h":
     void cypool_avg_cell(int dtype, const void* base, void* out, const int64_t* tap_offset,
                          Py_ssize_t n_taps, Py_ssize_t n,
                          double divisor, int stream) noexcept nogil  # floats only
-    # the average gradient: dst[c] = sum over k of src[offset[k] + c] * scale[k], in
-    # order, c < n (floats only)
-    void cypool_gather(int dtype, void* dst, const void* src, const int64_t* offset,
-                       const void* scale, Py_ssize_t n_src, Py_ssize_t n,
-                       int stream) noexcept nogil
+    # the average gradient of a dx row of in_w cells of n channels: each cell the sum,
+    # in row-major order, of its covering outputs' grad (the row's (d, h) pairs at
+    # pair_offset, the outputs along W from cover_first / cover_output) times their
+    # pair_scale; offset and scale: room for a cell's sources (floats only)
+    void cypool_gather_row(int dtype, void* dst, const void* grad,
+                           const int64_t* pair_offset, const void* pair_scale,
+                           Py_ssize_t n_pairs, const int64_t* cover_first,
+                           const int64_t* cover_output, Py_ssize_t in_w, Py_ssize_t out_w,
+                           Py_ssize_t n, int64_t* offset, void* scale,
+                           int stream) noexcept nogil
     # the max gradient of a cell: dx[tap_offset[t] + c] += g[c] for the tap t argmax
     # picks for channel c (x and dx share the offsets), c < n (floats only)
     void cypool_max_grad_cell(int dtype, const void* x, void* dx, const void* g,

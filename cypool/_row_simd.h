@@ -675,10 +675,9 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 
 /* a helper NAME_T(dst, src, offset, n_src, n, EXTRA): dst[c] = FINISH(sum over k of
    TERM(src[offset[k] + c], k)) for c < n, each sum from 0 in the order of k */
-#define CYPOOL_SUM_HELPER(NAME, T, EXTRA, TERM, FINISH)                                \
-    static CYPOOL_NOINLINE void NAME##_##T(T *dst, const T *src, const int64_t *offset, \
-                                           Py_ssize_t n_src, Py_ssize_t n, EXTRA,      \
-                                           int stream)                                 \
+#define CYPOOL_SUM_HELPER(ATTR, NAME, T, EXTRA, TERM, FINISH)                          \
+    static ATTR void NAME##_##T(T *dst, const T *src, const int64_t *offset,           \
+                                Py_ssize_t n_src, Py_ssize_t n, EXTRA, int stream)     \
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
         (void)stream; /* only the vector stores stream */                              \
@@ -693,12 +692,38 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_TAP(v, k) (v)
 #define CYPOOL_DIVIDED(a) ((a) / divisor)
 #define CYPOOL_AVG_CELL(T)                                                             \
-    CYPOOL_SUM_HELPER(cypool_avg_cell, T, T divisor, CYPOOL_TAP, CYPOOL_DIVIDED)
+    CYPOOL_SUM_HELPER(CYPOOL_NOINLINE, cypool_avg_cell, T, T divisor, CYPOOL_TAP,      \
+                      CYPOOL_DIVIDED)
 /* the average gradient's gather: each covering output's grad times its 1/count */
 #define CYPOOL_SCALED(v, k) ((v) * scale[k])
 #define CYPOOL_AS_IS(a) (a)
-#define CYPOOL_GATHER(T)                                                               \
-    CYPOOL_SUM_HELPER(cypool_gather, T, const T *scale, CYPOOL_SCALED, CYPOOL_AS_IS)
+/* A dx row of in_w cells of n channels: cell iw sums, in row-major order of the
+   outputs, grad[pair_offset[k] + ow * n + c] * pair_scale[k * out_w + ow] over the
+   row's covering (d, h) pairs k < n_pairs and the outputs ow = cover_output[e] along
+   W, cover_first[iw] <= e < cover_first[iw + 1], that cover it.  offset and scale:
+   room for one cell's sources.  One call a row, the cell's gather inlined (a call a
+   cell, with its source list built in Cython, spent a quarter of the time there). */
+#define CYPOOL_GATHER_ROW(T)                                                           \
+    CYPOOL_SUM_HELPER(CYPOOL_INLINE, cypool_gather_cell, T, const T *scale,            \
+                      CYPOOL_SCALED, CYPOOL_AS_IS)                                     \
+    static CYPOOL_NOINLINE void cypool_gather_row_##T(                                 \
+        T *dst, const T *grad, const int64_t *pair_offset, const T *pair_scale,        \
+        Py_ssize_t n_pairs, const int64_t *cover_first, const int64_t *cover_output,   \
+        Py_ssize_t in_w, Py_ssize_t out_w, Py_ssize_t n, int64_t *offset, T *scale,    \
+        int stream)                                                                    \
+    {                                                                                  \
+        for (Py_ssize_t iw = 0; iw < in_w; iw++) {                                     \
+            Py_ssize_t n_src = 0;                                                      \
+            for (Py_ssize_t k = 0; k < n_pairs; k++)                                   \
+                for (int64_t e = cover_first[iw]; e < cover_first[iw + 1]; e++) {      \
+                    int64_t ow = cover_output[e];                                      \
+                    scale[n_src] = pair_scale[k * out_w + ow];                         \
+                    offset[n_src] = pair_offset[k] + ow * n;                           \
+                    n_src++;                                                           \
+                }                                                                      \
+            cypool_gather_cell_##T(dst + iw * n, grad, offset, n_src, n, scale, stream); \
+        }                                                                              \
+    }
 
 /* out[c] = max over t of base[tap_offset[t] + c], c < n; n_taps >= 1 */
 #define CYPOOL_MAX_CELL(T)                                                             \
@@ -925,8 +950,8 @@ CYPOOL_ARGMAX_CELL(double, int64_t, INT64_MAX, WHOLE)
 CYPOOL_AVG_CELL(double)
 CYPOOL_MAX_GRAD_CELL(float, int32_t)
 CYPOOL_MAX_GRAD_CELL(double, int64_t)
-CYPOOL_GATHER(float)
-CYPOOL_GATHER(double)
+CYPOOL_GATHER_ROW(float)
+CYPOOL_GATHER_ROW(double)
 
 /* ---- one entry per helper for Cython: dtype codes in the order of max_t's fused types
    (_fused_types.pxd); with a constant code (Cython inlines dtype_code) the switch
@@ -963,10 +988,11 @@ CYPOOL_GATHER(double)
         cypool_avg_cell_##T((T *)out, (const T *)base, tap_offset, n_taps, n, (T)divisor, \
                             stream);                                                   \
         break;
-#define CYPOOL_CASE_GATHER(T, code)                                                    \
+#define CYPOOL_CASE_GATHER_ROW(T, code)                                                \
     case code:                                                                         \
-        cypool_gather_##T((T *)dst, (const T *)src, offset, n_src, n, (const T *)scale, \
-                          stream);                                                     \
+        cypool_gather_row_##T((T *)dst, (const T *)grad, pair_offset,                  \
+                              (const T *)pair_scale, n_pairs, cover_first, cover_output, \
+                              in_w, out_w, n, offset, (T *)scale, stream);             \
         break;
 
 /* narrow[i] = wide[i] for argmax indices that fit int32, i < n: two index vectors
@@ -1057,11 +1083,14 @@ static inline void cypool_max_grad_cell(int dtype, const void *x, void *dx, cons
     switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_MAX_GRAD_CELL) }
 }
 
-static inline void cypool_gather(int dtype, void *dst, const void *src, const int64_t *offset,
-                                 const void *scale, Py_ssize_t n_src, Py_ssize_t n,
-                                 int stream)
+static inline void cypool_gather_row(int dtype, void *dst, const void *grad,
+                                     const int64_t *pair_offset, const void *pair_scale,
+                                     Py_ssize_t n_pairs, const int64_t *cover_first,
+                                     const int64_t *cover_output, Py_ssize_t in_w,
+                                     Py_ssize_t out_w, Py_ssize_t n, int64_t *offset,
+                                     void *scale, int stream)
 {
-    switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_GATHER) }
+    switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_GATHER_ROW) }
 }
 
 /* ---- indices given back (max_pool_grad_with_argmax, max_unpool) -----------------------
