@@ -15,10 +15,11 @@ from libc.string cimport memset
 
 from cypool._fused_types cimport max_t, avg_t
 from cypool._pool_rows cimport (
-    CELL_BYTES, MODE_ARGMAX, RowScratch, cypool_gather_row, cypool_index_bounds,
-    cypool_max_grad_cell,
-    cypool_store_fence, dtype_code, free_row_scratch, new_row_scratch, new_rows, pool_row,
-    prefetch_new_rows, window_rows, window_taps,
+    CELL_BYTES, GROUP_WINDOW, MODE_ARGMAX, RowScratch, cypool_aligned_free,
+    cypool_aligned_malloc, cypool_gather_row, cypool_index_bounds, cypool_max_grad_cell,
+    cypool_max_grad_ring, cypool_max_grad_ring_ok, cypool_store_fence, dtype_code,
+    free_row_scratch, new_row_scratch, new_rows, pool_row, prefetch_new_rows, window_rows,
+    window_taps,
 )
 from cypool._windows cimport Windows, unpack_windows
 
@@ -36,6 +37,41 @@ cdef inline Py_ssize_t last_tap(const Windows* win, int axis, Py_ssize_t o) noex
     return win.first[axis][o] + (win.count[axis][o] - 1) * win.dilation[axis]
 
 
+# windows of fewer taps go cell by cell (ring_rows)
+cdef enum:
+    RING_TAPS = 25
+
+
+cdef Py_ssize_t ring_rows(const Windows* win, Py_ssize_t out_d, Py_ssize_t out_h,
+                          Py_ssize_t out_w, Py_ssize_t row_elements,
+                          Py_ssize_t channels) noexcept nogil:
+    """The max gradient's ring size (cypool_max_grad_ring): the most rows a window
+    takes, where windows are one depth row of consecutive rows at stride 1 along H
+    (each row then serves that many output rows) and of RING_TAPS or more taps, no W
+    window is empty and a window's element offsets fit int32; else 0.  (Cell by cell
+    was faster for the stem's 3x3/2, 1.5x, for 3x3/1, 1.2x, and for 5x3 at strides
+    1x2; the ring for 5x5/1, 1.5-1.8x, and 7x7/1, 5x.)"""
+    cdef Py_ssize_t o, most_h = 0, most_w = 0
+    if win.dilation[1] != 1 or win.dilation[2] != 1:
+        return 0
+    for o in range(out_d):
+        if win.count[0][o] > 1:
+            return 0
+    for o in range(out_h):
+        most_h = max(most_h, win.count[1][o])
+        if o > 0 and win.first[1][o] - win.first[1][o - 1] > 1:
+            return 0
+    for o in range(out_w):
+        if win.count[2][o] < 1:
+            return 0
+        most_w = max(most_w, win.count[2][o])
+    if most_h * most_w < RING_TAPS or most_h > GROUP_WINDOW:
+        return 0
+    if (most_h - 1) * row_elements + most_w * channels >= (<Py_ssize_t>1) << 31:
+        return 0
+    return most_h
+
+
 def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] grad,
                   max_t[:, :, :, :, ::1] dx, tuple first, tuple count, tuple divisor, tuple dilation,
                   tuple span, int split_axis, Py_ssize_t chunks, int num_threads):
@@ -45,9 +81,11 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     (``split_axis`` 1) or H (2): the run owns the input rows from its first window's
     first row to the next run's, and also visits the earlier outputs whose windows
     reach into them, adding only into its own rows (gradients._row_chunks).  Every
-    dx cell so gets its adds from one task, in output order.  For each output row it
-    finds the row's argmax with the forward's row kernel (same rule: first maximum,
-    first NaN), then adds the row's gradients in output order.  Input rows are
+    dx cell so gets its adds from one task, in output order.  Cells of many float
+    channels find their argmax and add in vector registers, cell by cell, or for
+    tall windows at stride 1 rows first through a ring of row maxima (ring_rows);
+    other cells find a row's argmax with the forward's row kernel (same rule: first
+    maximum, first NaN), then add the row's gradients in output order.  Input rows are
     zeroed just before the first output row that reaches them (so the adds hit
     cache, and there is no separate zeroing pass).
     """
@@ -77,9 +115,23 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef RowScratch scratch
     cdef int failed_flag = 0
     cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
+    cdef Py_ssize_t row_elements = in_w * channels
+    cdef Py_ssize_t ring_size = ring_rows(&win, out_d, out_h, out_w, row_elements, channels)
+    cdef void* ring_value = NULL
+    cdef int32_t* ring_code = NULL
+    cdef int64_t* ring_row = NULL
+    if not (per_cell and cypool_max_grad_ring_ok(dtype_code(x_ptr), channels)):
+        ring_size = 0
     with nogil, parallel(num_threads=num_threads):
         scratch = new_row_scratch(&win, out_d, out_h, out_w, out_w * channels, 0,
                                   sizeof(max_t), False, 0, False, failed)
+        if ring_size > 0:
+            ring_value = cypool_aligned_malloc(ring_size * out_w * channels * sizeof(max_t))
+            ring_code = <int32_t*>cypool_aligned_malloc(
+                ring_size * out_w * channels * sizeof(int32_t))
+            ring_row = <int64_t*>malloc(ring_size * sizeof(int64_t))
+            if ring_value == NULL or ring_code == NULL or ring_row == NULL:
+                failed[0] = 1
         values = <max_t*>malloc(out_w * channels * sizeof(max_t) + 8)
         index = <int64_t*>malloc(out_w * channels * sizeof(int64_t) + 8)
         if values == NULL or index == NULL:
@@ -89,6 +141,8 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                 continue
             p = task // chunks
             k = task % chunks
+            for j in range(ring_size):  # a new plane: the ring's rows are stale
+                ring_row[j] = -1
             d = dx_ptr + p * plane_size
             xp = x_ptr + p * plane_size  # the plane's input, as d its dx
             # the task's output rows, and the input rows it owns (id*in_h + ih):
@@ -132,6 +186,13 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                         # argmax and adds cell by cell, in vector registers
                         n_rows = window_rows(&win, od, oh, in_h, in_w, channels,
                                              scratch.row_offset)
+                        if ring_size > 0:  # or rows first, through the ring
+                            if n_rows > 0:
+                                cypool_max_grad_ring(
+                                    dtype_code(x_ptr), xp, d, g, scratch.row_offset, n_rows,
+                                    row_elements, win.first[2], win.count[2], out_w,
+                                    channels, ring_value, ring_code, ring_row, ring_size)
+                            continue
                         n_new = 0  # the next output row's rows, fetched cell by cell
                         if oh + 1 < out_h:
                             n_new = new_rows(scratch.row_offset, n_rows,
@@ -161,6 +222,9 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
             zero_rows(d, zeroed, own_hi, in_w * channels)
         free(values)
         free(index)
+        cypool_aligned_free(ring_value)
+        cypool_aligned_free(ring_code)
+        free(ring_row)
         free_row_scratch(&scratch)
     if failed_flag:
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")

@@ -136,6 +136,19 @@ cdef extern from "_row_simd.h":
     void cypool_max_grad_cell(int dtype, const void* x, void* dx, const void* g,
                               const int64_t* tap_offset, Py_ssize_t n_taps,
                               Py_ssize_t n) noexcept nogil
+    # the max gradient of one output row whose windows take the consecutive rows at
+    # row_offset (row_elements apart) by the W taps first_w[ow] + t, t < count_w[ow]
+    # (each >= 1), each row's first maxima along W kept in a ring of ring_size rows
+    # (ring_value, ring_code: out_w * n each, 64-byte aligned; ring_row: the row each
+    # holds, -1 for none); only where cypool_max_grad_ring_ok (AVX-512 float32, n a
+    # multiple of 16)
+    int cypool_max_grad_ring_ok(int dtype, Py_ssize_t n) noexcept nogil
+    void cypool_max_grad_ring(int dtype, const void* x, void* dx, const void* g,
+                              const int64_t* row_offset, Py_ssize_t n_rows,
+                              Py_ssize_t row_elements, const int64_t* first_w,
+                              const int64_t* count_w, Py_ssize_t out_w, Py_ssize_t n,
+                              void* ring_value, int32_t* ring_code, int64_t* ring_row,
+                              Py_ssize_t ring_size) noexcept nogil
     # 1-4 channels, stride 2, windows of n_w = 2 or 3 adjacent pixels: pixel i of out
     # is the max over r, t of pixel 2*i + t of the rows at row_offset[r], i < n
     # (``clipped``: output n - 1 without its last tap); 1 when a column maximum was -0.0

@@ -1093,6 +1093,119 @@ static inline void cypool_gather_row(int dtype, void *dst, const void *grad,
     switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_GATHER_ROW) }
 }
 
+/* ---- the max gradient of windows many rows tall, rows first --------------------------
+ * Each window's argmax is its first row's first maximum among its rows' maxima (the
+ * first maximum in row-major order, a NaN counting as the greatest and the first NaN
+ * staying: SPEC), so a row's first maximum along W under each output column is found
+ * once, into a ring of the last rows, and shared by every output row whose windows
+ * take that row (5x5/1: one row pass and one pass over 5 row results a cell instead
+ * of 25 taps).  Each lane then adds its gradient at its own tap by a gather and a
+ * scatter (the lanes are distinct channels, so they never collide), output by output
+ * in row-major order as elsewhere.  AVX-512 float32 only, channels a multiple of 16;
+ * cypool_max_grad_ring_ok says whether this build has it. */
+#if CYPOOL_VECTOR_BYTES == 64 && defined(__AVX512F__)
+#define CYPOOL_HAVE_MAX_GRAD_RING 1
+/* the lanes where v is taken over a: greater, or NaN while a is not (CYPOOL_ARGMAX_STEP) */
+static CYPOOL_INLINE __mmask16 cypool_take16(__m512 v, __m512 a)
+{
+    return _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(a, a, _CMP_ORD_Q), v, a, _CMP_NLE_UQ);
+}
+/* ring slot `slot` = for each output column ow and channel, the first maximum along W of
+   the row at xr over the column's taps (values), and that tap's element offset from the
+   column's first tap (codes) */
+static void cypool_ring_row_float(const float *xr, float *value, int32_t *code,
+                                  const int64_t *first_w, const int64_t *count_w,
+                                  Py_ssize_t out_w, Py_ssize_t n)
+{
+    for (Py_ssize_t ow = 0; ow < out_w; ow++) {
+        const float *base = xr + first_w[ow] * n;
+        for (Py_ssize_t c = 0; c < n; c += 16) {
+            __m512 best = _mm512_loadu_ps(base + c);
+            __m512i at = _mm512_setzero_si512();
+            for (int64_t t = 1; t < count_w[ow]; t++) {
+                __m512 v = _mm512_loadu_ps(base + t * n + c);
+                __mmask16 take = cypool_take16(v, best);
+                best = _mm512_mask_blend_ps(take, best, v);
+                at = _mm512_mask_blend_epi32(take, at, _mm512_set1_epi32((int32_t)(t * n)));
+            }
+            _mm512_store_ps(value + ow * n + c, best);
+            _mm512_store_si512((void *)(code + ow * n + c), at);
+        }
+    }
+}
+/* dx[argmax] += g for the out_w windows of one output row: rows row_offset[0 .. n_rows)
+   of x (consecutive, row_elements apart) by the W taps first_w[ow] + t, t < count_w[ow]
+   (count_w[ow] >= 1).  ring_value / ring_code / ring_row: ring_size slots of out_w * n
+   (64-byte aligned), and which row each holds (-1: none). */
+static void cypool_max_grad_ring_float(const float *x, float *dx, const float *g,
+                                       const int64_t *row_offset, Py_ssize_t n_rows,
+                                       Py_ssize_t row_elements, const int64_t *first_w,
+                                       const int64_t *count_w, Py_ssize_t out_w, Py_ssize_t n,
+                                       float *ring_value, int32_t *ring_code,
+                                       int64_t *ring_row, Py_ssize_t ring_size)
+{
+    Py_ssize_t slot[CYPOOL_GROUP_WINDOW];
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    for (Py_ssize_t j = 0; j < n_rows; j++) {
+        int64_t row = row_offset[j] / row_elements;
+        slot[j] = (Py_ssize_t)(row % ring_size);
+        if (ring_row[slot[j]] != row) {
+            cypool_ring_row_float(x + row_offset[j], ring_value + slot[j] * out_w * n,
+                                  ring_code + slot[j] * out_w * n, first_w, count_w, out_w, n);
+            ring_row[slot[j]] = row;
+        }
+    }
+    for (Py_ssize_t ow = 0; ow < out_w; ow++) {
+        float *d = dx + row_offset[0] + first_w[ow] * n;
+        for (Py_ssize_t c = 0; c < n; c += 16) {
+            Py_ssize_t at = slot[0] * out_w * n + ow * n + c;
+            __m512 best = _mm512_load_ps(ring_value + at);
+            __m512i tap = _mm512_load_si512((const void *)(ring_code + at));
+            for (Py_ssize_t j = 1; j < n_rows; j++) {
+                at = slot[j] * out_w * n + ow * n + c;
+                __m512 v = _mm512_load_ps(ring_value + at);
+                __mmask16 take = cypool_take16(v, best);
+                best = _mm512_mask_blend_ps(take, best, v);
+                tap = _mm512_mask_add_epi32(
+                    tap, take, _mm512_load_si512((const void *)(ring_code + at)),
+                    _mm512_set1_epi32((int32_t)(j * row_elements)));
+            }
+            __m512i index = _mm512_add_epi32(tap, lane);
+            __m512 sum = _mm512_add_ps(_mm512_i32gather_ps(index, d + c, 4),
+                                       _mm512_loadu_ps(g + ow * n + c));
+            _mm512_i32scatter_ps(d + c, index, sum, 4);
+        }
+    }
+}
+#endif
+static inline int cypool_max_grad_ring_ok(int dtype, Py_ssize_t n)
+{
+#ifdef CYPOOL_HAVE_MAX_GRAD_RING
+    return dtype == 0 && n % 16 == 0;
+#else
+    (void)dtype; (void)n;
+    return 0;
+#endif
+}
+static inline void cypool_max_grad_ring(int dtype, const void *x, void *dx, const void *g,
+                                        const int64_t *row_offset, Py_ssize_t n_rows,
+                                        Py_ssize_t row_elements, const int64_t *first_w,
+                                        const int64_t *count_w, Py_ssize_t out_w, Py_ssize_t n,
+                                        void *ring_value, int32_t *ring_code, int64_t *ring_row,
+                                        Py_ssize_t ring_size)
+{
+#ifdef CYPOOL_HAVE_MAX_GRAD_RING
+    if (dtype == 0)
+        cypool_max_grad_ring_float((const float *)x, (float *)dx, (const float *)g, row_offset,
+                                   n_rows, row_elements, first_w, count_w, out_w, n,
+                                   (float *)ring_value, ring_code, ring_row, ring_size);
+#else
+    (void)dtype; (void)x; (void)dx; (void)g; (void)row_offset; (void)n_rows;
+    (void)row_elements; (void)first_w; (void)count_w; (void)out_w; (void)n;
+    (void)ring_value; (void)ring_code; (void)ring_row; (void)ring_size;
+#endif
+}
+
 /* ---- indices given back (max_pool_grad_with_argmax, max_unpool) -----------------------
  * bounds[0], bounds[1]: the least and the greatest of index[0 .. n) (IT_MAX and IT_MIN
  * for n = 0), two min/max reductions gcc vectorises (not with a third, conditional

@@ -265,6 +265,39 @@ def test_max_gradient_splits_planes_into_row_runs(monkeypatch, shape, fmt, k, s,
         assert got.tobytes() == want.tobytes(), threads
 
 
+# Windows of 25 or more taps at stride 1 along H (float32, channels a multiple of 16,
+# the AVX-512 build) find their argmax rows first: each row's first maximum along W
+# kept in a ring of rows shared by the output rows, then the first among the rows,
+# each lane's gradient added at its own tap. Ties, NaNs and -0.0 must route as the
+# reference's row-major first maximum (first NaN), at borders, W strides and padding.
+RING_CASES = [
+    ((2, 13, 11, 16), "NHWC", 5, 1, "SAME"),
+    ((2, 12, 14, 32), "NHWC", 5, 1, "VALID"),
+    ((1, 17, 9, 48), "NHWC", [7, 5], [1, 2], "SAME"),    # W at stride 2
+    ((2, 10, 12, 16), "NHWC", 5, 1, [[0, 0], [4, 1], [2, 3], [0, 0]]),
+    ((2, 1, 9, 10, 16), "NDHWC", [1, 5, 6], 1, "SAME"),  # one depth row a window
+    ((1, 23, 8, 16), "NHWC", 9, 1, "SAME"),              # 9 rows a window
+]
+
+
+@pytest.mark.parametrize("shape, fmt, k, s, pad", RING_CASES)
+def test_max_gradient_rows_first_matches_reference(monkeypatch, shape, fmt, k, s, pad):
+    monkeypatch.setattr("cypool._threads.SERIAL_WORK", 0)  # batch 1 splits rows too
+    rng = np.random.default_rng(5)
+    x = rng.integers(-2, 3, size=shape).astype(np.float32)  # ties within windows
+    mark = rng.random(shape)
+    x[mark < 0.03] = np.nan
+    x[(mark >= 0.03) & (mark < 0.1)] = -0.0
+    y = cypool.max_pool(x, k, s, pad, fmt)
+    g = (rng.standard_normal(y.shape) * 100).astype(np.float32)
+    ref_pad = pad if isinstance(pad, str) else pad[1:-1]
+    want = R.ref_max_pool_grad(x, g, k, s, ref_pad, fmt)
+    for threads in (1, 2, 3):
+        out = np.full_like(x, -7)
+        got = cypool.max_pool_grad(x, y, g, k, s, pad, fmt, num_threads=threads, out=out)
+        assert got.tobytes() == want.tobytes(), threads
+
+
 def test_max_gradient_keeps_planes_whole_where_rows_cannot_split():
     from cypool.gradients import _row_chunks
     from cypool._geometry import parse_pool_args
