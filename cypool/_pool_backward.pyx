@@ -91,7 +91,8 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     """
     cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
     cdef Py_ssize_t in_h = x.shape[2], in_w = x.shape[3], channels = x.shape[4]
-    cdef Py_ssize_t plane_size = x.shape[1] * in_h * in_w * channels
+    cdef Py_ssize_t row_elements = in_w * channels
+    cdef Py_ssize_t plane_size = x.shape[1] * in_h * row_elements
     cdef Py_ssize_t out_d = grad.shape[1], out_h = grad.shape[2], out_w = grad.shape[3]
     cdef Py_ssize_t grad_plane = out_d * out_h * out_w * channels
     cdef Py_ssize_t task, p, k, od, oh, ow, c, zeroed, start, reach, n_rows, n_new
@@ -115,7 +116,6 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef RowScratch scratch
     cdef int failed_flag = 0
     cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
-    cdef Py_ssize_t row_elements = in_w * channels
     cdef Py_ssize_t ring_size = ring_rows(&win, out_d, out_h, out_w, row_elements, channels)
     cdef void* ring_value = NULL
     cdef int32_t* ring_code = NULL
@@ -179,7 +179,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                     if win.count[0][od] > 0 and win.count[1][oh] > 0:
                         start = win.first[0][od] * in_h + win.first[1][oh]
                         reach = last_tap(&win, 0, od) * in_h + last_tap(&win, 1, oh) + 1
-                        zero_rows(d, zeroed, min(reach, own_hi), in_w * channels)
+                        zero_rows(d, zeroed, min(reach, own_hi), row_elements)
                         zeroed = max(zeroed, min(reach, own_hi))
                     g = grad_ptr + p * grad_plane + (od * out_h + oh) * out_w * channels
                     if per_cell and start >= own_lo and reach <= own_hi:
@@ -197,7 +197,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                         if oh + 1 < out_h:
                             n_new = new_rows(scratch.row_offset, n_rows,
                                              (win.first[1][oh + 1] - win.first[1][oh])
-                                             * in_w * channels, scratch.new_row)
+                                             * row_elements, scratch.new_row)
                         for ow in range(out_w):
                             step = (win.first[2][ow + 1] - win.first[2][ow] if ow + 1 < out_w
                                     else 0) * channels
@@ -217,9 +217,9 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                             j = index[ow * channels + c]
                             # -1: an empty window has no gradient; a window
                             # shared with another task adds only into own rows
-                            if j >= own_lo * in_w * channels and j < own_hi * in_w * channels:
+                            if j >= own_lo * row_elements and j < own_hi * row_elements:
                                 d[j] += g[ow * channels + c]
-            zero_rows(d, zeroed, own_hi, in_w * channels)
+            zero_rows(d, zeroed, own_hi, row_elements)
         free(values)
         free(index)
         cypool_aligned_free(ring_value)
