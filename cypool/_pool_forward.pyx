@@ -67,7 +67,7 @@ def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1
         # (cells stream values and indices alike: not into a row of int64 indices to
         # narrow, which is read back at once; the narrowed indices stream)
         scratch = new_row_scratch(&win, out_d, out_h, out_w, out_row_size, in_w * channels,
-                                  sizeof(max_t), mode == MODE_MAX,
+                                  sizeof(max_t), mode,
                                   group if channels * sizeof(max_t) >= CELL_BYTES else 0,
                                   stream and argmax32_ptr == NULL, failed)
         # int32 indices: each row's int64 indices narrowed from a per-thread row

@@ -292,7 +292,8 @@ cdef struct RowScratch:
     int64_t* new_row     # per-cell rows: the next window's rows to prefetch (as many)
     int32_t* ordinal     # argmax: the winning tap of each span output (out_w * C)
     void* max_row        # max: a reduced input row (in_w * C elements), or NULL
-    void* max_run        # max: running maxima along that row (same size), or NULL
+    void* run_row        # max, avg: every pixel's window result along a row (in_w * C
+                         # elements), of which strided windows keep every step-th; or NULL
     void* group_rows     # max_rows_group: its reduced rows (row_group_size rows), or NULL
     bint stream          # per-cell outputs are written with non-temporal stores
 
@@ -679,25 +680,22 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                 if mode == MODE_ARGMAX:
                     index_row[ow * channels + c] = -1
             continue
-        if mode == MODE_MAX:  # in registers, branch-free: no store per tap
+        if mode != MODE_ARGMAX:  # in registers, branch-free: no store per tap
             n_taps = window_taps(win, ow, row_offset, n_rows, channels, tap_offset)
-            cypool_max_cell(dtype_code(src), src, out, tap_offset, n_taps, channels, False)
+            if mode == MODE_MAX:
+                cypool_max_cell(dtype_code(src), src, out, tap_offset, n_taps, channels,
+                                False)
+            else:  # the taps summed from 0 in window order, / count, as TF
+                divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh]
+                                  * win.divisor[2][ow])
+                cypool_avg_cell(dtype_code(src), src, out, tap_offset, n_taps, channels,
+                                divisor, False)
             continue
-        if mode == MODE_AVG:
-            for c in range(channels):
-                out[c] = 0
         for r in range(n_rows):
             for tw in range(n_w):
                 cell = row_offset[r] + (win.first[2][ow] + tw * win.dilation[2]) * channels
-                if mode == MODE_AVG:
-                    sum_tap(out, src + cell, 1, 0, channels)
-                else:
-                    argmax_tap(out, index_row + ow * channels, src + cell, 1, 0,
-                               channels, cell + index_base, r == 0 and tw == 0)
-        if mode == MODE_AVG:  # sum / count, as TF
-            divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][ow])
-            for c in range(channels):
-                out[c] = <max_t>(out[c] / divisor)  # ints never get here
+                argmax_tap(out, index_row + ow * channels, src + cell, 1, 0,
+                           channels, cell + index_base, r == 0 and tw == 0)
     if n_span <= 0:
         return zeros
     if column_first:
@@ -742,15 +740,25 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     if mode == MODE_MAX and channels == 1 and w_step == 2:  # stride 2, other windows
         cypool_max_stride2(dtype_code(src), out, src, tap_offset, n_taps, n_span)
         return zeros
-    if (mode == MODE_MAX and w_step > channels
-            and scratch.max_run != NULL):
-        # Strided taps of few channels gather badly: take the taps' running maximum
-        # at every pixel along the row instead (contiguous, vectorised, taps in the
-        # same order), then keep every span_step-th pixel.
-        run = <max_t*>scratch.max_run
+    if mode != MODE_ARGMAX and w_step >= channels and scratch.run_row != NULL:
+        # Few channels: the span's windows, one pixel apart along the row, are one
+        # run of n_span * C lanes that the cell helper pools tap by tap in window
+        # order (contiguous and vectorised; a pass a tap with the lanes' step only
+        # known at run time did not vectorise: 3x3/1 averages of one channel 9x the
+        # floor, of 8 channels 10x).  Strided windows gather badly: every pixel's
+        # window is pooled along the row the same way, then every span_step-th kept.
         n_run = ((n_span - 1) * win.span_step + 1) * channels
-        cypool_max_cell(dtype_code(src), src, run, tap_offset, n_taps, n_run, False)
-        max_tap(out, run, n_span, w_step, channels, True)
+        run = out if w_step == channels else <max_t*>scratch.run_row
+        if mode == MODE_MAX:
+            cypool_max_cell(dtype_code(src), src, run, tap_offset, n_taps, n_run, False)
+        else:
+            divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
+            cypool_avg_cell(dtype_code(src), src, run, tap_offset, n_taps, n_run, divisor,
+                            False)
+        if w_step == 2 and channels == 1:  # (a constant step vectorises)
+            copy_lanes(out, run, n_span, 2, 1)
+        elif w_step > channels:
+            copy_lanes(out, run, n_span, w_step, channels)
         return zeros
     # otherwise tap-major, vectorised along the row (or over many channels for max)
     if mode == MODE_AVG:
@@ -944,10 +952,12 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
                                        Py_ssize_t out_h, Py_ssize_t out_w,
                                        Py_ssize_t out_row_elements,
                                        Py_ssize_t in_row_elements, Py_ssize_t item_size,
-                                       bint want_max_row, Py_ssize_t group_rows, bint stream,
+                                       int mode, Py_ssize_t group_rows, bint stream,
                                        int* failed) noexcept nogil:
-    """One thread's scratch (returned by value so each thread owns its copy); sets
-    ``failed[0]`` when memory runs out."""
+    """One thread's scratch (returned by value so each thread owns its copy) for pool_row
+    in ``mode``; sets ``failed[0]`` when memory runs out."""
+    cdef bint want_max_row = mode == MODE_MAX and in_row_elements > 0
+    cdef bint want_run_row = mode != MODE_ARGMAX and in_row_elements > 0
     cdef RowScratch scratch
     cdef Py_ssize_t taps = max_window_taps(win, out_d, out_h, out_w)
     scratch.row_offset = <int64_t*>malloc(taps * sizeof(int64_t) + 8)
@@ -955,13 +965,14 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
     scratch.new_row = <int64_t*>malloc(taps * sizeof(int64_t) + 8)
     scratch.ordinal = <int32_t*>malloc(out_row_elements * sizeof(int32_t) + 8)
     scratch.max_row = cypool_aligned_malloc(in_row_elements * item_size) if want_max_row else NULL
-    scratch.max_run = cypool_aligned_malloc(in_row_elements * item_size) if want_max_row else NULL
+    scratch.run_row = cypool_aligned_malloc(in_row_elements * item_size) if want_run_row else NULL
     scratch.group_rows = (cypool_aligned_malloc(group_rows * in_row_elements * item_size)
                           if group_rows > 0 else NULL)
     scratch.stream = stream
     if (scratch.row_offset == NULL or scratch.tap_offset == NULL or scratch.new_row == NULL
             or scratch.ordinal == NULL
-            or (want_max_row and (scratch.max_row == NULL or scratch.max_run == NULL))
+            or (want_max_row and scratch.max_row == NULL)
+            or (want_run_row and scratch.run_row == NULL)
             or (group_rows > 0 and scratch.group_rows == NULL)):
         failed[0] = 1
     return scratch
@@ -973,5 +984,5 @@ cdef inline void free_row_scratch(RowScratch* scratch) noexcept nogil:
     free(scratch.new_row)
     free(scratch.ordinal)
     cypool_aligned_free(scratch.max_row)
-    cypool_aligned_free(scratch.max_run)
+    cypool_aligned_free(scratch.run_row)
     cypool_aligned_free(scratch.group_rows)
