@@ -325,8 +325,8 @@ cdef enum:
     # ... asking for its new rows this many bytes ahead, a line a row per vector
     # (SPPF cold at one thread: 1 KB 0.93, 2 KB 0.91, 4 KB 0.96 ms)
     GROUP_AHEAD = 2048
-    # stride-2 rows of 1-4 channels: this many output rows in one helper call
-    STRIDE2_RUN = 16
+    # rows of few channels (under CELL_BYTES): this many output rows in one run
+    ROW_RUN = 16
 
 
 # ---- one output row -----------------------------------------------------------------
@@ -791,12 +791,12 @@ cdef inline Py_ssize_t row_group_size(const Windows* win, int mode, Py_ssize_t c
                                       Py_ssize_t item_size) noexcept nogil:
     """How many output rows pool_row_group takes at once: for a max of many channels
     over windows of K >= 3 rows at stride 1 along H (SPPF's 5x5/1, 3x3/1), K - 1 (at
-    most GROUP_ROWS); STRIDE2_RUN for the stride-2 rows of 1-4 channels; else 1."""
+    most GROUP_ROWS); ROW_RUN for max and average rows of few channels; else 1."""
     cdef Py_ssize_t oh, k = 0
+    if mode != MODE_ARGMAX and channels * item_size < CELL_BYTES:
+        return ROW_RUN
     if mode != MODE_MAX:
         return 1
-    if channels <= 4 and win.span_step == 2:
-        return STRIDE2_RUN
     if channels * item_size < CELL_BYTES or win.dilation[1] != 1:
         return 1
     for oh in range(win.size[1]):
@@ -827,6 +827,10 @@ cdef inline void pool_row_group(int mode, const max_t* plane, max_t* out_row,
         if mode == MODE_MAX and n_group > 1:
             n_done = max_rows_stride2_run(plane, out_row + j * row_size, win, od, oh + j,
                                           n_group - j, out_w, in_h, in_w, channels, scratch)
+        if n_done == 0 and n_group > 1:
+            n_done = few_channel_rows_run(mode, plane, out_row + j * row_size, win, od,
+                                          oh + j, n_group - j, out_w, in_h, in_w, channels,
+                                          scratch)
         if n_done == 0:
             pool_row(mode, plane, out_row + j * row_size,
                      index_row + j * row_size if index_row != NULL else NULL, index_base,
@@ -928,6 +932,104 @@ cdef inline Py_ssize_t max_rows_stride2_run(const max_t* plane, max_t* out_row,
         for j in range(n_run):  # a column maximum was -0.0 (ZEROS_SUSPECT)
             fix_signed_zeros(plane, out_row + j * out_w * channels, win, od, oh + j, out_w,
                              in_h, in_w, channels, NULL, scratch)
+    return n_run
+
+
+@cython.cdivision(True)
+cdef inline Py_ssize_t few_channel_rows_run(int mode, const max_t* plane, max_t* out_row,
+                                            const Windows* win, Py_ssize_t od, Py_ssize_t oh,
+                                            Py_ssize_t n_group, Py_ssize_t out_w,
+                                            Py_ssize_t in_h, Py_ssize_t in_w,
+                                            Py_ssize_t channels,
+                                            RowScratch* scratch) noexcept nogil:
+    """Max or average rows of few channels (under CELL_BYTES: channels-first planes,
+    grayscale, RGB) from output row oh on, at most n_group, whose windows are one shape
+    of input rows a fixed step apart: the first row's taps are found once and each row
+    is pooled at its own offset by the cell helpers, tap by tap in window order, its
+    span as one run along the row as in pool_row_fast (the per-row work in Cython was
+    half of an NCHW 3x3/2 average's time).  Returns how many rows it did (0: none)."""
+    cdef int64_t* row_offset = scratch.row_offset
+    cdef int64_t* tap_offset = scratch.tap_offset
+    cdef Py_ssize_t lo = win.span_lo, n_span = win.span_hi - win.span_lo
+    cdef Py_ssize_t w_step = win.span_step * channels, row_elements = in_w * channels
+    cdef Py_ssize_t n_rows, step, n_run, n_line, src_step, j, k, ow, c, r, n_skip
+    cdef Py_ssize_t row_bytes = row_elements * <Py_ssize_t>sizeof(max_t)
+    cdef Py_ssize_t ahead = prefetch_distance(row_bytes) if row_bytes > 0 else 0
+    cdef int32_t n_taps
+    cdef bint contiguous = True
+    cdef max_t divisor = 1
+    cdef max_t* out
+    cdef max_t* run
+    if (mode == MODE_ARGMAX or channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES
+            or n_group < 2 or oh + 1 >= win.size[1] or scratch.run_row == NULL
+            or (n_span > 0 and w_step < channels)):  # (a span of windows at one place)
+        return 0
+    n_rows = window_rows(win, od, oh, in_h, in_w, channels, row_offset)
+    step = win.first[1][oh + 1] - win.first[1][oh]
+    if n_rows == 0 or step <= 0:
+        return 0
+    if (mode == MODE_MAX and n_span > 0
+            and n_rows * win.count[2][lo] > 2 * (n_rows + win.count[2][lo])):
+        return 0  # large windows: pool_row_fast takes the rows' maximum first
+    n_run = 1
+    while (n_run < n_group and win.count[1][oh + n_run] == win.count[1][oh]
+           and win.first[1][oh + n_run] == win.first[1][oh] + n_run * step):
+        n_run += 1
+    if n_run < 2:
+        return 0
+    src_step = step * row_elements
+    for r in range(1, n_rows):
+        contiguous = contiguous and row_offset[r] == row_offset[0] + r * row_elements
+    # the border cells, [0, lo) and [hi, out_w), or all without a span
+    n_skip = n_span if n_span > 0 else 0
+    for k in range(out_w - n_skip):
+        ow = k if k < lo else k + n_skip
+        if win.count[2][ow] == 0:  # a dilated window that misses the input
+            for j in range(n_run):
+                out = out_row + j * out_w * channels + ow * channels
+                for c in range(channels):
+                    out[c] = empty_window_value(mode, out[c])
+            continue
+        n_taps = window_taps(win, ow, row_offset, n_rows, channels, tap_offset)
+        for j in range(n_run):
+            out = out_row + j * out_w * channels + ow * channels
+            if mode == MODE_MAX:
+                cypool_max_cell(dtype_code(plane), plane + j * src_step, out, tap_offset,
+                                n_taps, channels, False)
+            else:
+                divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh + j]
+                                  * win.divisor[2][ow])
+                cypool_avg_cell(dtype_code(plane), plane + j * src_step, out, tap_offset,
+                                n_taps, channels, divisor, False)
+    if n_span <= 0:
+        return n_run
+    n_taps = window_taps(win, lo, row_offset, n_rows, channels, tap_offset)
+    n_line = ((n_span - 1) * win.span_step + 1) * channels
+    for j in range(n_run):
+        # as pool_row_fast: ask for the rows PREFETCH_AHEAD bytes on, the new ones only
+        # where the window's rows are adjacent
+        if 0 < row_bytes <= SHORT_ROW and contiguous:
+            cypool_prefetch(plane, (row_offset[0] + j * src_step) * sizeof(max_t)
+                            + (n_rows - min(step, n_rows)) * row_bytes + ahead,
+                            min(step, n_rows) * row_bytes)
+        elif 0 < row_bytes <= SHORT_ROW:
+            for r in range(n_rows):
+                cypool_prefetch(plane, (row_offset[r] + j * src_step) * sizeof(max_t)
+                                + ahead, row_bytes)
+        out = out_row + j * out_w * channels + lo * channels
+        run = out if w_step == channels else <max_t*>scratch.run_row
+        if mode == MODE_MAX:
+            cypool_max_cell(dtype_code(plane), plane + j * src_step, run, tap_offset, n_taps,
+                            n_line, False)
+        else:
+            divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh + j]
+                              * win.divisor[2][lo])
+            cypool_avg_cell(dtype_code(plane), plane + j * src_step, run, tap_offset, n_taps,
+                            n_line, divisor, False)
+        if w_step == 2 and channels == 1:  # (a constant step vectorises)
+            copy_lanes(out, run, n_span, 2, 1)
+        elif w_step > channels:
+            copy_lanes(out, run, n_span, w_step, channels)
     return n_run
 
 
