@@ -62,6 +62,7 @@ CASES = [
     ("RGB u8 max 2x2/2", (64, 224, 224, 3), "uint8", "NHWC", "max", 2, 2, "VALID"),
     ("gray max 3x3/2", (64, 256, 256, 1), "float32", "NHWC", "max", 3, 2, "SAME"),
     ("NCHW max 3x3/2", (32, 64, 112, 112), "float32", "NCHW", "max", 3, 2, "SAME"),
+    ("NCHW avg 3x3/2", (32, 64, 112, 112), "float32", "NCHW", "avg", 3, 2, "SAME"),
     ("SPPF max 5x5/1", (8, 40, 40, 256), "float32", "NHWC", "max", 5, 1, "SAME"),
     ("3-D max 2x2x2/2", (8, 32, 32, 32, 32), "float32", "NDHWC", "max", 2, 2, "VALID"),
     ("1-D max 4/4", (64, 4096, 32), "float32", "NWC", "max", 4, 4, "VALID"),
