@@ -331,6 +331,44 @@ cdef enum:
 
 # ---- one output row -----------------------------------------------------------------
 
+cdef inline double window_divisor(const Windows* win, Py_ssize_t od, Py_ssize_t oh,
+                                  Py_ssize_t ow) noexcept nogil:
+    """An average window's divisor (its count, as TF; exact: far below 2**53)."""
+    return <double>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][ow])
+
+
+cdef inline void pool_cells(int mode, const max_t* src, max_t* out, const int64_t* tap_offset,
+                            int32_t n_taps, Py_ssize_t n, double divisor) noexcept nogil:
+    """out[c], c < n: the max over the taps of src[tap_offset[t] + c], or (MODE_AVG)
+    their sum from 0 in tap order divided by ``divisor``, in vector registers."""
+    if mode == MODE_MAX:
+        cypool_max_cell(dtype_code(src), src, out, tap_offset, n_taps, n, False)
+    else:
+        cypool_avg_cell(dtype_code(src), src, out, tap_offset, n_taps, n, divisor, False)
+
+
+cdef inline void pool_span_along_row(int mode, const max_t* src, max_t* out,
+                                     const int64_t* tap_offset, int32_t n_taps,
+                                     Py_ssize_t n_span, Py_ssize_t span_step,
+                                     Py_ssize_t channels, double divisor,
+                                     max_t* run_row) noexcept nogil:
+    """A span of n_span max or average outputs of few channels whose windows start
+    span_step pixels apart (tap t of output i at src + tap_offset[t] + i * span_step *
+    channels).  Windows one pixel apart are one run of n_span * C lanes that the cell
+    helper pools tap by tap in window order (contiguous and vectorised; a pass a tap
+    with the lanes' step only known at run time did not vectorise: 3x3/1 averages of
+    one channel 9x the floor, of 8 channels 10x).  Strided windows gather badly: every
+    pixel's window is pooled along the row the same way, into ``run_row``, and every
+    span_step-th kept."""
+    cdef Py_ssize_t n_line = ((n_span - 1) * span_step + 1) * channels
+    cdef max_t* run = out if span_step == 1 else run_row
+    pool_cells(mode, src, run, tap_offset, n_taps, n_line, divisor)
+    if span_step == 2 and channels == 1:  # (a constant step vectorises)
+        copy_lanes(out, run, n_span, 2, 1)
+    elif span_step > 1:
+        copy_lanes(out, run, n_span, span_step * channels, channels)
+
+
 cdef inline Py_ssize_t window_rows(const Windows* win, Py_ssize_t od, Py_ssize_t oh,
                                    Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t channels,
                                    int64_t* row_offset) noexcept nogil:
@@ -576,8 +614,6 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     cdef int64_t cell
     cdef const max_t* src = plane
     cdef max_t* reduced
-    cdef max_t* run
-    cdef Py_ssize_t n_run
     cdef max_t* out
     cdef max_t divisor = 1
     cdef int64_t* row_offset = scratch.row_offset
@@ -682,14 +718,8 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
             continue
         if mode != MODE_ARGMAX:  # in registers, branch-free: no store per tap
             n_taps = window_taps(win, ow, row_offset, n_rows, channels, tap_offset)
-            if mode == MODE_MAX:
-                cypool_max_cell(dtype_code(src), src, out, tap_offset, n_taps, channels,
-                                False)
-            else:  # the taps summed from 0 in window order, / count, as TF
-                divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh]
-                                  * win.divisor[2][ow])
-                cypool_avg_cell(dtype_code(src), src, out, tap_offset, n_taps, channels,
-                                divisor, False)
+            pool_cells(mode, src, out, tap_offset, n_taps, channels,
+                       window_divisor(win, od, oh, ow))
             continue
         for r in range(n_rows):
             for tw in range(n_w):
@@ -713,7 +743,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     n_taps = window_taps(win, lo, row_offset, n_rows, channels, tap_offset)
     if per_cell:
         if mode == MODE_AVG:
-            divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
+            divisor = <max_t>window_divisor(win, od, oh, lo)
         n_new = new_rows(row_offset, n_rows, next_rows, scratch.new_row)
         new_offset = tap_offset[0] - row_offset[0]
         if n_new == 0:
@@ -741,24 +771,9 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         cypool_max_stride2(dtype_code(src), out, src, tap_offset, n_taps, n_span)
         return zeros
     if mode != MODE_ARGMAX and w_step >= channels and scratch.run_row != NULL:
-        # Few channels: the span's windows, one pixel apart along the row, are one
-        # run of n_span * C lanes that the cell helper pools tap by tap in window
-        # order (contiguous and vectorised; a pass a tap with the lanes' step only
-        # known at run time did not vectorise: 3x3/1 averages of one channel 9x the
-        # floor, of 8 channels 10x).  Strided windows gather badly: every pixel's
-        # window is pooled along the row the same way, then every span_step-th kept.
-        n_run = ((n_span - 1) * win.span_step + 1) * channels
-        run = out if w_step == channels else <max_t*>scratch.run_row
-        if mode == MODE_MAX:
-            cypool_max_cell(dtype_code(src), src, run, tap_offset, n_taps, n_run, False)
-        else:
-            divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
-            cypool_avg_cell(dtype_code(src), src, run, tap_offset, n_taps, n_run, divisor,
-                            False)
-        if w_step == 2 and channels == 1:  # (a constant step vectorises)
-            copy_lanes(out, run, n_span, 2, 1)
-        elif w_step > channels:
-            copy_lanes(out, run, n_span, w_step, channels)
+        pool_span_along_row(mode, src, out, tap_offset, n_taps, n_span, win.span_step,
+                            channels, window_divisor(win, od, oh, lo),
+                            <max_t*>scratch.run_row)
         return zeros
     # otherwise tap-major, vectorised along the row (or over many channels for max)
     if mode == MODE_AVG:
@@ -779,7 +794,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                     tap_offset[scratch.ordinal[i * channels + c]] + i * w_step + c
                     + index_base)
     elif mode == MODE_AVG:
-        divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][lo])
+        divisor = <max_t>window_divisor(win, od, oh, lo)
         for c in range(n_span * channels):
             out[c] = <max_t>(out[c] / divisor)  # ints never get here
     return zeros
@@ -952,14 +967,12 @@ cdef inline Py_ssize_t few_channel_rows_run(int mode, const max_t* plane, max_t*
     cdef int64_t* tap_offset = scratch.tap_offset
     cdef Py_ssize_t lo = win.span_lo, n_span = win.span_hi - win.span_lo
     cdef Py_ssize_t w_step = win.span_step * channels, row_elements = in_w * channels
-    cdef Py_ssize_t n_rows, step, n_run, n_line, src_step, j, k, ow, c, r, n_skip
+    cdef Py_ssize_t n_rows, step, n_run, src_step, j, k, ow, c, r, n_skip
     cdef Py_ssize_t row_bytes = row_elements * <Py_ssize_t>sizeof(max_t)
     cdef Py_ssize_t ahead = prefetch_distance(row_bytes) if row_bytes > 0 else 0
     cdef int32_t n_taps
     cdef bint contiguous = True
-    cdef max_t divisor = 1
     cdef max_t* out
-    cdef max_t* run
     if (mode == MODE_ARGMAX or channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES
             or n_group < 2 or oh + 1 >= win.size[1] or scratch.run_row == NULL
             or (n_span > 0 and w_step < channels)):  # (a span of windows at one place)
@@ -992,19 +1005,12 @@ cdef inline Py_ssize_t few_channel_rows_run(int mode, const max_t* plane, max_t*
             continue
         n_taps = window_taps(win, ow, row_offset, n_rows, channels, tap_offset)
         for j in range(n_run):
-            out = out_row + j * out_w * channels + ow * channels
-            if mode == MODE_MAX:
-                cypool_max_cell(dtype_code(plane), plane + j * src_step, out, tap_offset,
-                                n_taps, channels, False)
-            else:
-                divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh + j]
-                                  * win.divisor[2][ow])
-                cypool_avg_cell(dtype_code(plane), plane + j * src_step, out, tap_offset,
-                                n_taps, channels, divisor, False)
+            pool_cells(mode, plane + j * src_step, out_row + j * out_w * channels
+                       + ow * channels, tap_offset, n_taps, channels,
+                       window_divisor(win, od, oh + j, ow))
     if n_span <= 0:
         return n_run
     n_taps = window_taps(win, lo, row_offset, n_rows, channels, tap_offset)
-    n_line = ((n_span - 1) * win.span_step + 1) * channels
     for j in range(n_run):
         # as pool_row_fast: ask for the rows PREFETCH_AHEAD bytes on, the new ones only
         # where the window's rows are adjacent
@@ -1016,20 +1022,10 @@ cdef inline Py_ssize_t few_channel_rows_run(int mode, const max_t* plane, max_t*
             for r in range(n_rows):
                 cypool_prefetch(plane, (row_offset[r] + j * src_step) * sizeof(max_t)
                                 + ahead, row_bytes)
-        out = out_row + j * out_w * channels + lo * channels
-        run = out if w_step == channels else <max_t*>scratch.run_row
-        if mode == MODE_MAX:
-            cypool_max_cell(dtype_code(plane), plane + j * src_step, run, tap_offset, n_taps,
-                            n_line, False)
-        else:
-            divisor = <max_t>(win.divisor[0][od] * win.divisor[1][oh + j]
-                              * win.divisor[2][lo])
-            cypool_avg_cell(dtype_code(plane), plane + j * src_step, run, tap_offset, n_taps,
-                            n_line, divisor, False)
-        if w_step == 2 and channels == 1:  # (a constant step vectorises)
-            copy_lanes(out, run, n_span, 2, 1)
-        elif w_step > channels:
-            copy_lanes(out, run, n_span, w_step, channels)
+        pool_span_along_row(mode, plane + j * src_step,
+                            out_row + j * out_w * channels + lo * channels, tap_offset,
+                            n_taps, n_span, win.span_step, channels,
+                            window_divisor(win, od, oh + j, lo), <max_t*>scratch.run_row)
     return n_run
 
 
