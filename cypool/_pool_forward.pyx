@@ -11,7 +11,7 @@ The row work itself is in _pool_rows.pxd, shared with the gradients.
 """
 
 from cython.parallel cimport parallel, prange
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t
 from libc.stdlib cimport free, malloc
 
 from cypool._fused_types cimport max_t
@@ -96,3 +96,28 @@ def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1
         free(wide_row)
     if failed_flag:
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
+
+
+cdef extern from "_row_simd.h" nogil:
+    void cypool_widen_half(const uint16_t* src, uint32_t* dst, Py_ssize_t n)
+    void cypool_narrow_half(const float* src, uint16_t* dst, Py_ssize_t n)
+
+
+cdef enum:
+    HALF_CHUNK = 1 << 16  # float16 conversions go this many elements a task
+
+
+def convert_half(const uint16_t[::1] half, float[::1] single, bint widen, int num_threads):
+    """float16 bits <-> float32, as NumPy's casts bit for bit (cypool_widen_half,
+    cypool_narrow_half): ``widen`` reads ``half`` into ``single``, else the other way."""
+    cdef Py_ssize_t n = half.shape[0], task, lo
+    cdef Py_ssize_t n_tasks = (n + HALF_CHUNK - 1) // HALF_CHUNK
+    if n == 0:
+        return
+    with nogil:
+        for task in prange(n_tasks, schedule="static", num_threads=num_threads):
+            lo = task * HALF_CHUNK
+            if widen:
+                cypool_widen_half(&half[lo], <uint32_t*>&single[lo], min(HALF_CHUNK, n - lo))
+            else:
+                cypool_narrow_half(&single[lo], <uint16_t*>&half[lo], min(HALF_CHUNK, n - lo))

@@ -84,11 +84,11 @@ def run_max_pool_grad(x, grad, geom, out=None, num_threads=None):
     else:  # the kernel zeroes dx as it goes
         threads = effective_threads(num_threads, geom.work)
         _kernels.backward.max_pool_grad(
-            canonical_input(x, geom.canonical_input),
-            canonical_input(grad, geom.canonical_output), dx.kernel, geom.first,
+            canonical_input(x, geom.canonical_input, num_threads),
+            canonical_input(grad, geom.canonical_output, num_threads), dx.kernel, geom.first,
             geom.count, geom.divisor, geom.dilation, geom.w_span,
             *_row_chunks(geom, threads), threads)
-    return dx.finish()
+    return dx.finish(num_threads)
 
 
 def avg_pool_grad(orig_input_shape, grad, ksize, strides, padding, data_format=None,
@@ -125,10 +125,11 @@ def run_avg_pool_grad(shape, grad_arr, geom, out=None, num_threads=None):
     else:
         offsets, outputs = zip(*geom.cover)
         _kernels.backward.avg_pool_grad(
-            canonical_input(grad_arr, geom.canonical_output), dx.kernel, offsets, outputs,
+            canonical_input(grad_arr, geom.canonical_output, num_threads), dx.kernel,
+            offsets, outputs,
             geom.divisor, streams(grad_arr, dx.kernel),
             effective_threads(num_threads, geom.work))
-    return dx.finish()
+    return dx.finish(num_threads)
 
 
 def max_pool_grad_with_argmax(input, grad, argmax, ksize, strides, padding,
@@ -161,7 +162,7 @@ def max_pool_grad_with_argmax(input, grad, argmax, ksize, strides, padding,
     dx = OutputBuffer(out, x.shape, x.dtype, geom.canonical_input, (x, grad, index))
     if rows is None or x.size == 0:
         dx.kernel[...] = 0
-        return dx.finish()
+        return dx.finish(num_threads)
     return run_scatter_add(grad, rows, row_step, dx, num_threads)
 
 
@@ -224,17 +225,18 @@ def index_rows(index, shape, include_batch_in_index, name, what, num_threads=Non
 def run_scatter_add(grad, rows, row_step, dx, num_threads=None):
     """dx.flat[index] += grad per row of ``index_rows``' layout (dx need not be zeroed)."""
     dx_rows = dx.kernel.reshape(rows.shape[0], -1)
-    grad_rows = canonical_input(grad, rows.shape)
+    grad_rows = canonical_input(grad, rows.shape, num_threads)
     threads = effective_threads(num_threads, rows.size + dx_rows.size)
     _kernels.backward.scatter_add_rows(grad_rows, rows, dx_rows, row_step,
                                        _row_parts(rows.shape[0], threads), threads)
-    return dx.finish()
+    return dx.finish(num_threads)
 
 
 def run_gather(source, rows, row_step, result, num_threads=None):
     """result.flat[i] = source.flat[index[i]] per row of ``index_rows``' layout (0 for -1)."""
     threads = effective_threads(num_threads, 2 * rows.size)
-    _kernels.backward.gather_rows(canonical_input(source, (rows.shape[0], -1)), rows,
+    _kernels.backward.gather_rows(
+        canonical_input(source, (rows.shape[0], -1), num_threads), rows,
                                   result.kernel.reshape(rows.shape), row_step,
                                   _row_parts(rows.shape[0], threads), threads)
-    return result.finish()
+    return result.finish(num_threads)

@@ -29,10 +29,11 @@ def run_pool(kind, x, geom, out=None, num_threads=None):
     if not geom.empty:
         mode = _kernels.forward.MAX if kind == "max" else _kernels.forward.AVG
         _kernels.forward.pool_forward(
-            mode, canonical_input(x, geom.canonical_input), buf.kernel, None, None, geom.first,
+            mode, canonical_input(x, geom.canonical_input, num_threads), buf.kernel, None, None,
+            geom.first,
             geom.count, geom.divisor, geom.dilation, geom.w_span, 1,
             streams(x, buf.kernel), effective_threads(num_threads, geom.work))
-    return buf.finish()
+    return buf.finish(num_threads)
 
 
 def _depthwise_k(x, ksize, strides, padding, data_format):
@@ -305,9 +306,10 @@ def run_argmax(x, geom, index_dtype, include_batch_in_index, out_values=None,
             group = geom.channels if geom.channels_first else 1
         wide = index_dtype == np.int64  # else the kernel narrows each row to int32
         _kernels.forward.pool_forward(
-            _kernels.forward.ARGMAX, canonical_input(x, geom.canonical_input), values.kernel,
+            _kernels.forward.ARGMAX, canonical_input(x, geom.canonical_input, num_threads),
+            values.kernel,
             index.kernel if wide else None, None if wide else index.kernel, geom.first,
             geom.count, geom.divisor, geom.dilation, geom.w_span, max(group, 1),
             streams(x, values.kernel, index.kernel), effective_threads(num_threads, geom.work))
-    return values.finish(), index.finish()
+    return values.finish(num_threads), index.finish(num_threads)
 

@@ -81,3 +81,34 @@ def test_cypool_isa_caps_the_build(monkeypatch, requested, allowed):
     isa, forward, _ = _kernels._load()
     assert isa in allowed
     assert forward.__name__.endswith("_forward" if isa == "baseline" else f"_{isa}")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_half_conversions_match_numpy(variant):
+    """float16 input and output go through cypool's own widening and rounding kernels
+    (NumPy's casts made float16 pooling 27x its floor). Every float16 widens, and a
+    spread of float32 patterns rounds, bit for bit as NumPy's astype in every build:
+    NaN payloads (signalling ones kept so), subnormals, ties to even, overflow to inf.
+    (An exhaustive run over all 2**32 float32 patterns matched once, 2026-11-26.)"""
+    forward, _ = _modules(variant)
+    needs = dict(_kernels.BUILDS).get(variant, ())
+    features = _kernels._cpu_features()
+    if not all(features.get(feature, False) for feature in needs):
+        pytest.skip(f"this CPU lacks {needs}: the {variant} build cannot run here")
+    half = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16)
+    widened = np.empty(half.size, np.float32)
+    forward.convert_half(half, widened, True, 2)
+    want = half.view(np.float16).astype(np.float32)
+    np.testing.assert_array_equal(widened.view(np.uint32), want.view(np.uint32))
+    rng = np.random.default_rng(0)
+    edges = np.array([0, 0x33000000, 0x38000000, 0x387FC000, 0x477FE000, 0x477FF000,
+                      0x47800000, 0x7F800000, 0x7FC00000], np.int64)
+    near = (edges[:, None] + np.arange(-4096, 4097)).ravel()
+    near = near[(near >= 0) & (near < 1 << 31)]
+    bits = np.concatenate([rng.integers(0, 1 << 32, 1 << 20, dtype=np.uint64), near,
+                           near | 1 << 31]).astype(np.uint32)
+    narrowed = np.empty(bits.size, np.uint16)
+    forward.convert_half(narrowed, bits.view(np.float32), False, 2)
+    with np.errstate(all="ignore"):
+        want = bits.view(np.float32).astype(np.float16).view(np.uint16)
+    np.testing.assert_array_equal(narrowed, want)
