@@ -904,6 +904,17 @@ cdef inline bint max_rows_group(const max_t* plane, max_t* out_row, const Window
     return True
 
 
+cdef inline Py_ssize_t rows_a_step_apart(const Windows* win, Py_ssize_t oh, Py_ssize_t n_group,
+                                         Py_ssize_t step) noexcept nogil:
+    """How many output rows from oh on (at most n_group) have oh's window shape along H,
+    each ``step`` input rows after the last: the rows one run of taps can take."""
+    cdef Py_ssize_t n_run = 1
+    while (n_run < n_group and win.count[1][oh + n_run] == win.count[1][oh]
+           and win.first[1][oh + n_run] == win.first[1][oh] + n_run * step):
+        n_run += 1
+    return n_run
+
+
 @cython.cdivision(True)
 cdef inline Py_ssize_t max_rows_stride2_run(const max_t* plane, max_t* out_row,
                                             const Windows* win, Py_ssize_t od, Py_ssize_t oh,
@@ -932,10 +943,7 @@ cdef inline Py_ssize_t max_rows_stride2_run(const max_t* plane, max_t* out_row,
         step = win.first[1][oh + 1] - win.first[1][oh]
     if step <= 0:
         return 0
-    n_run = 1
-    while (n_run < n_group and win.count[1][oh + n_run] == win.count[1][oh]
-           and win.first[1][oh + n_run] == win.first[1][oh] + n_run * step):
-        n_run += 1
+    n_run = rows_a_step_apart(win, oh, n_group, step)
     # as pool_row_fast: each row asks for the rows the next adds, PREFETCH_AHEAD on
     ahead = prefetch_distance(row_bytes)
     new_bytes = min(step, n_rows) * row_bytes
@@ -984,10 +992,7 @@ cdef inline Py_ssize_t few_channel_rows_run(int mode, const max_t* plane, max_t*
     if (mode == MODE_MAX and n_span > 0
             and n_rows * win.count[2][lo] > 2 * (n_rows + win.count[2][lo])):
         return 0  # large windows: pool_row_fast takes the rows' maximum first
-    n_run = 1
-    while (n_run < n_group and win.count[1][oh + n_run] == win.count[1][oh]
-           and win.first[1][oh + n_run] == win.first[1][oh] + n_run * step):
-        n_run += 1
+    n_run = rows_a_step_apart(win, oh, n_group, step)
     if n_run < 2:
         return 0
     src_step = step * row_elements

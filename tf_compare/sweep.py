@@ -2,11 +2,11 @@
 shapes the benchmark leaves out (dtypes, few channels, channels-first averages,
 stride-1 windows, 3-D, gradients of few channels), to find the slow corners.
 
-Each case: the median of 7 calls, each after a 256 MB read that leaves the caches
-clean; floor = the case's input and output bytes at the copy bandwidth of a 64 MB
-``np.copyto`` measured once at the start (so ratios carry the VM's drift over the
-sweep's minute or two; the benchmark measures the copy among the contenders). One
-thread unless ``--threads`` says otherwise.
+Each case: the median of 7 calls, each after the benchmark's 256 MB read that leaves
+the caches clean; floor = the case's input and output bytes at the copy bandwidth of
+the benchmark's ``np.copyto`` (64 MB over the threads) measured once at the start (so
+ratios carry the VM's drift over the sweep's minute or two; the benchmark measures the
+copy among the contenders). One thread unless ``--threads`` says otherwise.
 """
 import argparse
 import sys
@@ -15,17 +15,7 @@ import time
 import numpy as np
 
 import cypool
-
-
-def _copy_bandwidth(nbytes=64 << 20):
-    src = np.ones(nbytes // 4, np.float32)
-    dst = np.empty_like(src)
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        np.copyto(dst, src)
-        times.append(time.perf_counter() - start)
-    return 2 * src.nbytes / np.median(times)
+from tf_compare.bench import _clean_caches, _copy_call, _median
 
 
 def _random(shape, dtype, rng):
@@ -93,8 +83,13 @@ def main(argv=None):
     parser.add_argument("--cases", nargs="*", help="substrings of case names")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
-    evict = np.ones((256 << 20) // 4, np.float32)
-    bandwidth = _copy_bandwidth()
+    copy, copy_bytes = _copy_call(args.threads, 64 << 20)
+    copy_times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        copy()
+        copy_times.append(time.perf_counter() - start)
+    bandwidth = copy_bytes / _median(copy_times)
     print(f"copy bandwidth {bandwidth / 1e9:.1f} GB/s, {args.threads} thread(s)")
     print(f"{'case':28s} {'shape':22s} {'ms':>8s} {'floor ms':>9s} {'ratio':>6s}")
     for name, shape, dtype, make in sweep_cases(args.threads):
@@ -107,11 +102,11 @@ def main(argv=None):
         floor = (read_bytes + sum(o.nbytes for o in outputs)) / bandwidth
         times = []
         for _ in range(7):
-            evict.sum()
+            _clean_caches()
             start = time.perf_counter()
             call()
             times.append(time.perf_counter() - start)
-        t = float(np.median(times))
+        t = _median(times)
         print(f"{name:28s} {str(shape):22s} {t * 1e3:8.2f} {floor * 1e3:9.2f} "
               f"{t / floor:6.2f}", flush=True)
     return 0
