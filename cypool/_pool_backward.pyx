@@ -16,8 +16,9 @@ from libc.string cimport memset
 from cypool._fused_types cimport max_t, avg_t
 from cypool._pool_rows cimport (
     CELL_BYTES, GROUP_WINDOW, MODE_ARGMAX, RowScratch, cypool_aligned_free,
-    cypool_aligned_malloc, cypool_gather_row, cypool_index_bounds, cypool_max_grad_cell,
-    cypool_max_grad_ring, cypool_max_grad_ring_ok, cypool_store_fence, dtype_code,
+    GATHER_PAD, cypool_aligned_malloc, cypool_gather_bases, cypool_gather_row,
+    cypool_gather_row_few, cypool_index_bounds,
+    cypool_max_grad_cell, cypool_max_grad_ring, cypool_max_grad_ring_ok, cypool_store_fence, dtype_code,
     free_row_scratch, new_row_scratch, new_rows, pool_row, prefetch_new_rows, window_rows,
     window_taps,
 )
@@ -123,8 +124,9 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     if not (per_cell and cypool_max_grad_ring_ok(dtype_code(x_ptr), channels)):
         ring_size = 0
     with nogil, parallel(num_threads=num_threads):
-        scratch = new_row_scratch(&win, out_d, out_h, out_w, out_w * channels, 0,
-                                  sizeof(max_t), MODE_ARGMAX, 0, False, failed)
+        scratch = new_row_scratch(&win, out_d, out_h, out_w, out_w * channels,
+                                  0 if per_cell else row_elements, sizeof(max_t),
+                                  MODE_ARGMAX, 0, False, failed)
         if ring_size > 0:
             ring_value = cypool_aligned_malloc(ring_size * out_w * channels * sizeof(max_t))
             ring_code = <int32_t*>cypool_aligned_malloc(
@@ -267,6 +269,17 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
     cdef int64_t* pair_offset = NULL   # a dx row's covering (od, oh): their grad rows
     cdef int64_t* pair_cached = NULL   # the div[0][od] * div[1][oh] of pair_scale's rows
     cdef avg_t* pair_scale = NULL      # T(1/divisor) of each pair's outputs along W
+    # rows of few channels go along the whole row (cypool_gather_row_few): each pair's
+    # scales expanded to its grad row's lanes, the scaled grad row, the sums to stream
+    cdef Py_ssize_t row_lanes = in_w * channels, grad_lanes = out_w * channels, c, j
+    cdef bint few = (channels * <Py_ssize_t>sizeof(avg_t) < CELL_BYTES
+                     and row_lanes < (<Py_ssize_t>1) << 31
+                     and grad_lanes < (<Py_ssize_t>1) << 31)
+    cdef int32_t* slot_source = NULL
+    cdef int32_t* slot_base = NULL
+    cdef avg_t* lane_scale = NULL
+    cdef avg_t* scaled = NULL
+    cdef avg_t* sums = NULL
     cdef int failed_flag = 0
     cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
     sizes[0] = in_d
@@ -276,14 +289,36 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
         most[axis] = 1
         for i in range(sizes[axis]):
             most[axis] = max(most[axis], off[axis][i + 1] - off[axis][i])
+    if few:  # lane iw*C + c's j-th covering output along W as a grad row lane, or -1
+        slot_source = <int32_t*>malloc(most[2] * row_lanes * sizeof(int32_t) + 8)
+        slot_base = <int32_t*>malloc(most[2] * row_lanes * sizeof(int32_t) + 8)
+        if slot_source == NULL or slot_base == NULL:
+            free(slot_source)
+            free(slot_base)
+            raise MemoryError("cypool: out of memory for the average gradient's sources")
+        for j in range(most[2]):
+            for i in range(in_w):
+                for c in range(channels):
+                    slot_source[j * row_lanes + i * channels + c] = <int32_t>(
+                        outs[2][off[2][i] + j] * channels + c
+                        if off[2][i] + j < off[2][i + 1] else -1)
+        cypool_gather_bases(dtype_code(dx_ptr), slot_source, most[2], row_lanes, slot_base)
     with nogil, parallel(num_threads=num_threads):
         src_offset = <int64_t*>malloc(most[0] * most[1] * most[2] * sizeof(int64_t) + 8)
         src_scale = <avg_t*>malloc(most[0] * most[1] * most[2] * sizeof(avg_t) + 8)
         pair_offset = <int64_t*>malloc(most[0] * most[1] * sizeof(int64_t) + 8)
         pair_cached = <int64_t*>malloc(most[0] * most[1] * sizeof(int64_t) + 8)
         pair_scale = <avg_t*>malloc(most[0] * most[1] * out_w * sizeof(avg_t) + 8)
+        if few:
+            lane_scale = <avg_t*>cypool_aligned_malloc(
+                most[0] * most[1] * grad_lanes * sizeof(avg_t))
+            scaled = <avg_t*>cypool_aligned_malloc(grad_lanes * sizeof(avg_t) + GATHER_PAD)
+            if scaled != NULL:  # the pad is read (into lanes masked off): defined bytes
+                memset(scaled, 0, grad_lanes * sizeof(avg_t) + GATHER_PAD)
+            sums = <avg_t*>cypool_aligned_malloc(row_lanes * sizeof(avg_t))
         if (src_offset == NULL or src_scale == NULL or pair_offset == NULL
-                or pair_cached == NULL or pair_scale == NULL):
+                or pair_cached == NULL or pair_scale == NULL
+                or (few and (lane_scale == NULL or scaled == NULL or sums == NULL))):
             failed[0] = 1
         else:
             for slot in range(most[0] * most[1]):
@@ -308,10 +343,20 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
                         for ow in range(out_w):
                             pair_scale[n_pairs * out_w + ow] = <avg_t>(
                                 1.0 / <double>(pair_divisor * div[2][ow]))
+                            if few:
+                                for c in range(channels):
+                                    lane_scale[(n_pairs * out_w + ow) * channels + c] = \
+                                        pair_scale[n_pairs * out_w + ow]
                     n_pairs = n_pairs + 1  # not "+=": prange would make it a reduction
-            cypool_gather_row(dtype_code(dx_ptr), dx_ptr + row * in_w * channels, grad_ptr,
-                              pair_offset, pair_scale, n_pairs, off[2], outs[2], in_w,
-                              out_w, channels, src_offset, src_scale, stream)
+            if few:
+                cypool_gather_row_few(dtype_code(dx_ptr), dx_ptr + row * row_lanes, grad_ptr,
+                                      pair_offset, lane_scale, n_pairs, slot_source,
+                                      slot_base, most[2], row_lanes, grad_lanes, scaled,
+                                      sums, stream)
+            else:
+                cypool_gather_row(dtype_code(dx_ptr), dx_ptr + row * row_lanes, grad_ptr,
+                                  pair_offset, pair_scale, n_pairs, off[2], outs[2], in_w,
+                                  out_w, channels, src_offset, src_scale, stream)
         if stream:
             cypool_store_fence()
         free(src_offset)
@@ -319,6 +364,11 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
         free(pair_offset)
         free(pair_cached)
         free(pair_scale)
+        cypool_aligned_free(lane_scale)
+        cypool_aligned_free(scaled)
+        cypool_aligned_free(sums)
+    free(slot_source)
+    free(slot_base)
     if failed_flag:
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 

@@ -131,6 +131,20 @@ cdef extern from "_row_simd.h":
                            const int64_t* cover_output, Py_ssize_t in_w, Py_ssize_t out_w,
                            Py_ssize_t n, int64_t* offset, void* scale,
                            int stream) noexcept nogil
+    # the same for a dx row of few channels along the whole row of n lanes: slot j of
+    # lane i is slot_source[j * n + i], a lane of the pair's grad row and of its
+    # expanded scales (m lanes each) or -1; slot_base from cypool_gather_bases;
+    # scaled: room for m + GATHER_PAD lanes, acc: for n (streaming)
+    void cypool_gather_row_few(int dtype, void* dst, const void* grad,
+                               const int64_t* pair_offset, const void* pair_scale,
+                               Py_ssize_t n_pairs, const int32_t* slot_source,
+                               const int32_t* slot_base, Py_ssize_t n_slots, Py_ssize_t n,
+                               Py_ssize_t m, void* scaled, void* acc,
+                               int stream) noexcept nogil
+    # each block of a vector's lanes of each slot: where its sources start (n_slots * n
+    # int32 of room)
+    void cypool_gather_bases(int dtype, const int32_t* slot_source, Py_ssize_t n_slots,
+                             Py_ssize_t n, int32_t* base) noexcept nogil
     # the max gradient of a cell: dx[tap_offset[t] + c] += g[c] for the tap t argmax
     # picks for channel c (x and dx share the offsets), c < n (floats only)
     void cypool_max_grad_cell(int dtype, const void* x, void* dx, const void* g,
@@ -292,8 +306,9 @@ cdef struct RowScratch:
     int64_t* new_row     # per-cell rows: the next window's rows to prefetch (as many)
     int32_t* ordinal     # argmax: the winning tap of each span output (out_w * C)
     void* max_row        # max: a reduced input row (in_w * C elements), or NULL
-    void* run_row        # max, avg: every pixel's window result along a row (in_w * C
-                         # elements), of which strided windows keep every step-th; or NULL
+    void* run_row        # every pixel's window result along a row (in_w * C elements),
+                         # of which strided windows keep every step-th; or NULL
+    int64_t* run_index   # argmax: run_row's flat indices (in_w * C), or NULL
     void* group_rows     # max_rows_group: its reduced rows (row_group_size rows), or NULL
     bint stream          # per-cell outputs are written with non-temporal stores
 
@@ -327,6 +342,8 @@ cdef enum:
     GROUP_AHEAD = 2048
     # rows of few channels (under CELL_BYTES): this many output rows in one run
     ROW_RUN = 16
+    # bytes of room past the end of cypool_gather_row_few's scaled row (two vectors)
+    GATHER_PAD = 128
 
 
 # ---- one output row -----------------------------------------------------------------
@@ -348,25 +365,35 @@ cdef inline void pool_cells(int mode, const max_t* src, max_t* out, const int64_
 
 
 cdef inline void pool_span_along_row(int mode, const max_t* src, max_t* out,
+                                     int64_t* index_out, int64_t index_base,
                                      const int64_t* tap_offset, int32_t n_taps,
                                      Py_ssize_t n_span, Py_ssize_t span_step,
                                      Py_ssize_t channels, double divisor,
-                                     max_t* run_row) noexcept nogil:
-    """A span of n_span max or average outputs of few channels whose windows start
-    span_step pixels apart (tap t of output i at src + tap_offset[t] + i * span_step *
-    channels).  Windows one pixel apart are one run of n_span * C lanes that the cell
-    helper pools tap by tap in window order (contiguous and vectorised; a pass a tap
-    with the lanes' step only known at run time did not vectorise: 3x3/1 averages of
-    one channel 9x the floor, of 8 channels 10x).  Strided windows gather badly: every
-    pixel's window is pooled along the row the same way, into ``run_row``, and every
-    span_step-th kept."""
+                                     RowScratch* scratch) noexcept nogil:
+    """A span of n_span outputs of few channels whose windows start span_step pixels
+    apart (tap t of output i at src + tap_offset[t] + i * span_step * channels): max,
+    average, or (MODE_ARGMAX, floats) max and flat index (into ``index_out``, from
+    src plus index_base).  Windows one pixel apart are one run of n_span * C lanes
+    that the cell helper pools tap by tap in window order (contiguous and vectorised;
+    a pass a tap with the lanes' step only known at run time did not vectorise: 3x3/1
+    averages of one channel 9x the floor, of 8 channels 10x; the argmax's per-tap
+    selects became branches, mispredicted on random data: the C=3 max gradient 19x).
+    Strided windows gather badly: every pixel's window is pooled along the row the
+    same way, into the scratch's run row, and every span_step-th kept."""
     cdef Py_ssize_t n_line = ((n_span - 1) * span_step + 1) * channels
-    cdef max_t* run = out if span_step == 1 else run_row
-    pool_cells(mode, src, run, tap_offset, n_taps, n_line, divisor)
+    cdef max_t* run = out if span_step == 1 else <max_t*>scratch.run_row
+    cdef int64_t* run_index = index_out if span_step == 1 else scratch.run_index
+    if mode == MODE_ARGMAX:
+        cypool_argmax_cell(dtype_code(src), src, run, run_index, tap_offset, n_taps, n_line,
+                           index_base, False)
+    else:
+        pool_cells(mode, src, run, tap_offset, n_taps, n_line, divisor)
     if span_step == 2 and channels == 1:  # (a constant step vectorises)
         copy_lanes(out, run, n_span, 2, 1)
     elif span_step > 1:
         copy_lanes(out, run, n_span, span_step * channels, channels)
+    if mode == MODE_ARGMAX and span_step > 1:
+        copy_lanes(index_out, run_index, n_span, span_step * channels, channels)
 
 
 cdef inline Py_ssize_t window_rows(const Windows* win, Py_ssize_t od, Py_ssize_t oh,
@@ -770,10 +797,12 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     if mode == MODE_MAX and channels == 1 and w_step == 2:  # stride 2, other windows
         cypool_max_stride2(dtype_code(src), out, src, tap_offset, n_taps, n_span)
         return zeros
-    if mode != MODE_ARGMAX and w_step >= channels and scratch.run_row != NULL:
-        pool_span_along_row(mode, src, out, tap_offset, n_taps, n_span, win.span_step,
-                            channels, window_divisor(win, od, oh, lo),
-                            <max_t*>scratch.run_row)
+    if (w_step >= channels and scratch.run_row != NULL and (
+            mode != MODE_ARGMAX or (scratch.run_index != NULL
+                                    and (max_t is float or max_t is double)))):
+        pool_span_along_row(mode, src, out, index_row + lo * channels, index_base,
+                            tap_offset, n_taps, n_span, win.span_step, channels,
+                            window_divisor(win, od, oh, lo), scratch)
         return zeros
     # otherwise tap-major, vectorised along the row (or over many channels for max)
     if mode == MODE_AVG:
@@ -1028,9 +1057,9 @@ cdef inline Py_ssize_t few_channel_rows_run(int mode, const max_t* plane, max_t*
                 cypool_prefetch(plane, (row_offset[r] + j * src_step) * sizeof(max_t)
                                 + ahead, row_bytes)
         pool_span_along_row(mode, plane + j * src_step,
-                            out_row + j * out_w * channels + lo * channels, tap_offset,
-                            n_taps, n_span, win.span_step, channels,
-                            window_divisor(win, od, oh + j, lo), <max_t*>scratch.run_row)
+                            out_row + j * out_w * channels + lo * channels, NULL, 0,
+                            tap_offset, n_taps, n_span, win.span_step, channels,
+                            window_divisor(win, od, oh + j, lo), scratch)
     return n_run
 
 
@@ -1060,7 +1089,8 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
     """One thread's scratch (returned by value so each thread owns its copy) for pool_row
     in ``mode``; sets ``failed[0]`` when memory runs out."""
     cdef bint want_max_row = mode == MODE_MAX and in_row_elements > 0
-    cdef bint want_run_row = mode != MODE_ARGMAX and in_row_elements > 0
+    cdef bint want_run_row = in_row_elements > 0
+    cdef bint want_run_index = mode == MODE_ARGMAX and in_row_elements > 0
     cdef RowScratch scratch
     cdef Py_ssize_t taps = max_window_taps(win, out_d, out_h, out_w)
     scratch.row_offset = <int64_t*>malloc(taps * sizeof(int64_t) + 8)
@@ -1069,6 +1099,8 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
     scratch.ordinal = <int32_t*>malloc(out_row_elements * sizeof(int32_t) + 8)
     scratch.max_row = cypool_aligned_malloc(in_row_elements * item_size) if want_max_row else NULL
     scratch.run_row = cypool_aligned_malloc(in_row_elements * item_size) if want_run_row else NULL
+    scratch.run_index = (<int64_t*>cypool_aligned_malloc(in_row_elements * sizeof(int64_t))
+                         if want_run_index else NULL)
     scratch.group_rows = (cypool_aligned_malloc(group_rows * in_row_elements * item_size)
                           if group_rows > 0 else NULL)
     scratch.stream = stream
@@ -1076,6 +1108,7 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
             or scratch.ordinal == NULL
             or (want_max_row and scratch.max_row == NULL)
             or (want_run_row and scratch.run_row == NULL)
+            or (want_run_index and scratch.run_index == NULL)
             or (group_rows > 0 and scratch.group_rows == NULL)):
         failed[0] = 1
     return scratch
@@ -1088,4 +1121,5 @@ cdef inline void free_row_scratch(RowScratch* scratch) noexcept nogil:
     free(scratch.ordinal)
     cypool_aligned_free(scratch.max_row)
     cypool_aligned_free(scratch.run_row)
+    cypool_aligned_free(scratch.run_index)
     cypool_aligned_free(scratch.group_rows)

@@ -673,8 +673,15 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         c = n;                                                                         \
     }                                                                                  \
     suspect = cypool_any_suspect(suspect_);
+/* dst[i] = acc[i] by whole vectors, as far as they go (CYPOOL_PUT: streamed when
+   asked) */
+#define CYPOOL_COPY_VECTORS(T)                                                         \
+    for (; i + (Py_ssize_t)(CYPOOL_VECTOR_BYTES / sizeof(T)) <= n;                     \
+         i += CYPOOL_VECTOR_BYTES / sizeof(T))                                         \
+        CYPOOL_PUT(cypool_##T##_vec, dst + i, *(const cypool_##T##_vec *)(acc + i));
 #else
 #define CYPOOL_VECTOR_TYPES(T, IT)
+#define CYPOOL_COPY_VECTORS(T)
 #define CYPOOL_MAX_GRAD_VECTORS(T, IT)
 #define CYPOOL_ROWS_GROUP_VECTORS(T)
 #define CYPOOL_SUM_VECTORS(T, TERM, FINISH)
@@ -733,6 +740,129 @@ static inline int cypool_any_suspect(cypool_suspect acc)
             cypool_gather_cell_##T(dst + iw * n, grad, offset, n_src, n, scale, stream); \
         }                                                                              \
     }
+
+/* The same sums for a dx row of few channels, along the whole row of n = in_w * C
+   lanes at once (cell by cell, 3 channels took 14x the floor): lane i adds, from 0,
+   for each pair k < n_pairs and slot j < n_slots in that order, scaled[at] with at =
+   slot_source[j * n + i] (the lane's j-th covering output along W, as a lane of the
+   pair's grad row: ow * C + c, or -1 where the cell has fewer), scaled = the pair's
+   grad row times its expanded 1/divisor (pair_scale + k * m, m = out_w * C lanes).
+   A slot is a gather from the scaled row into the lanes that have a source.
+   ``acc``: n lanes of room, where the sums go before streaming to dst (unused
+   without stream). */
+/* lane i of a slot: sum[i] += from[source[i]] where source[i] >= 0 (-1: no source;
+   such lanes read from[0] and a select keeps their sum, written as masks: a ?: became
+   a masked gather that gcc left scalar) */
+#define CYPOOL_ADD_SOURCE(T, U, i)                                                     \
+    do {                                                                               \
+        int32_t at_ = source[i];                                                       \
+        U none_ = (U)(int64_t)(at_ >> 31); /* all ones where at_ is -1 */              \
+        T a_ = sum[i], b_ = a_ + from[at_ & ~(int32_t)none_];                          \
+        U a_bits_, b_bits_;                                                            \
+        memcpy(&a_bits_, &a_, sizeof(T));                                              \
+        memcpy(&b_bits_, &b_, sizeof(T));                                              \
+        b_bits_ = (a_bits_ & none_) | (b_bits_ & ~none_);                              \
+        memcpy(sum + (i), &b_bits_, sizeof(T));                                        \
+    } while (0)
+
+/* The AVX-512 build takes a block of a vector's lanes at once where the block's
+   sources lie within two vectors of ``from`` from its base (gather_bases: base[b] for
+   block b, -1 where they spread wider): the two vectors loaded, the sources picked
+   by one two-vector permute, added under the mask of lanes that have one (gcc
+   emulated the gathers with scalar loads and inserts, and AVX-512 gathers cost 1-2
+   cycles a lane where a permute costs a fraction).  ``from`` needs two vectors of
+   room past its last lane. */
+#ifdef CYPOOL_VECTOR_BYTES
+#define CYPOOL_BLOCK_BYTES CYPOOL_VECTOR_BYTES
+#else
+#define CYPOOL_BLOCK_BYTES 16 /* unused: no blocks without vectors */
+#endif
+#if defined(CYPOOL_VECTOR_BYTES) && CYPOOL_VECTOR_BYTES == 64 && defined(__AVX512F__)
+#define CYPOOL_HAVE_PERMUTE_GATHER 1
+#define CYPOOL_SOURCES_float(p, m) _mm512_maskz_loadu_epi32((m), (p))
+#define CYPOOL_HAVE_SOURCE_float(v, m) _mm512_mask_cmpge_epi32_mask((m), (v), _mm512_setzero_si512())
+#define CYPOOL_PERMUTE_INDEX_float(v, base) _mm512_sub_epi32((v), _mm512_set1_epi32(base))
+#define CYPOOL_SOURCES_double(p, m) _mm256_maskz_loadu_epi32((m), (p))
+#define CYPOOL_HAVE_SOURCE_double(v, m) _mm256_mask_cmpge_epi32_mask((m), (v), _mm256_setzero_si256())
+#define CYPOOL_PERMUTE_INDEX_double(v, base)                                           \
+    _mm512_cvtepi32_epi64(_mm256_sub_epi32((v), _mm256_set1_epi32(base)))
+#define CYPOOL_ADD_SOURCES_PERMUTE(T, U, SUF, MASK)                                    \
+    for (Py_ssize_t i = 0, b = 0; i < n; i += lanes, b++) {                            \
+        Py_ssize_t left = n - i;                                                       \
+        MASK in = left >= lanes ? (MASK)~(MASK)0 : (MASK)(((MASK)1 << left) - 1);      \
+        if (base[b] < 0) { /* sources spread too wide: lane by lane */                 \
+            for (Py_ssize_t l = i; l < i + (left < lanes ? left : lanes); l++)         \
+                CYPOOL_ADD_SOURCE(T, U, l);                                            \
+            continue;                                                                  \
+        }                                                                              \
+        __typeof__(CYPOOL_SOURCES_##T(source, in)) at = CYPOOL_SOURCES_##T(source + i, in); \
+        MASK have = CYPOOL_HAVE_SOURCE_##T(at, in);                                    \
+        __typeof__(_mm512_setzero_##SUF()) v = _mm512_permutex2var_##SUF(             \
+            _mm512_loadu_##SUF(from + base[b]), CYPOOL_PERMUTE_INDEX_##T(at, base[b]),  \
+            _mm512_loadu_##SUF(from + base[b] + lanes));                               \
+        __typeof__(v) a = _mm512_maskz_loadu_##SUF(in, sum + i);                       \
+        _mm512_mask_storeu_##SUF(sum + i, in, _mm512_mask_add_##SUF(a, have, a, v));  \
+    }
+#endif
+
+#define CYPOOL_GATHER_ROW_FEW(T, U, SUF, MASK)                                         \
+    /* sum[i] += from[source[i]] where source[i] >= 0, i < n (base: see above) */      \
+    static CYPOOL_INLINE void cypool_add_sources_##T(                                  \
+        T *__restrict sum, const T *__restrict from, const int32_t *__restrict source, \
+        const int32_t *base, Py_ssize_t n)                                             \
+    {                                                                                  \
+        enum { lanes = CYPOOL_BLOCK_BYTES / sizeof(T) };                               \
+        (void)base;                                                                    \
+        CYPOOL_ADD_SOURCES(T, U, SUF, MASK)                                            \
+    }                                                                                  \
+    /* base[j * n_blocks + b] for the blocks of a vector's lanes of slot j */          \
+    static CYPOOL_NOINLINE void cypool_gather_bases_##T(                               \
+        const int32_t *slot_source, Py_ssize_t n_slots, Py_ssize_t n, int32_t *base)  \
+    {                                                                                  \
+        enum { lanes = CYPOOL_BLOCK_BYTES / sizeof(T) };                               \
+        Py_ssize_t n_blocks = (n + lanes - 1) / lanes;                                 \
+        for (Py_ssize_t j = 0; j < n_slots; j++)                                       \
+            for (Py_ssize_t b = 0; b < n_blocks; b++) {                                \
+                int32_t lo = INT32_MAX, hi = -1;                                       \
+                for (Py_ssize_t i = b * lanes; i < n && i < (b + 1) * lanes; i++) {    \
+                    int32_t at = slot_source[j * n + i];                               \
+                    if (at >= 0) {                                                     \
+                        lo = at < lo ? at : lo;                                        \
+                        hi = at > hi ? at : hi;                                        \
+                    }                                                                  \
+                }                                                                      \
+                base[j * n_blocks + b] = hi < 0 ? 0 : hi - lo < 2 * lanes ? lo : -1;   \
+            }                                                                          \
+    }                                                                                  \
+    static CYPOOL_NOINLINE void cypool_gather_row_few_##T(                             \
+        T *dst, const T *grad, const int64_t *pair_offset, const T *pair_scale,        \
+        Py_ssize_t n_pairs, const int32_t *slot_source, const int32_t *slot_base,      \
+        Py_ssize_t n_slots, Py_ssize_t n, Py_ssize_t m, T *scaled, T *acc, int stream) \
+    {                                                                                  \
+        enum { lanes = CYPOOL_BLOCK_BYTES / sizeof(T) };                               \
+        Py_ssize_t n_blocks = (n + lanes - 1) / lanes;                                 \
+        T *sum = stream ? acc : dst;                                                   \
+        Py_ssize_t i;                                                                  \
+        for (i = 0; i < n; i++) sum[i] = 0;                                            \
+        for (Py_ssize_t k = 0; k < n_pairs; k++) {                                     \
+            const T *g = grad + pair_offset[k];                                        \
+            const T *scale = pair_scale + k * m;                                       \
+            for (Py_ssize_t l = 0; l < m; l++) scaled[l] = g[l] * scale[l];            \
+            for (Py_ssize_t j = 0; j < n_slots; j++)                                   \
+                cypool_add_sources_##T(sum, scaled, slot_source + j * n,               \
+                                       slot_base + j * n_blocks, n);                   \
+        }                                                                              \
+        if (!stream) return;                                                           \
+        i = 0;                                                                         \
+        CYPOOL_COPY_VECTORS(T)                                                         \
+        for (; i < n; i++) dst[i] = acc[i];                                            \
+    }
+#ifdef CYPOOL_HAVE_PERMUTE_GATHER
+#define CYPOOL_ADD_SOURCES(T, U, SUF, MASK) CYPOOL_ADD_SOURCES_PERMUTE(T, U, SUF, MASK)
+#else
+#define CYPOOL_ADD_SOURCES(T, U, SUF, MASK)                                            \
+    for (Py_ssize_t i = 0; i < n; i++) CYPOOL_ADD_SOURCE(T, U, i);
+#endif
 
 /* out[c] = max over t of base[tap_offset[t] + c], c < n; n_taps >= 1 */
 #define CYPOOL_MAX_CELL(T)                                                             \
@@ -961,6 +1091,8 @@ CYPOOL_MAX_GRAD_CELL(float, int32_t)
 CYPOOL_MAX_GRAD_CELL(double, int64_t)
 CYPOOL_GATHER_ROW(float)
 CYPOOL_GATHER_ROW(double)
+CYPOOL_GATHER_ROW_FEW(float, uint32_t, ps, __mmask16)
+CYPOOL_GATHER_ROW_FEW(double, uint64_t, pd, __mmask8)
 
 /* ---- one entry per helper for Cython: dtype codes in the order of max_t's fused types
    (_fused_types.pxd); with a constant code (Cython inlines dtype_code) the switch
@@ -1090,6 +1222,31 @@ static inline void cypool_max_grad_cell(int dtype, const void *x, void *dx, cons
                                         Py_ssize_t n)
 {
     switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_MAX_GRAD_CELL) }
+}
+
+#define CYPOOL_CASE_GATHER_ROW_FEW(T, code)                                            \
+    case code:                                                                         \
+        cypool_gather_row_few_##T((T *)dst, (const T *)grad, pair_offset,              \
+                                  (const T *)pair_scale, n_pairs, slot_source, slot_base, \
+                                  n_slots, n, m, (T *)scaled, (T *)acc, stream);       \
+        break;
+#define CYPOOL_CASE_GATHER_BASES(T, code)                                              \
+    case code:                                                                         \
+        cypool_gather_bases_##T(slot_source, n_slots, n, base);                        \
+        break;
+static inline void cypool_gather_bases(int dtype, const int32_t *slot_source,
+                                       Py_ssize_t n_slots, Py_ssize_t n, int32_t *base)
+{
+    switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_GATHER_BASES) }
+}
+static inline void cypool_gather_row_few(int dtype, void *dst, const void *grad,
+                                         const int64_t *pair_offset, const void *pair_scale,
+                                         Py_ssize_t n_pairs, const int32_t *slot_source,
+                                         const int32_t *slot_base, Py_ssize_t n_slots,
+                                         Py_ssize_t n, Py_ssize_t m,
+                                         void *scaled, void *acc, int stream)
+{
+    switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_GATHER_ROW_FEW) }
 }
 
 static inline void cypool_gather_row(int dtype, void *dst, const void *grad,

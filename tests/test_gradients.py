@@ -7,7 +7,7 @@ checked in test_golden.py / test_tf_live.py through tf_compare's cases.
 """
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 import cypool
 import reference as R
@@ -89,6 +89,69 @@ def test_many_channel_gradients_match_reference(dtype, channels, k, s, pad, outp
                                   R.ref_max_pool_grad(x, g, k, s, pad, "NHWC"))
     np.testing.assert_array_equal(cypool.avg_pool_grad(x.shape, g, k, s, pad),
                                   R.ref_avg_pool_grad(x.shape, g, k, s, pad, "NHWC"))
+
+
+@given(st.integers(1, 15), st.integers(1, 90), st.integers(1, 5), st.integers(1, 4),
+       st.integers(1, 40), st.sampled_from(["SAME", "VALID"]),
+       st.sampled_from([np.float32, np.float64]), st.sampled_from(["NHWC", "NCHW"]),
+       st.booleans(), st.integers(0, 2**32 - 1))
+@example(1, 90, 2, 1, 40, "VALID", np.float32, "NHWC", False, 1)  # pixel 40's first
+@example(1, 90, 2, 1, 40, "VALID", np.float64, "NCHW", True, 2)   # source jumps 39 back
+def test_few_channel_avg_gradients_along_the_row_match_reference(
+        channels, width, k, s, d, pad, dtype, fmt, stream, seed):
+    """Rows of few channels (under 64 bytes a pixel, or channels-first planes) are
+    gathered along the whole row, a vector of lanes at a time and a covering output
+    (slot) at a time: long rows over many blocks and a partial last block, every
+    stride, dilations that spread a block's sources past two vectors (its lanes then
+    go one by one), streamed or not; sums of mixed magnitudes catch any change of
+    order."""
+    rng = np.random.default_rng(seed)
+    shape = (1, 3, width, channels) if fmt == "NHWC" else (1, channels, 3, width)
+    ksize, strides, dilations = [2, k], [1, s], [1, d]
+    try:
+        y = cypool.avg_pool(np.zeros(shape, dtype), ksize, strides, pad, fmt,
+                            dilations=dilations)
+    except ValueError:  # a window larger than the input
+        return
+    g = (rng.standard_normal(y.shape) * 10.0 ** rng.integers(-4, 5, y.shape)).astype(dtype)
+    if g.size:
+        g.flat[rng.integers(0, g.size, 3)] = -0.0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("cypool._buffers.STREAM_BYTES", 0 if stream else 1 << 62)
+        got = cypool.avg_pool_grad(shape, g, ksize, strides, pad, fmt, dilations=dilations)
+    want = R.ref_avg_pool_grad(shape, g, ksize, strides, pad, fmt, dilations)
+    np.testing.assert_array_equal(got, want)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+@given(st.integers(1, 15), st.integers(1, 90), st.integers(1, 5), st.integers(1, 4),
+       st.integers(1, 3), st.sampled_from(["SAME", "VALID"]),
+       st.sampled_from([np.float32, np.float64]), st.sampled_from(["NHWC", "NCHW"]),
+       st.integers(0, 2**32 - 1))
+def test_few_channel_argmax_along_the_row_matches_reference(
+        channels, width, k, s, d, pad, dtype, fmt, seed):
+    """Argmax rows of few channels find every pixel's window argmax along the whole
+    row at once and keep every stride-th (max_pool_with_argmax and the max gradient):
+    long rows, ties (small integers), NaN and both zeros."""
+    rng = np.random.default_rng(seed)
+    shape = (1, 3, width, channels) if fmt == "NHWC" else (1, channels, 3, width)
+    x = rng.integers(-3, 4, shape).astype(dtype)
+    x[rng.random(shape) < 0.02] = np.nan
+    x[x == 0] = np.where(rng.random(int((x == 0).sum())) < 0.5, -0.0, 0.0)
+    ksize, strides, dilations = [2, k], [1, s], [1, d]
+    try:
+        y = cypool.max_pool(x, ksize, strides, pad, fmt, dilations=dilations)
+    except ValueError:  # a window larger than the input
+        return
+    g = _grad_like(y, seed % 1000)
+    got = cypool.max_pool_grad(x, y, g, ksize, strides, pad, fmt, dilations=dilations)
+    want = R.ref_max_pool_grad(x, g, ksize, strides, pad, fmt, dilations)
+    np.testing.assert_array_equal(got, want)
+    if fmt == "NHWC" and d == 1:
+        out, index = cypool.max_pool_with_argmax(x, ksize, strides, pad)
+        want_out, want_index = R.ref_max_pool_with_argmax(x, ksize, strides, pad)
+        np.testing.assert_array_equal(out, want_out)
+        np.testing.assert_array_equal(index, want_index)
 
 
 @given(cases(dtypes=(np.float32, np.float64, np.int16)), st.booleans())
