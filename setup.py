@@ -103,9 +103,10 @@ class BuildExt(build_ext):
         if _flag("CYPOOL_MARCH_NATIVE") and not msvc:
             opt.append("-march=native")  # opt-in from os.environ only
         isa_flags = {
-            "avx2": ["/arch:AVX2"] if msvc else ["-mavx2"],
+            "avx2": ["/arch:AVX2"] if msvc else ["-mavx2", "-mf16c"],
             "avx512": (["/arch:AVX512"] if msvc
-                       else ["-mavx2", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq"]),
+                       else ["-mavx2", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl",
+                             "-mavx512dq"]),
         }
         accepted = {name: compiler_accepts(self.compiler, flags)
                     for name, flags in isa_flags.items()}

@@ -88,6 +88,21 @@ def _is_native_half(arr):
     return arr.dtype == np.float16 and arr.flags.c_contiguous
 
 
+# A C-contiguous float16 input whose planes widen to at most this many float32 bytes
+# goes to the forward kernel as it is, each plane widened by the thread that pools it
+# into a plane of its own (in cache), and the output rounded a row block at a time:
+# the float32 copies of the whole input and output cost 5x the floor.
+HALF_PLANE_BYTES = 8 << 20
+
+
+def half_bits(arr, canonical_shape):
+    """A float16 input's bits as ``canonical_shape`` for the kernels that widen it a
+    plane at a time (HALF_PLANE_BYTES), else None."""
+    if not _is_native_half(arr) or math.prod(canonical_shape[1:]) * 4 > HALF_PLANE_BYTES:
+        return None
+    return arr.view(np.uint16).reshape(canonical_shape)
+
+
 def canonical_input(arr, canonical_shape, num_threads=None):
     """A C-contiguous array of the compute dtype, viewed as ``canonical_shape``
     (float16 widened by cypool's kernel, bit for bit as NumPy's cast, in parallel)."""
@@ -104,10 +119,13 @@ class OutputBuffer:
     """The array a kernel writes and the array the caller gets back.
 
     With ``out=`` the kernel writes into the caller's buffer when the dtypes agree;
-    half-precision results go through a float32 scratch array rounded at ``finish``.
+    half-precision results go through a float32 scratch array rounded at ``finish``,
+    or with ``half_bits`` (a kernel that rounds its own rows) into a C-contiguous
+    float16 result's bits: then ``self.half_bits`` is True and ``kernel`` is uint16.
     """
 
-    def __init__(self, out, shape, dtype, canonical_shape, inputs=(), name="out"):
+    def __init__(self, out, shape, dtype, canonical_shape, inputs=(), name="out",
+                 half_bits=False):
         dtype = np.dtype(dtype)
         if out is None:
             self.result = new_array(shape, dtype)
@@ -118,7 +136,11 @@ class OutputBuffer:
                     raise ValueError(f"{name} must not share memory with the inputs")
         work = compute_dtype(dtype)
         self.widened = work != dtype
-        if self.widened:
+        self.half_bits = half_bits and _is_native_half(self.result)
+        if self.half_bits:
+            self.widened = False
+            self.kernel = self.result.view(np.uint16).reshape(canonical_shape)
+        elif self.widened:
             self.kernel = new_array(canonical_shape, work)
         else:
             self.kernel = self.result.reshape(canonical_shape)

@@ -10,7 +10,9 @@ import os
 from cypool import _pool_backward, _pool_forward
 
 # the builds, best first, with the CPU features each needs (NumPy's names)
-BUILDS = [("avx512", ("AVX512F", "AVX512BW", "AVX512VL", "AVX512DQ")), ("avx2", ("AVX2",))]
+# (F16C: the float16 conversions; every AVX2 CPU has it, and /arch:AVX2 assumes it)
+BUILDS = [("avx512", ("AVX512F", "AVX512BW", "AVX512VL", "AVX512DQ", "F16C")),
+          ("avx2", ("AVX2", "F16C"))]
 
 
 def _cpu_features():

@@ -10,14 +10,15 @@ any thread count.
 The row work itself is in _pool_rows.pxd, shared with the gradients.
 """
 
-from cython.parallel cimport parallel, prange
+from cython.parallel cimport parallel, prange, threadid
 from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t
 from libc.stdlib cimport free, malloc
 
 from cypool._fused_types cimport max_t
 from cypool._pool_rows cimport (
-    CELL_BYTES, MODE_ARGMAX, MODE_MAX, RowScratch, cypool_narrow_indices, cypool_store_fence,
-    free_row_scratch, new_row_scratch, pool_row_group, row_group_size,
+    CELL_BYTES, MODE_ARGMAX, MODE_MAX, RowScratch, cypool_aligned_free, cypool_aligned_malloc,
+    cypool_narrow_indices, cypool_store_fence, free_row_scratch, new_row_scratch,
+    pool_row_group, row_group_size,
 )
 from cypool._windows cimport Windows, unpack_windows
 
@@ -25,6 +26,99 @@ from cypool._windows cimport Windows, unpack_windows
 MAX = 0
 AVG = 1
 ARGMAX = 2
+
+
+cdef extern from "_row_simd.h" nogil:
+    void cypool_widen_half(const uint16_t* src, uint32_t* dst, Py_ssize_t n)
+    void cypool_narrow_half(const float* src, uint16_t* dst, Py_ssize_t n)
+
+
+cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* argmax_ptr,
+                      int32_t* argmax32_ptr, const Windows* win, Py_ssize_t n_planes,
+                      Py_ssize_t in_d, Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t out_d,
+                      Py_ssize_t out_h, Py_ssize_t out_w, Py_ssize_t channels,
+                      Py_ssize_t index_group, bint stream, int num_threads,
+                      const uint16_t* half_x, uint16_t* half_out,
+                      max_t* half_planes) noexcept nogil:
+    """pool_forward's work on raw pointers; returns 1 when scratch memory ran out.
+    With ``half_x`` (then max_t is float; x_ptr and out_ptr unused) the input and the
+    output are float16 bits: each thread widens the plane it comes to into its own
+    plane of ``half_planes`` (thread t's at t * plane size) and pools that, a row
+    group into a row block of its own that it rounds into ``half_out`` (no float32
+    copy of the whole input or output in memory)."""
+    cdef Py_ssize_t plane_size = in_d * in_h * in_w * channels
+    cdef Py_ssize_t out_row_size = out_w * channels
+    # output rows go in groups of pool_row_group's size within a (d) row of a plane
+    cdef Py_ssize_t group = row_group_size(win, mode, channels, sizeof(max_t))
+    cdef Py_ssize_t groups_per_row = (out_h + group - 1) // group
+    cdef Py_ssize_t n_groups = n_planes * out_d * groups_per_row, g, plane_row, oh, row, p
+    cdef Py_ssize_t n_rows
+    cdef int64_t* wide_row = NULL  # per thread: a row of int64 indices to narrow to int32
+    cdef int64_t* index_row  # the row's indices: into argmax, or wide_row
+    cdef RowScratch scratch
+    cdef const max_t* plane
+    cdef max_t* out_rows
+    cdef max_t* half_plane = NULL  # float16: the thread's widened plane ...
+    cdef max_t* half_rows = NULL   # ... and its row group before rounding
+    cdef Py_ssize_t* widened = NULL  # ... and which plane it holds (-1: none yet)
+    cdef int failed_flag = 0
+    cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
+    with parallel(num_threads=num_threads):
+        # (cells stream values and indices alike: not into a row of int64 indices to
+        # narrow, which is read back at once, nor into a float16 row block; the
+        # narrowed indices stream)
+        scratch = new_row_scratch(win, out_d, out_h, out_w, out_row_size, in_w * channels,
+                                  sizeof(max_t), mode,
+                                  group if channels * sizeof(max_t) >= CELL_BYTES else 0,
+                                  stream and argmax32_ptr == NULL and half_x == NULL, failed)
+        # int32 indices: each row's int64 indices narrowed from a per-thread row
+        wide_row = <int64_t*>malloc(out_row_size * sizeof(int64_t) + 8) \
+            if argmax32_ptr != NULL else NULL
+        if argmax32_ptr != NULL and wide_row == NULL:
+            failed[0] = 1
+        if half_x != NULL:
+            half_plane = half_planes + threadid() * plane_size
+            half_rows = <max_t*>cypool_aligned_malloc(group * out_row_size * sizeof(max_t))
+            widened = <Py_ssize_t*>malloc(sizeof(Py_ssize_t))
+            if half_rows == NULL or widened == NULL:
+                failed[0] = 1
+            else:
+                widened[0] = -1
+        for g in prange(n_groups, schedule="static"):
+            if failed[0]:
+                continue
+            plane_row = g // groups_per_row  # n * out_d + od
+            oh = g % groups_per_row * group
+            row = plane_row * out_h + oh
+            p = plane_row // out_d
+            n_rows = min(group, out_h - oh)
+            if half_x == NULL:
+                plane = x_ptr + p * plane_size
+                out_rows = out_ptr + row * out_row_size
+            else:
+                if widened[0] != p:
+                    cypool_widen_half(half_x + p * plane_size, <uint32_t*>half_plane,
+                                      plane_size)
+                    widened[0] = p
+                plane = half_plane
+                out_rows = half_rows
+            index_row = argmax_ptr + row * out_row_size if argmax_ptr != NULL else wide_row
+            pool_row_group(mode, plane, out_rows, index_row, (p % index_group) * plane_size,
+                           win, plane_row % out_d, oh, n_rows, out_w, in_h, in_w, channels,
+                           &scratch)
+            if argmax32_ptr != NULL:  # argmax rows come one at a time (group 1)
+                cypool_narrow_indices(index_row, argmax32_ptr + row * out_row_size,
+                                      out_row_size, stream)
+            if half_x != NULL:
+                cypool_narrow_half(<float*>half_rows, half_out + row * out_row_size,
+                                   n_rows * out_row_size)
+        if stream:
+            cypool_store_fence()
+        free_row_scratch(&scratch)
+        free(wide_row)
+        cypool_aligned_free(half_rows)
+        free(widened)
+    return failed_flag
 
 
 def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1] out,
@@ -41,66 +135,42 @@ def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1
     outputs that would not stay in the cache).  AVG is only called for floating dtypes.
     """
     cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
-    cdef Py_ssize_t in_h = x.shape[2], in_w = x.shape[3]
-    cdef Py_ssize_t out_d = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
-    cdef Py_ssize_t channels = out.shape[4]
-    cdef Py_ssize_t plane_size = x.shape[1] * in_h * in_w * channels
-    cdef Py_ssize_t out_row_size = out_w * channels
-    # output rows go in groups of pool_row_group's size within a (d) row of a plane
-    cdef Py_ssize_t group = row_group_size(&win, mode, channels, sizeof(max_t))
-    cdef Py_ssize_t groups_per_row = (out_h + group - 1) // group
-    cdef Py_ssize_t n_groups = out.shape[0] * out_d * groups_per_row, g, plane_row, oh, row, p
-    cdef const max_t* x_ptr = &x[0, 0, 0, 0, 0]
-    cdef max_t* out_ptr = &out[0, 0, 0, 0, 0]
     cdef int64_t* argmax_ptr = NULL
     cdef int32_t* argmax32_ptr = NULL
-    cdef int64_t* wide_row = NULL  # per thread: a row of int64 indices to narrow to int32
-    cdef int64_t* index_row  # the row's indices: into argmax, or wide_row
-    cdef RowScratch scratch
-    cdef int failed_flag = 0
-    cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
     if mode == MODE_ARGMAX and argmax32 is not None:
         argmax32_ptr = &argmax32[0, 0, 0, 0, 0]
     elif mode == MODE_ARGMAX:
         argmax_ptr = &argmax[0, 0, 0, 0, 0]
-    with nogil, parallel(num_threads=num_threads):
-        # (cells stream values and indices alike: not into a row of int64 indices to
-        # narrow, which is read back at once; the narrowed indices stream)
-        scratch = new_row_scratch(&win, out_d, out_h, out_w, out_row_size, in_w * channels,
-                                  sizeof(max_t), mode,
-                                  group if channels * sizeof(max_t) >= CELL_BYTES else 0,
-                                  stream and argmax32_ptr == NULL, failed)
-        # int32 indices: each row's int64 indices narrowed from a per-thread row
-        wide_row = <int64_t*>malloc(out_row_size * sizeof(int64_t) + 8) \
-            if argmax32_ptr != NULL else NULL
-        if argmax32_ptr != NULL and wide_row == NULL:
-            failed[0] = 1
-        for g in prange(n_groups, schedule="static"):
-            if failed[0]:
-                continue
-            plane_row = g // groups_per_row  # n * out_d + od
-            oh = g % groups_per_row * group
-            row = plane_row * out_h + oh
-            p = plane_row // out_d
-            index_row = argmax_ptr + row * out_row_size if argmax_ptr != NULL else wide_row
-            pool_row_group(mode, x_ptr + p * plane_size, out_ptr + row * out_row_size,
-                           index_row, (p % index_group) * plane_size, &win,
-                           plane_row % out_d, oh, min(group, out_h - oh), out_w, in_h, in_w,
-                           channels, &scratch)
-            if argmax32_ptr != NULL:  # argmax rows come one at a time (group 1)
-                cypool_narrow_indices(index_row, argmax32_ptr + row * out_row_size,
-                                      out_row_size, stream)
-        if stream:
-            cypool_store_fence()
-        free_row_scratch(&scratch)
-        free(wide_row)
-    if failed_flag:
+    if forward_rows(mode, &x[0, 0, 0, 0, 0], &out[0, 0, 0, 0, 0], argmax_ptr, argmax32_ptr,
+                    &win, out.shape[0], x.shape[1], x.shape[2], x.shape[3], out.shape[1],
+                    out.shape[2], out.shape[3], out.shape[4], index_group, stream,
+                    num_threads, NULL, NULL, NULL):
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 
 
-cdef extern from "_row_simd.h" nogil:
-    void cypool_widen_half(const uint16_t* src, uint32_t* dst, Py_ssize_t n)
-    void cypool_narrow_half(const float* src, uint16_t* dst, Py_ssize_t n)
+def pool_forward_half(int mode, const uint16_t[:, :, :, :, ::1] x,
+                      uint16_t[:, :, :, :, ::1] out, int64_t[:, :, :, :, ::1] argmax,
+                      int32_t[:, :, :, :, ::1] argmax32, tuple first, tuple count,
+                      tuple divisor, tuple dilation, tuple span, Py_ssize_t index_group,
+                      bint stream, int num_threads, float[:, ::1] planes):
+    """pool_forward of float16 ``x`` (its bits) into float16 ``out``: each plane
+    widened to float32 (as NumPy's cast) by the thread that pools it, into its row of
+    ``planes`` (num_threads rows of a plane each: a caller's buffer, whose pages stay
+    mapped from call to call), the float32 results rounded once (as NumPy's cast), so
+    the bits are those of widening the whole input, pooling it as float32 and
+    rounding the whole output."""
+    cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
+    cdef int64_t* argmax_ptr = NULL
+    cdef int32_t* argmax32_ptr = NULL
+    if mode == MODE_ARGMAX and argmax32 is not None:
+        argmax32_ptr = &argmax32[0, 0, 0, 0, 0]
+    elif mode == MODE_ARGMAX:
+        argmax_ptr = &argmax[0, 0, 0, 0, 0]
+    if forward_rows(mode, <const float*>NULL, <float*>NULL, argmax_ptr, argmax32_ptr, &win,
+                    out.shape[0], x.shape[1], x.shape[2], x.shape[3], out.shape[1],
+                    out.shape[2], out.shape[3], out.shape[4], index_group, stream,
+                    num_threads, &x[0, 0, 0, 0, 0], &out[0, 0, 0, 0, 0], &planes[0, 0]):
+        raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 
 
 cdef enum:

@@ -1377,7 +1377,8 @@ static inline void cypool_max_grad_ring(int dtype, const void *x, void *dx, cons
  * and never quieted, rounding to nearest even, overflow to inf), written without
  * branches so that compilers vectorise them: NumPy's own casts take about 1 ns an
  * element here, which made float16 pooling 27x its floor. */
-static CYPOOL_NOINLINE void cypool_widen_half(const uint16_t *src, uint32_t *dst, Py_ssize_t n)
+static CYPOOL_INLINE void cypool_widen_half_lanes(const uint16_t *src, uint32_t *dst,
+                                                  Py_ssize_t n)
 {
     /* (selects written as masks: with ?: gcc saw control flow and did not vectorise) */
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -1393,7 +1394,8 @@ static CYPOOL_NOINLINE void cypool_widen_half(const uint16_t *src, uint32_t *dst
         dst[i] = (uint32_t)(bits | ((h & 0x8000) << 16));
     }
 }
-static CYPOOL_NOINLINE void cypool_narrow_half(const float *src, uint16_t *dst, Py_ssize_t n)
+static CYPOOL_INLINE void cypool_narrow_half_lanes(const float *src, uint16_t *dst,
+                                                  Py_ssize_t n)
 {
     for (Py_ssize_t i = 0; i < n; i++) {
         uint32_t f, result;
@@ -1417,6 +1419,48 @@ static CYPOOL_NOINLINE void cypool_narrow_half(const float *src, uint16_t *dst, 
                : 0u;
         dst[i] = (uint16_t)(result + ((f & 0x80000000u) >> 16));
     }
+}
+/* Builds with F16C convert 8 lanes an instruction (the lanes above cost about a cycle
+   an element, most of a float16 pooling's time); the instructions round to nearest
+   even like NumPy and differ only on NaNs (they quiet signalling ones; NumPy keeps
+   them), so a vector with a NaN goes through the lanes above. */
+#if defined(__F16C__) && defined(__AVX2__)
+#include <immintrin.h>
+#endif
+/* the float16 input is asked for this many elements ahead (8 KB; RGB 2x2/2 at one
+   thread: none 3.1 ms, 2 KB 2.2, 4 KB 1.8, 8 KB 1.6, 16 KB 1.7) */
+#define CYPOOL_HALF_AHEAD 4096
+static CYPOOL_NOINLINE void cypool_widen_half(const uint16_t *src, uint32_t *dst, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+#if defined(__F16C__) && defined(__AVX2__)
+    for (; i + 8 <= n; i += 8) {
+        if ((i & 31) == 0) /* a line a 32 elements, ahead of the hardware prefetcher */
+            __builtin_prefetch(src + i + CYPOOL_HALF_AHEAD, 0, 0);
+        __m128i h = _mm_loadu_si128((const __m128i *)(src + i));
+        __m128i magnitude = _mm_and_si128(h, _mm_set1_epi16(0x7fff));
+        if (_mm_movemask_epi8(_mm_cmpgt_epi16(magnitude, _mm_set1_epi16(0x7c00))))
+            cypool_widen_half_lanes(src + i, dst + i, 8);
+        else
+            _mm256_storeu_ps((float *)(dst + i), _mm256_cvtph_ps(h));
+    }
+#endif
+    cypool_widen_half_lanes(src + i, dst + i, n - i);
+}
+static CYPOOL_NOINLINE void cypool_narrow_half(const float *src, uint16_t *dst, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+#if defined(__F16C__) && defined(__AVX2__)
+    for (; i + 8 <= n; i += 8) {
+        __m256 f = _mm256_loadu_ps(src + i);
+        if (_mm256_movemask_ps(_mm256_cmp_ps(f, f, _CMP_UNORD_Q)))
+            cypool_narrow_half_lanes(src + i, dst + i, 8);
+        else
+            _mm_storeu_si128((__m128i *)(dst + i),
+                             _mm256_cvtps_ph(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+#endif
+    cypool_narrow_half_lanes(src + i, dst + i, n - i);
 }
 
 /* ---- indices given back (max_pool_grad_with_argmax, max_unpool) -----------------------

@@ -3,10 +3,14 @@
 Every public function is a thin wrapper: validate and normalise the arguments
 (cypool._geometry), allocate the output, call a kernel (cypool._pool_forward).
 """
+import math
+
 import numpy as np
 
 from cypool import _kernels
-from cypool._buffers import OutputBuffer, canonical_input, split_pair_out, streams
+from cypool._buffers import (
+    OutputBuffer, canonical_input, half_bits, new_array, split_pair_out, streams,
+)
 from cypool._geometry import (
     as_input_array, check_bool, check_rank, parse_index_dtype, parse_pool_args, spatial_sizes,
     _as_int_list,
@@ -19,20 +23,34 @@ __all__ = [
 ]
 
 
+def _forward_call(x, x_bits, values, geom, num_threads):
+    """(kernel, its input, its trailing arguments: threads and scratch): for float16 in
+    and out (``x_bits``, and ``values`` took them) pool_forward_half, which widens a
+    plane at a time into a plane of float32 a thread, and the input's bits (at most a
+    thread a plane); else pool_forward and the canonical input."""
+    threads = effective_threads(num_threads, geom.work)
+    if values.half_bits:
+        threads = min(threads, x_bits.shape[0])
+        planes = new_array((threads, math.prod(x_bits.shape[1:])), np.float32)
+        return _kernels.forward.pool_forward_half, x_bits, (threads, planes)
+    return (_kernels.forward.pool_forward,
+            canonical_input(x, geom.canonical_input, num_threads), (threads,))
+
+
 def run_pool(kind, x, geom, out=None, num_threads=None):
     """Max ('max') or average ('avg') pooling of a validated input over ``geom``'s windows.
 
     The shared back end of every forward op, including those with their own bins
     (cypool.extras): allocate the output, run the kernel.
     """
-    buf = OutputBuffer(out, geom.output_shape, x.dtype, geom.canonical_output, (x,))
+    x_bits = half_bits(x, geom.canonical_input)
+    buf = OutputBuffer(out, geom.output_shape, x.dtype, geom.canonical_output, (x,),
+                       half_bits=x_bits is not None)
     if not geom.empty:
         mode = _kernels.forward.MAX if kind == "max" else _kernels.forward.AVG
-        _kernels.forward.pool_forward(
-            mode, canonical_input(x, geom.canonical_input, num_threads), buf.kernel, None, None,
-            geom.first,
-            geom.count, geom.divisor, geom.dilation, geom.w_span, 1,
-            streams(x, buf.kernel), effective_threads(num_threads, geom.work))
+        kernel, x_kernel, tail = _forward_call(x, x_bits, buf, geom, num_threads)
+        kernel(mode, x_kernel, buf.kernel, None, None, geom.first, geom.count, geom.divisor,
+               geom.dilation, geom.w_span, 1, streams(x, buf.kernel), *tail)
     return buf.finish(num_threads)
 
 
@@ -294,8 +312,9 @@ def run_argmax(x, geom, index_dtype, include_batch_in_index, out_values=None,
     if index_dtype == np.int32 and largest > np.iinfo(np.int32).max:
         raise ValueError(f"output_dtype int32 cannot hold indices up to {largest - 1}; "
                          "use int64")
+    x_bits = half_bits(x, geom.canonical_input)
     values = OutputBuffer(out_values, geom.output_shape, x.dtype, geom.canonical_output,
-                          (x,), name="out[0]")
+                          (x,), name="out[0]", half_bits=x_bits is not None)
     index = OutputBuffer(out_index, geom.output_shape, index_dtype, geom.canonical_output,
                          (x, values.result), name="out[1]")
     if not geom.empty:
@@ -305,11 +324,11 @@ def run_argmax(x, geom, index_dtype, include_batch_in_index, out_values=None,
         else:  # per example: channels-first planes of one example share an index space
             group = geom.channels if geom.channels_first else 1
         wide = index_dtype == np.int64  # else the kernel narrows each row to int32
-        _kernels.forward.pool_forward(
-            _kernels.forward.ARGMAX, canonical_input(x, geom.canonical_input, num_threads),
-            values.kernel,
+        kernel, x_kernel, tail = _forward_call(x, x_bits, values, geom, num_threads)
+        kernel(
+            _kernels.forward.ARGMAX, x_kernel, values.kernel,
             index.kernel if wide else None, None if wide else index.kernel, geom.first,
             geom.count, geom.divisor, geom.dilation, geom.w_span, max(group, 1),
-            streams(x, values.kernel, index.kernel), effective_threads(num_threads, geom.work))
+            streams(x, values.kernel, index.kernel), *tail)
     return values.finish(num_threads), index.finish(num_threads)
 

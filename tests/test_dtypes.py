@@ -1,7 +1,7 @@
 """dtype coverage: every SPEC dtype for max/argmax, floats for avg, extremes, rejects."""
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, strategies as st
 
 import cypool
 import reference as R
@@ -160,6 +160,49 @@ def test_float16_avg_matches_float32_then_round(c):
                           data_format=c.data_format, dilations=list(c.dilations))
     assert got.dtype == np.float16
     np.testing.assert_array_equal(got, expected)
+
+
+@given(c=cases(dtypes=(np.float16,), allow_empty=False), threads=st.sampled_from([1, 2, 3]),
+       whole=st.booleans(), strided=st.booleans())
+def test_float16_planes_widened_by_their_threads(c, threads, whole, strided):
+    """C-contiguous float16 goes to the kernel as it is: each thread widens the plane
+    it comes to into its own float32 plane and rounds each row block (planes above
+    HALF_PLANE_BYTES, and strided inputs, take whole float32 copies): the bits of max, average and argmax are those of pooling the float32
+    cast and rounding once, at any thread count, with NaN payloads (signalling too),
+    subnormals, infinities and signed zeros among the inputs."""
+    rng = np.random.default_rng(c.x.size)
+    x = c.x.copy()
+    bits = x.reshape(-1).view(np.uint16)
+    special = np.array([0x7c01, 0xfe00, 0x7d55, 0x7c00, 0xfc00, 0x0001, 0x83ff, 0x8000],
+                       np.uint16)
+    picks = rng.integers(0, bits.size, bits.size // 5)
+    bits[picks] = special[rng.integers(0, special.size, picks.size)]
+    args = (list(c.ksize), list(c.strides), c.api_padding, c.data_format)
+    kw = dict(dilations=list(c.dilations))
+    try:
+        want_max = cypool.max_pool(x.astype(np.float32), *args, **kw)
+    except ValueError:
+        return
+    want_avg = cypool.avg_pool(x.astype(np.float32), *args, **kw)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("cypool._buffers.HALF_PLANE_BYTES", 0 if whole else 8 << 20)
+        mp.setattr("cypool._threads.SERIAL_WORK", 0)
+        given = np.stack([x, x], -1)[..., 0] if strided else x
+        got_max = cypool.max_pool(given, *args, num_threads=threads, **kw)
+        got_avg = cypool.avg_pool(given, *args, num_threads=threads,
+                                  out=np.empty_like(want_avg, np.float16), **kw)
+        if c.data_format == "NHWC" and c.dilations == (1, 1):
+            values, index = cypool.max_pool_with_argmax(given, *args[:3],
+                                                        num_threads=threads)
+            want_values, want_index = cypool.max_pool_with_argmax(x.astype(np.float32),
+                                                                  *args[:3])
+            np.testing.assert_array_equal(values.view(np.uint16),
+                                          want_values.astype(np.float16).view(np.uint16))
+            np.testing.assert_array_equal(index, want_index)
+    np.testing.assert_array_equal(got_max.view(np.uint16),
+                                  want_max.astype(np.float16).view(np.uint16))
+    np.testing.assert_array_equal(got_avg.view(np.uint16),
+                                  want_avg.astype(np.float16).view(np.uint16))
 
 
 def test_float16_avg_rounds_once():
