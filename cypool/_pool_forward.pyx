@@ -121,6 +121,24 @@ cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* arg
     return failed_flag
 
 
+cdef struct IndexOutputs:  # where ARGMAX writes its indices: one of them, or neither
+    int64_t* wide
+    int32_t* narrow
+
+
+cdef IndexOutputs index_outputs(int mode, int64_t[:, :, :, :, ::1] argmax,
+                                int32_t[:, :, :, :, ::1] argmax32):
+    """ARGMAX's int32 indices where ``argmax32`` is given, else its int64 ones."""
+    cdef IndexOutputs index
+    index.wide = NULL
+    index.narrow = NULL
+    if mode == MODE_ARGMAX and argmax32 is not None:
+        index.narrow = &argmax32[0, 0, 0, 0, 0]
+    elif mode == MODE_ARGMAX:
+        index.wide = &argmax[0, 0, 0, 0, 0]
+    return index
+
+
 def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1] out,
                  int64_t[:, :, :, :, ::1] argmax, int32_t[:, :, :, :, ::1] argmax32,
                  tuple first, tuple count, tuple divisor, tuple dilation, tuple span,
@@ -135,13 +153,8 @@ def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1
     outputs that would not stay in the cache).  AVG is only called for floating dtypes.
     """
     cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
-    cdef int64_t* argmax_ptr = NULL
-    cdef int32_t* argmax32_ptr = NULL
-    if mode == MODE_ARGMAX and argmax32 is not None:
-        argmax32_ptr = &argmax32[0, 0, 0, 0, 0]
-    elif mode == MODE_ARGMAX:
-        argmax_ptr = &argmax[0, 0, 0, 0, 0]
-    if forward_rows(mode, &x[0, 0, 0, 0, 0], &out[0, 0, 0, 0, 0], argmax_ptr, argmax32_ptr,
+    cdef IndexOutputs index = index_outputs(mode, argmax, argmax32)
+    if forward_rows(mode, &x[0, 0, 0, 0, 0], &out[0, 0, 0, 0, 0], index.wide, index.narrow,
                     &win, out.shape[0], x.shape[1], x.shape[2], x.shape[3], out.shape[1],
                     out.shape[2], out.shape[3], out.shape[4], index_group, stream,
                     num_threads, NULL, NULL, NULL):
@@ -160,13 +173,8 @@ def pool_forward_half(int mode, const uint16_t[:, :, :, :, ::1] x,
     the bits are those of widening the whole input, pooling it as float32 and
     rounding the whole output."""
     cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
-    cdef int64_t* argmax_ptr = NULL
-    cdef int32_t* argmax32_ptr = NULL
-    if mode == MODE_ARGMAX and argmax32 is not None:
-        argmax32_ptr = &argmax32[0, 0, 0, 0, 0]
-    elif mode == MODE_ARGMAX:
-        argmax_ptr = &argmax[0, 0, 0, 0, 0]
-    if forward_rows(mode, <const float*>NULL, <float*>NULL, argmax_ptr, argmax32_ptr, &win,
+    cdef IndexOutputs index = index_outputs(mode, argmax, argmax32)
+    if forward_rows(mode, <const float*>NULL, <float*>NULL, index.wide, index.narrow, &win,
                     out.shape[0], x.shape[1], x.shape[2], x.shape[3], out.shape[1],
                     out.shape[2], out.shape[3], out.shape[4], index_group, stream,
                     num_threads, &x[0, 0, 0, 0, 0], &out[0, 0, 0, 0, 0], &planes[0, 0]):
