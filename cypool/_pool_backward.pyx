@@ -15,12 +15,11 @@ from libc.string cimport memset
 
 from cypool._fused_types cimport max_t, avg_t
 from cypool._pool_rows cimport (
-    CELL_BYTES, GROUP_WINDOW, MODE_ARGMAX, RowScratch, cypool_aligned_free,
-    GATHER_PAD, cypool_aligned_malloc, cypool_gather_bases, cypool_gather_row,
-    cypool_gather_row_few, cypool_index_bounds,
-    cypool_max_grad_cell, cypool_max_grad_ring, cypool_max_grad_ring_ok, cypool_store_fence, dtype_code,
-    free_row_scratch, new_row_scratch, new_rows, pool_row, prefetch_new_rows, window_rows,
-    window_taps,
+    CELL_BYTES, GATHER_PAD, GROUP_WINDOW, MODE_ARGMAX, RowScratch, cypool_aligned_free,
+    cypool_aligned_malloc, cypool_gather_bases, cypool_gather_row, cypool_gather_row_few,
+    cypool_index_bounds, cypool_max_grad_cell, cypool_max_grad_ring, cypool_max_grad_ring_ok,
+    cypool_store_fence, dtype_code, free_row_scratch, new_row_scratch, new_rows, pool_row,
+    prefetch_new_rows, window_rows, window_taps,
 )
 from cypool._windows cimport Windows, unpack_windows
 

@@ -154,10 +154,14 @@ def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1
     """
     cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
     cdef IndexOutputs index = index_outputs(mode, argmax, argmax32)
-    if forward_rows(mode, &x[0, 0, 0, 0, 0], &out[0, 0, 0, 0, 0], index.wide, index.narrow,
-                    &win, out.shape[0], x.shape[1], x.shape[2], x.shape[3], out.shape[1],
-                    out.shape[2], out.shape[3], out.shape[4], index_group, stream,
-                    num_threads, NULL, NULL, NULL):
+    cdef int failed
+    with nogil:
+        failed = forward_rows(mode, &x[0, 0, 0, 0, 0], &out[0, 0, 0, 0, 0], index.wide,
+                              index.narrow, &win, out.shape[0], x.shape[1], x.shape[2],
+                              x.shape[3], out.shape[1], out.shape[2], out.shape[3],
+                              out.shape[4], index_group, stream, num_threads, NULL, NULL,
+                              NULL)
+    if failed:
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 
 
@@ -174,10 +178,14 @@ def pool_forward_half(int mode, const uint16_t[:, :, :, :, ::1] x,
     rounding the whole output."""
     cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
     cdef IndexOutputs index = index_outputs(mode, argmax, argmax32)
-    if forward_rows(mode, <const float*>NULL, <float*>NULL, index.wide, index.narrow, &win,
-                    out.shape[0], x.shape[1], x.shape[2], x.shape[3], out.shape[1],
-                    out.shape[2], out.shape[3], out.shape[4], index_group, stream,
-                    num_threads, &x[0, 0, 0, 0, 0], &out[0, 0, 0, 0, 0], &planes[0, 0]):
+    cdef int failed
+    with nogil:
+        failed = forward_rows(mode, <const float*>NULL, <float*>NULL, index.wide,
+                              index.narrow, &win, out.shape[0], x.shape[1], x.shape[2],
+                              x.shape[3], out.shape[1], out.shape[2], out.shape[3],
+                              out.shape[4], index_group, stream, num_threads,
+                              &x[0, 0, 0, 0, 0], &out[0, 0, 0, 0, 0], &planes[0, 0])
+    if failed:
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 
 

@@ -741,15 +741,6 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         }                                                                              \
     }
 
-/* The same sums for a dx row of few channels, along the whole row of n = in_w * C
-   lanes at once (cell by cell, 3 channels took 14x the floor): lane i adds, from 0,
-   for each pair k < n_pairs and slot j < n_slots in that order, scaled[at] with at =
-   slot_source[j * n + i] (the lane's j-th covering output along W, as a lane of the
-   pair's grad row: ow * C + c, or -1 where the cell has fewer), scaled = the pair's
-   grad row times its expanded 1/divisor (pair_scale + k * m, m = out_w * C lanes).
-   A slot is a gather from the scaled row into the lanes that have a source.
-   ``acc``: n lanes of room, where the sums go before streaming to dst (unused
-   without stream). */
 /* lane i of a slot: sum[i] += from[source[i]] where source[i] >= 0 (-1: no source;
    such lanes read from[0] and a select keeps their sum, written as masks: a ?: became
    a masked gather that gcc left scalar) */
@@ -780,10 +771,12 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #if defined(CYPOOL_VECTOR_BYTES) && CYPOOL_VECTOR_BYTES == 64 && defined(__AVX512F__)
 #define CYPOOL_HAVE_PERMUTE_GATHER 1
 #define CYPOOL_SOURCES_float(p, m) _mm512_maskz_loadu_epi32((m), (p))
-#define CYPOOL_HAVE_SOURCE_float(v, m) _mm512_mask_cmpge_epi32_mask((m), (v), _mm512_setzero_si512())
+#define CYPOOL_HAVE_SOURCE_float(v, m)                                                 \
+    _mm512_mask_cmpge_epi32_mask((m), (v), _mm512_setzero_si512())
 #define CYPOOL_PERMUTE_INDEX_float(v, base) _mm512_sub_epi32((v), _mm512_set1_epi32(base))
 #define CYPOOL_SOURCES_double(p, m) _mm256_maskz_loadu_epi32((m), (p))
-#define CYPOOL_HAVE_SOURCE_double(v, m) _mm256_mask_cmpge_epi32_mask((m), (v), _mm256_setzero_si256())
+#define CYPOOL_HAVE_SOURCE_double(v, m)                                                \
+    _mm256_mask_cmpge_epi32_mask((m), (v), _mm256_setzero_si256())
 #define CYPOOL_PERMUTE_INDEX_double(v, base)                                           \
     _mm512_cvtepi32_epi64(_mm256_sub_epi32((v), _mm256_set1_epi32(base)))
 #define CYPOOL_ADD_SOURCES_PERMUTE(T, U, SUF, MASK)                                    \
@@ -795,7 +788,8 @@ static inline int cypool_any_suspect(cypool_suspect acc)
                 CYPOOL_ADD_SOURCE(T, U, l);                                            \
             continue;                                                                  \
         }                                                                              \
-        __typeof__(CYPOOL_SOURCES_##T(source, in)) at = CYPOOL_SOURCES_##T(source + i, in); \
+        __typeof__(CYPOOL_SOURCES_##T(source, in)) at =                                \
+            CYPOOL_SOURCES_##T(source + i, in);                                        \
         MASK have = CYPOOL_HAVE_SOURCE_##T(at, in);                                    \
         __typeof__(_mm512_setzero_##SUF()) v = _mm512_permutex2var_##SUF(             \
             _mm512_loadu_##SUF(from + base[b]), CYPOOL_PERMUTE_INDEX_##T(at, base[b]),  \
@@ -805,6 +799,15 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     }
 #endif
 
+/* The same sums for a dx row of few channels, along the whole row of n = in_w * C
+   lanes at once (cell by cell, 3 channels took 14x the floor): lane i adds, from 0,
+   for each pair k < n_pairs and slot j < n_slots in that order, scaled[at] with at =
+   slot_source[j * n + i] (the lane's j-th covering output along W, as a lane of the
+   pair's grad row: ow * C + c, or -1 where the cell has fewer), scaled = the pair's
+   grad row times its expanded 1/divisor (pair_scale + k * m, m = out_w * C lanes).
+   A slot is a gather from the scaled row into the lanes that have a source.
+   ``acc``: n lanes of room, where the sums go before streaming to dst (unused
+   without stream). */
 #define CYPOOL_GATHER_ROW_FEW(T, U, SUF, MASK)                                         \
     /* sum[i] += from[source[i]] where source[i] >= 0, i < n (base: see above) */      \
     static CYPOOL_INLINE void cypool_add_sources_##T(                                  \

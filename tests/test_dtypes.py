@@ -167,9 +167,10 @@ def test_float16_avg_matches_float32_then_round(c):
 def test_float16_planes_widened_by_their_threads(c, threads, whole, strided):
     """C-contiguous float16 goes to the kernel as it is: each thread widens the plane
     it comes to into its own float32 plane and rounds each row block (planes above
-    HALF_PLANE_BYTES, and strided inputs, take whole float32 copies): the bits of max, average and argmax are those of pooling the float32
-    cast and rounding once, at any thread count, with NaN payloads (signalling too),
-    subnormals, infinities and signed zeros among the inputs."""
+    HALF_PLANE_BYTES, and strided inputs, take whole float32 copies): the bits of max,
+    average and argmax are those of pooling the float32 cast and rounding once, at any
+    thread count, with NaN payloads (signalling too), subnormals, infinities and
+    signed zeros among the inputs."""
     rng = np.random.default_rng(c.x.size)
     x = c.x.copy()
     bits = x.reshape(-1).view(np.uint16)

@@ -256,6 +256,43 @@ def test_concurrent_calls_from_python_threads():
         np.testing.assert_array_equal(expected[0], fast_pool(x, 3, 2, "SAME", fmt, "max"))
 
 
+@pytest.mark.parametrize("op", ["max", "max float16", "argmax", "max grad", "avg grad"])
+def test_kernels_release_the_gil(op):
+    """While a kernel runs on one Python thread, another Python thread keeps running:
+    its longest pause stays far below the kernel's time (a kernel holding the GIL
+    would pause it for all of that time)."""
+    import threading
+    import time
+    dtype = np.float16 if "float16" in op else np.float32
+    x = np.random.default_rng(0).standard_normal((16, 112, 112, 64)).astype(dtype)
+    y = cypool.max_pool(x, 3, 2, "SAME")
+    calls = {
+        "max": lambda: cypool.max_pool(x, 3, 1, "SAME", num_threads=1),
+        "max float16": lambda: cypool.max_pool(x, 3, 1, "SAME", num_threads=1),
+        "argmax": lambda: cypool.max_pool_with_argmax(x, 3, 1, "SAME", num_threads=1),
+        "max grad": lambda: cypool.max_pool_grad(x, y, y, 3, 2, "SAME", num_threads=1),
+        "avg grad": lambda: cypool.avg_pool_grad(x.shape, y, 3, 2, "SAME", num_threads=1),
+    }
+    call = calls[op]
+    call()  # warm: outputs cached, pages mapped
+    spans = []
+
+    def worker():
+        for _ in range(5):
+            start = time.perf_counter()
+            call()
+            spans.append(time.perf_counter() - start)
+
+    thread = threading.Thread(target=worker)
+    longest, last = 0.0, time.perf_counter()
+    thread.start()
+    while thread.is_alive():
+        now = time.perf_counter()
+        longest, last = max(longest, now - last), now
+    thread.join()
+    assert longest < 0.5 * max(spans), (longest, spans)
+
+
 def test_concurrent_calls_with_out_buffers():
     x = _input("NHWC", np.float32, seed=3)
     expected = cypool.avg_pool(x, 2, 2, "VALID", num_threads=1)
