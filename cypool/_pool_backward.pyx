@@ -303,21 +303,22 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
                         if off[2][i] + j < off[2][i + 1] else -1)
         cypool_gather_bases(dtype_code(dx_ptr), slot_source, most[2], row_lanes, slot_base)
     with nogil, parallel(num_threads=num_threads):
-        src_offset = <int64_t*>malloc(most[0] * most[1] * most[2] * sizeof(int64_t) + 8)
-        src_scale = <avg_t*>malloc(most[0] * most[1] * most[2] * sizeof(avg_t) + 8)
         pair_offset = <int64_t*>malloc(most[0] * most[1] * sizeof(int64_t) + 8)
         pair_cached = <int64_t*>malloc(most[0] * most[1] * sizeof(int64_t) + 8)
         pair_scale = <avg_t*>malloc(most[0] * most[1] * out_w * sizeof(avg_t) + 8)
-        if few:
+        if few:  # the whole row's scratch
             lane_scale = <avg_t*>cypool_aligned_malloc(
                 most[0] * most[1] * grad_lanes * sizeof(avg_t))
             scaled = <avg_t*>cypool_aligned_malloc(grad_lanes * sizeof(avg_t) + GATHER_PAD)
             if scaled != NULL:  # the pad is read (into lanes masked off): defined bytes
                 memset(scaled, 0, grad_lanes * sizeof(avg_t) + GATHER_PAD)
             sums = <avg_t*>cypool_aligned_malloc(row_lanes * sizeof(avg_t))
-        if (src_offset == NULL or src_scale == NULL or pair_offset == NULL
-                or pair_cached == NULL or pair_scale == NULL
-                or (few and (lane_scale == NULL or scaled == NULL or sums == NULL))):
+        else:  # a cell's sources
+            src_offset = <int64_t*>malloc(most[0] * most[1] * most[2] * sizeof(int64_t) + 8)
+            src_scale = <avg_t*>malloc(most[0] * most[1] * most[2] * sizeof(avg_t) + 8)
+        if (pair_offset == NULL or pair_cached == NULL or pair_scale == NULL
+                or (few and (lane_scale == NULL or scaled == NULL or sums == NULL))
+                or (not few and (src_offset == NULL or src_scale == NULL))):
             failed[0] = 1
         else:
             for slot in range(most[0] * most[1]):
