@@ -63,7 +63,9 @@ def as_input_array(value, name, kind):
 
 def compute_dtype(dtype):
     """The dtype kernels compute in: half-precision floats are widened to float32."""
-    if dtype.kind == "f" and dtype.itemsize == 2 or dtype == _bfloat16():
+    bf16 = _bfloat16()
+    # (bf16 may be None, and NumPy's dtype == None is dtype == float64)
+    if dtype.kind == "f" and dtype.itemsize == 2 or (bf16 is not None and dtype == bf16):
         return np.dtype(np.float32)
     return dtype
 

@@ -135,6 +135,22 @@ def test_float_extremes(dtype):
                                   R.ref_avg_pool(y, 2, 2, "VALID", "NWC"))
 
 
+@pytest.mark.parametrize("hide_ml_dtypes", [False, True])
+def test_float64_average_sums_in_float64_with_or_without_ml_dtypes(monkeypatch, hide_ml_dtypes):
+    """float64 is computed as float64 whether or not ml_dtypes (bfloat16) is installed:
+    without it, NumPy's ``dtype == None`` is ``dtype == float64``, and a comparison
+    with the missing bfloat16 once sent float64 averages through float32."""
+    from cypool import _geometry
+    if hide_ml_dtypes:  # as where it is not installed
+        monkeypatch.setattr(_geometry, "_bfloat16", lambda: None)
+    x = np.array([1.0, 1e-10, 3.0, 1e-10] * 8).reshape(1, 32, 1)
+    got = cypool.avg_pool(x, 2, 2, "VALID", "NWC")
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got[0, :2, 0], [(1.0 + 1e-10) / 2, (3.0 + 1e-10) / 2])
+    assert _geometry.compute_dtype(np.dtype(np.float64)) == np.float64
+    assert _geometry.compute_dtype(np.dtype(np.float16)) == np.float32
+
+
 # ------------------------------------------------------------------ float16 average
 
 def test_float16_avg_accumulates_in_float32():
