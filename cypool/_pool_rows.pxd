@@ -173,6 +173,15 @@ cdef extern from "_row_simd.h":
                                 Py_ssize_t n_w, Py_ssize_t n, int clipped, Py_ssize_t n_out,
                                 Py_ssize_t out_step, Py_ssize_t src_step, Py_ssize_t ahead,
                                 Py_ssize_t new_bytes) noexcept nogil
+    # the average of the same rows and windows (floats only): each output the sum from
+    # 0 of its taps in window order over ``divisor`` (``clipped_divisor`` for the
+    # clipped last output); returns 0
+    int cypool_avg_rows_stride2(int dtype, int channels, void* out, const void* src,
+                                const int64_t* row_offset, Py_ssize_t n_rows,
+                                Py_ssize_t n_w, Py_ssize_t n, int clipped, Py_ssize_t n_out,
+                                Py_ssize_t out_step, Py_ssize_t src_step, Py_ssize_t ahead,
+                                Py_ssize_t new_bytes, double divisor,
+                                double clipped_divisor) noexcept nogil
     # one channel, stride 2: out[i] = max over t of src[tap_offset[t] + 2*i], i < n
     void cypool_max_stride2(int dtype, void* out, const void* src, const int64_t* tap_offset,
                             Py_ssize_t n_taps, Py_ssize_t n) noexcept nogil
@@ -605,15 +614,17 @@ cdef inline Py_ssize_t prefetch_distance(Py_ssize_t row_bytes) noexcept nogil:
     return (PREFETCH_AHEAD + row_bytes - 1) // row_bytes * row_bytes
 
 
-cdef inline bint stride2_columns(int mode, const Windows* win, Py_ssize_t n_rows,
+cdef inline bint stride2_rows(int mode, const Windows* win, Py_ssize_t n_rows,
                                  Py_ssize_t channels, Py_ssize_t out_w,
                                  bint* clipped) noexcept nogil:
-    """Whether a max row of 1-4 channels at stride 2 over 2 or 3 adjacent pixels
-    (2x2/2 and 3x3/2 of channels-first planes, grayscale and RGB) takes its span in
-    one cypool_max_rows_stride2 call (column maxima and taps in registers); sets
-    ``clipped`` when the right border's window of SAME padding (two taps) joins it."""
+    """Whether a max or average row of 1-4 channels at stride 2 over 2 or 3 adjacent
+    pixels (2x2/2 and 3x3/2 of channels-first planes, grayscale and RGB) takes its
+    span in one cypool_max_rows_stride2 call (column maxima and taps in registers) or
+    cypool_avg_rows_stride2 call (each row's taps in registers, summed in window
+    order); sets ``clipped`` when the right border's window of SAME padding (two
+    taps) joins it."""
     cdef Py_ssize_t lo = win.span_lo, hi = win.span_hi, n_w
-    if not (mode == MODE_MAX and channels <= 4 and n_rows > 0
+    if not ((mode == MODE_MAX or mode == MODE_AVG) and channels <= 4 and n_rows > 0
             and hi > lo and win.span_step == 2 and win.dilation[2] == 1):
         return False
     n_w = win.count[2][lo]
@@ -634,7 +645,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     cdef Py_ssize_t n_w, lo = win.span_lo, hi = win.span_hi, n_span = hi - lo
     cdef Py_ssize_t ow, c, r, tw, w_step, i, n_rows
     cdef int32_t tap, n_taps
-    cdef bint per_cell, column_first, clipped = False
+    cdef bint per_cell, stride2, clipped = False
     cdef int zeros = ZEROS_EXACT  # ZEROS_REDUCED once rows are reduced first
     cdef Py_ssize_t next_rows, next_last, ahead, row_bytes, n_skip, k, block, n_block, n_new
     cdef Py_ssize_t window_bytes, new_bytes, new_offset
@@ -650,7 +661,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     per_cell = channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES and (
         mode != MODE_ARGMAX or max_t is float or max_t is double)
     n_w = win.count[2][lo] if n_span > 0 else 0
-    column_first = stride2_columns(mode, win, n_rows, channels, out_w, &clipped)
+    stride2 = stride2_rows(mode, win, n_rows, channels, out_w, &clipped)
     # Later output rows' input rows are fetched while this row computes: the hardware
     # prefetcher alone leaves one thread at half the DRAM bandwidth.  Per-cell rows ask
     # for the next row's cell by cell below.  Short rows of few channels ask now for
@@ -685,7 +696,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         # this one's, as near as the shapes allow; a stray prefetch costs little)
         next_rows = ((win.first[0][od + 1] - win.first[0][od]) * in_h
                      + win.first[1][0] - win.first[1][oh]) * in_w * channels
-    if (mode == MODE_MAX and n_rows > 1 and scratch.max_row != NULL and not column_first
+    if (mode == MODE_MAX and n_rows > 1 and scratch.max_row != NULL and not stride2
             and (not per_cell or n_rows * in_w + out_w * n_w < n_rows * n_w * out_w)):
         # A max is exact in any order: reduce the rows first, along the whole
         # contiguous row (vectorised), and then pool that one row along W.  Per-cell
@@ -755,7 +766,14 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                            channels, cell + index_base, r == 0 and tw == 0)
     if n_span <= 0:
         return zeros
-    if column_first:
+    if stride2 and mode == MODE_AVG:
+        cypool_avg_rows_stride2(dtype_code(src), channels, out_row + lo * channels,
+                                src + win.first[2][lo] * channels, row_offset, n_rows,
+                                win.count[2][lo], n_span + clipped, clipped, 1, 0, 0, 0, 0,
+                                window_divisor(win, od, oh, lo),
+                                window_divisor(win, od, oh, hi) if clipped else 1)
+        return ZEROS_EXACT
+    if stride2:
         if cypool_max_rows_stride2(dtype_code(src), channels, out_row + lo * channels,
                                    src + win.first[2][lo] * channels, row_offset, n_rows,
                                    win.count[2][lo], n_span + clipped, clipped, 1, 0, 0, 0,
@@ -868,9 +886,9 @@ cdef inline void pool_row_group(int mode, const max_t* plane, max_t* out_row,
         return
     while j < n_group:
         n_done = 0
-        if mode == MODE_MAX and n_group > 1:
-            n_done = max_rows_stride2_run(plane, out_row + j * row_size, win, od, oh + j,
-                                          n_group - j, out_w, in_h, in_w, channels, scratch)
+        if mode != MODE_ARGMAX and n_group > 1:
+            n_done = rows_stride2_run(mode, plane, out_row + j * row_size, win, od, oh + j,
+                                      n_group - j, out_w, in_h, in_w, channels, scratch)
         if n_done == 0 and n_group > 1:
             n_done = few_channel_rows_run(mode, plane, out_row + j * row_size, win, od,
                                           oh + j, n_group - j, out_w, in_h, in_w, channels,
@@ -945,23 +963,24 @@ cdef inline Py_ssize_t rows_a_step_apart(const Windows* win, Py_ssize_t oh, Py_s
 
 
 @cython.cdivision(True)
-cdef inline Py_ssize_t max_rows_stride2_run(const max_t* plane, max_t* out_row,
-                                            const Windows* win, Py_ssize_t od, Py_ssize_t oh,
-                                            Py_ssize_t n_group, Py_ssize_t out_w,
-                                            Py_ssize_t in_h, Py_ssize_t in_w,
-                                            Py_ssize_t channels,
-                                            RowScratch* scratch) noexcept nogil:
-    """pool_row_fast's stride-2 rows of 1-4 channels (stride2_columns) for output rows
-    from oh on (at most n_group) in one helper call, prefetches included, as long as
-    their windows are one shape of adjacent rows and a row's span is its whole (the
-    per-row work in Cython was a third of channels-first 3x3/2's time).  Returns how
-    many rows it did (0: none, at the borders of H or W)."""
+cdef inline Py_ssize_t rows_stride2_run(int mode, const max_t* plane, max_t* out_row,
+                                        const Windows* win, Py_ssize_t od, Py_ssize_t oh,
+                                        Py_ssize_t n_group, Py_ssize_t out_w,
+                                        Py_ssize_t in_h, Py_ssize_t in_w,
+                                        Py_ssize_t channels,
+                                        RowScratch* scratch) noexcept nogil:
+    """pool_row_fast's stride-2 max or average rows of 1-4 channels (stride2_rows) for
+    output rows from oh on (at most n_group) in one helper call, prefetches included,
+    as long as their windows are one shape of adjacent rows (an average's: one
+    divisor) and a row's span is its whole (the per-row work in Cython was a third of
+    channels-first 3x3/2's time).  Returns how many rows it did (0: none, at the
+    borders of H or W)."""
     cdef int64_t* row_offset = scratch.row_offset
     cdef Py_ssize_t n_rows = window_rows(win, od, oh, in_h, in_w, channels, row_offset)
-    cdef Py_ssize_t r, j, step, ahead, new_bytes, n_run
+    cdef Py_ssize_t r, j, step, ahead, new_bytes, n_run, n_run_same
     cdef Py_ssize_t row_bytes = in_w * channels * <Py_ssize_t>sizeof(max_t)
     cdef bint clipped = False
-    if (not stride2_columns(MODE_MAX, win, n_rows, channels, out_w, &clipped)
+    if (not stride2_rows(mode, win, n_rows, channels, out_w, &clipped)
             or win.span_lo != 0 or win.span_hi + clipped != out_w):
         return 0
     for r in range(1, n_rows):
@@ -976,6 +995,18 @@ cdef inline Py_ssize_t max_rows_stride2_run(const max_t* plane, max_t* out_row,
     # as pool_row_fast: each row asks for the rows the next adds, PREFETCH_AHEAD on
     ahead = prefetch_distance(row_bytes)
     new_bytes = min(step, n_rows) * row_bytes
+    if mode == MODE_AVG:
+        n_run_same = 1
+        while n_run_same < n_run and win.divisor[1][oh + n_run_same] == win.divisor[1][oh]:
+            n_run_same += 1
+        cypool_avg_rows_stride2(dtype_code(plane), channels, out_row,
+                                plane + win.first[2][0] * channels, row_offset, n_rows,
+                                win.count[2][0], out_w, clipped, n_run_same,
+                                out_w * channels, step * in_w * channels,
+                                n_rows * row_bytes - new_bytes + ahead, new_bytes,
+                                window_divisor(win, od, oh, 0),
+                                window_divisor(win, od, oh, out_w - 1))
+        return n_run_same
     if cypool_max_rows_stride2(dtype_code(plane), channels, out_row,
                                plane + win.first[2][0] * channels, row_offset, n_rows,
                                win.count[2][0], out_w, clipped, n_run, out_w * channels,

@@ -577,6 +577,49 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         }                                                                              \
     }                                                                                  \
     for (int j_ = 0; j_ < LN; j_++) negative_zero |= nz[j_] != 0;
+/* The average's blocks: as the max's, but each row's taps are added in window order
+   (row by row, the taps along W in turn), so no column sums; the third tap's pixel
+   after the block comes whole from the row while in range, else lane by lane (0
+   for the clipped last output's missing tap: the sums start at +0.0 and are never
+   -0.0, so adding +0.0 changes nothing).  The clipped last output has its own
+   divisor.  Blocks end at pixel n at last, overlapping (a sum computed twice). */
+#define CYPOOL_AVG_ROWS_STRIDE2_VECTORS(T, LANES)                                      \
+    enum { LN = CYPOOL_VECTOR_BYTES / sizeof(T), PX = LN / CH };                       \
+    typedef cypool_##T##_vec V;                                                        \
+    if (n >= PX) {                                                                     \
+        const Py_ssize_t n_in = (2 * n + n_w - 2 - clipped) * CH;                      \
+        while (i < n) {                                                                \
+            if (i + PX > n) i = n - PX;                                                \
+            const Py_ssize_t after = (2 * i + 2 * PX) * CH;                            \
+            V acc = {0};                                                               \
+            for (Py_ssize_t r = 0; r < n_rows; r++) {                                  \
+                const T *s = src + row_offset[r];                                      \
+                V a = *(const V *)(s + 2 * i * CH), b = *(const V *)(s + after - LN);  \
+                V e = __builtin_shufflevector(a, b, CYPOOL_LIST##LANES(CYPOOL_TAP0));  \
+                acc += e;                                                              \
+                acc += __builtin_shufflevector(a, b, CYPOOL_LIST##LANES(CYPOOL_TAP1)); \
+                if (n_w == 3) {                                                        \
+                    V c = {0};                                                         \
+                    if (after + LN <= n_in)                                            \
+                        c = *(const V *)(s + after);                                   \
+                    else                                                               \
+                        for (int ch = 0; ch < CH && after + ch < n_in; ch++)           \
+                            c[ch] = s[after + ch];                                     \
+                    acc += __builtin_shufflevector(e, c, CYPOOL_LIST##LANES(CYPOOL_TAP2)); \
+                }                                                                      \
+            }                                                                          \
+            V d = (V){0} + divisor;                                                    \
+            if (clipped && i + PX == n)                                                \
+                for (int ch = 0; ch < CH; ch++) d[(PX - 1) * CH + ch] = clipped_divisor; \
+            acc /= d;                                                                  \
+            /* lanes past PX*CH land on the next pixel, which the next block rewrites */ \
+            if ((i + PX) * CH + (LN - PX * CH) <= n * CH)                              \
+                *(V *)(out + i * CH) = acc;                                            \
+            else                                                                       \
+                memcpy(out + i * CH, &acc, PX * CH * sizeof(T));                       \
+            i += PX;                                                                   \
+        }                                                                              \
+    }
 #endif
 /* *d += gv in the lanes of o equal to t (the lanes that tap t won) */
 #if CYPOOL_VECTOR_BYTES == 64
@@ -1036,32 +1079,72 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         }                                                                              \
         return negative_zero;                                                          \
     }                                                                                  \
-    /* n_out output rows, out_step apart, whose windows are src_step apart (the same   \
-       shape); each asks for new_bytes of input from ahead bytes past its window's     \
-       first row (none for 0).  One copy each for windows of 2 and of 3 rows (the row  \
-       loop unrolled, the rows' offsets in registers) and one for any number */        \
     static CYPOOL_NOINLINE int cypool_max_rows_stride2_##T##_##CHANNELS(               \
         T *out, const T *src, const int64_t *row_offset, Py_ssize_t n_rows,            \
         Py_ssize_t n_w, Py_ssize_t n, int clipped, Py_ssize_t n_out,                   \
         Py_ssize_t out_step, Py_ssize_t src_step, Py_ssize_t ahead, Py_ssize_t new_bytes) \
     {                                                                                  \
-        int negative_zero = 0;                                                         \
-        for (Py_ssize_t j = 0; j < n_out; j++) {                                       \
-            T *o = out + j * out_step;                                                 \
-            const T *s = src + j * src_step;                                           \
-            if (new_bytes > 0)                                                         \
-                cypool_prefetch(s + row_offset[0], ahead, new_bytes);                  \
-            if (n_rows == 2)                                                           \
-                negative_zero |= cypool_max_rows_stride2_impl_##T##_##CHANNELS(        \
-                    o, s, row_offset, 2, n_w, n, clipped);                             \
-            else if (n_rows == 3)                                                      \
-                negative_zero |= cypool_max_rows_stride2_impl_##T##_##CHANNELS(        \
-                    o, s, row_offset, 3, n_w, n, clipped);                             \
-            else                                                                       \
-                negative_zero |= cypool_max_rows_stride2_impl_##T##_##CHANNELS(        \
-                    o, s, row_offset, n_rows, n_w, n, clipped);                        \
+        CYPOOL_STRIDE2_ROWS(T, cypool_max_rows_stride2_impl_##T##_##CHANNELS, ())      \
+    }
+
+/* The stride-2 helpers' outer loop: n_out output rows, out_step apart, whose windows
+   are src_step apart (the same shape); each asks for new_bytes of input from ahead
+   bytes past its window's first row (none for 0).  IMPL called with windows of 2 and
+   of 3 rows as constants (the row loop unrolled, the rows' offsets in registers) or
+   any number, and the arguments in the parenthesised EXTRA after its own. */
+#define CYPOOL_UNPAREN(...) __VA_ARGS__
+#define CYPOOL_STRIDE2_ROWS(T, IMPL, EXTRA)                                            \
+    int negative_zero = 0;                                                             \
+    for (Py_ssize_t j = 0; j < n_out; j++) {                                           \
+        T *o = out + j * out_step;                                                     \
+        const T *s = src + j * src_step;                                               \
+        if (new_bytes > 0)                                                             \
+            cypool_prefetch(s + row_offset[0], ahead, new_bytes);                      \
+        if (n_rows == 2)                                                               \
+            negative_zero |= IMPL(o, s, row_offset, 2, n_w, n, clipped CYPOOL_UNPAREN EXTRA); \
+        else if (n_rows == 3)                                                          \
+            negative_zero |= IMPL(o, s, row_offset, 3, n_w, n, clipped CYPOOL_UNPAREN EXTRA); \
+        else                                                                           \
+            negative_zero |= IMPL(o, s, row_offset, n_rows, n_w, n, clipped            \
+                                  CYPOOL_UNPAREN EXTRA);                               \
+    }                                                                                  \
+    return negative_zero;
+
+/* The average of the same rows and windows (floats): pixel i, channel ch of out is
+   the sum from 0 of src[row_offset[r] + (2*i + t)*CH + ch] over r, then t (window
+   order), divided by ``divisor``, or ``clipped_divisor`` for the clipped last output
+   (without its last tap); i < n.  Returns 0 (the max's -0.0 flag, never raised). */
+#ifndef CYPOOL_AVG_ROWS_STRIDE2_VECTORS
+#define CYPOOL_AVG_ROWS_STRIDE2_VECTORS(T, LANES)
+#endif
+#define CYPOOL_AVG_ROWS_STRIDE2(T, LANES, CHANNELS)                                    \
+    static CYPOOL_INLINE int cypool_avg_rows_stride2_impl_##T##_##CHANNELS(            \
+        T *out, const T *src, const int64_t *row_offset, Py_ssize_t n_rows,            \
+        Py_ssize_t n_w, Py_ssize_t n, int clipped, T divisor, T clipped_divisor)       \
+    {                                                                                  \
+        enum { CH = CHANNELS };                                                        \
+        Py_ssize_t i = 0;                                                              \
+        CYPOOL_AVG_ROWS_STRIDE2_VECTORS(T, LANES)                                      \
+        for (; i < n; i++) {                                                           \
+            int last_clipped = clipped && i == n - 1;                                  \
+            for (int ch = 0; ch < CH; ch++) {                                          \
+                T acc = 0;                                                             \
+                for (Py_ssize_t r = 0; r < n_rows; r++)                                \
+                    for (Py_ssize_t t = 0; t < n_w - last_clipped; t++)                \
+                        acc += src[row_offset[r] + (2 * i + t) * CH + ch];             \
+                out[i * CH + ch] = acc / (last_clipped ? clipped_divisor : divisor);   \
+            }                                                                          \
         }                                                                              \
-        return negative_zero;                                                          \
+        return 0;                                                                      \
+    }                                                                                  \
+    static CYPOOL_NOINLINE int cypool_avg_rows_stride2_##T##_##CHANNELS(               \
+        T *out, const T *src, const int64_t *row_offset, Py_ssize_t n_rows,            \
+        Py_ssize_t n_w, Py_ssize_t n, int clipped, Py_ssize_t n_out,                   \
+        Py_ssize_t out_step, Py_ssize_t src_step, Py_ssize_t ahead, Py_ssize_t new_bytes, \
+        T divisor, T clipped_divisor)                                                  \
+    {                                                                                  \
+        CYPOOL_STRIDE2_ROWS(T, cypool_avg_rows_stride2_impl_##T##_##CHANNELS,          \
+                            (, divisor, clipped_divisor))                              \
     }
 
 #define CYPOOL_MAX_HELPERS(T, IT, LANES)                                               \
@@ -1090,6 +1173,14 @@ CYPOOL_ARGMAX_TAP(double)
 CYPOOL_ARGMAX_CELL(float, int32_t, INT32_MAX, HALVES)
 CYPOOL_ARGMAX_CELL(double, int64_t, INT64_MAX, WHOLE)
 CYPOOL_AVG_CELL(double)
+CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 1)
+CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 2)
+CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 3)
+CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 4)
+CYPOOL_AVG_ROWS_STRIDE2(double, CYPOOL_LANES8, 1)
+CYPOOL_AVG_ROWS_STRIDE2(double, CYPOOL_LANES8, 2)
+CYPOOL_AVG_ROWS_STRIDE2(double, CYPOOL_LANES8, 3)
+CYPOOL_AVG_ROWS_STRIDE2(double, CYPOOL_LANES8, 4)
 CYPOOL_MAX_GRAD_CELL(float, int32_t)
 CYPOOL_MAX_GRAD_CELL(double, int64_t)
 CYPOOL_GATHER_ROW(float)
@@ -1111,14 +1202,19 @@ CYPOOL_GATHER_ROW_FEW(double, uint64_t, pd, __mmask8)
 #define CYPOOL_ROWS_STRIDE2_ARGS(T)                                                    \
     (T *)out, (const T *)src, row_offset, n_rows, n_w, n, clipped, n_out, out_step,    \
     src_step, ahead, new_bytes
+#define CYPOOL_ROWS_STRIDE2_CHANNELS(NAME, T, EXTRA)                                   \
+    switch (channels) {                                                                \
+    case 1: return NAME##_##T##_1(CYPOOL_ROWS_STRIDE2_ARGS(T) CYPOOL_UNPAREN EXTRA);   \
+    case 2: return NAME##_##T##_2(CYPOOL_ROWS_STRIDE2_ARGS(T) CYPOOL_UNPAREN EXTRA);   \
+    case 3: return NAME##_##T##_3(CYPOOL_ROWS_STRIDE2_ARGS(T) CYPOOL_UNPAREN EXTRA);   \
+    case 4: return NAME##_##T##_4(CYPOOL_ROWS_STRIDE2_ARGS(T) CYPOOL_UNPAREN EXTRA);   \
+    }
 #define CYPOOL_CASE_MAX_ROWS_STRIDE2(T, code)                                          \
+    case code: CYPOOL_ROWS_STRIDE2_CHANNELS(cypool_max_rows_stride2, T, ()) break;
+#define CYPOOL_CASE_AVG_ROWS_STRIDE2(T, code)                                          \
     case code:                                                                         \
-        switch (channels) {                                                            \
-        case 1: return cypool_max_rows_stride2_##T##_1(CYPOOL_ROWS_STRIDE2_ARGS(T));   \
-        case 2: return cypool_max_rows_stride2_##T##_2(CYPOOL_ROWS_STRIDE2_ARGS(T));   \
-        case 3: return cypool_max_rows_stride2_##T##_3(CYPOOL_ROWS_STRIDE2_ARGS(T));   \
-        case 4: return cypool_max_rows_stride2_##T##_4(CYPOOL_ROWS_STRIDE2_ARGS(T));   \
-        }                                                                              \
+        CYPOOL_ROWS_STRIDE2_CHANNELS(cypool_avg_rows_stride2, T,                       \
+                                     (, (T)divisor, (T)clipped_divisor))               \
         break;
 #define CYPOOL_CASE_MAX_STRIDE2(T, code)                                               \
     case code: cypool_max_stride2_##T((T *)out, (const T *)src, tap_offset, n_taps, n); break;
@@ -1197,6 +1293,20 @@ static inline int cypool_max_rows_stride2(int dtype, int channels, void *out,
                                           Py_ssize_t new_bytes)
 {
     switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_ROWS_STRIDE2) }
+    return 0;
+}
+
+/* floats only: other codes do nothing; returns 0 (it shares the max's dispatch, whose
+   result is its -0.0 flag) */
+static inline int cypool_avg_rows_stride2(int dtype, int channels, void *out, const void *src,
+                                          const int64_t *row_offset, Py_ssize_t n_rows,
+                                          Py_ssize_t n_w, Py_ssize_t n, int clipped,
+                                          Py_ssize_t n_out, Py_ssize_t out_step,
+                                          Py_ssize_t src_step, Py_ssize_t ahead,
+                                          Py_ssize_t new_bytes, double divisor,
+                                          double clipped_divisor)
+{
+    switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_AVG_ROWS_STRIDE2) }
     return 0;
 }
 
