@@ -16,7 +16,7 @@ from libc.stdlib cimport free, malloc
 
 from cypool._fused_types cimport max_t
 from cypool._pool_rows cimport (
-    CELL_BYTES, MODE_ARGMAX, MODE_MAX, RowScratch, cypool_aligned_free, cypool_aligned_malloc,
+    GROUP_ROWS, MODE_ARGMAX, MODE_MAX, RowScratch, cypool_aligned_free, cypool_aligned_malloc,
     cypool_narrow_indices, cypool_store_fence, free_row_scratch, new_row_scratch,
     pool_row_group, row_group_size,
 )
@@ -69,7 +69,7 @@ cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* arg
         # narrowed indices stream)
         scratch = new_row_scratch(win, out_d, out_h, out_w, out_row_size, in_w * channels,
                                   sizeof(max_t), mode,
-                                  group if channels * sizeof(max_t) >= CELL_BYTES else 0,
+                                  min(group, GROUP_ROWS) if mode == MODE_MAX else 0,
                                   stream and argmax32_ptr == NULL and half_x == NULL, failed)
         # int32 indices: each row's int64 indices narrowed from a per-thread row
         wide_row = <int64_t*>malloc(out_row_size * sizeof(int64_t) + 8) \

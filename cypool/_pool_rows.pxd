@@ -878,15 +878,15 @@ cdef inline void pool_row_group(int mode, const max_t* plane, max_t* out_row,
                                 Py_ssize_t out_w, Py_ssize_t in_h, Py_ssize_t in_w,
                                 Py_ssize_t channels, RowScratch* scratch) noexcept nogil:
     """Pool output rows oh .. oh + n_group - 1 of a plane's (d) row od, channels-last
-    (``out_row``, ``index_row``: the first row's): together where max_rows_group can,
-    else row by row."""
+    (``out_row``, ``index_row``: the first row's): in runs where max_rows_group,
+    rows_stride2_run or few_channel_rows_run can, else row by row."""
     cdef Py_ssize_t j = 0, n_done, row_size = out_w * channels
-    if mode == MODE_MAX and n_group > 1 and max_rows_group(
-            plane, out_row, win, od, oh, n_group, out_w, in_h, in_w, channels, scratch):
-        return
     while j < n_group:
         n_done = 0
-        if mode != MODE_ARGMAX and n_group > 1:
+        if mode == MODE_MAX and n_group - j > 1:
+            n_done = max_rows_group(plane, out_row + j * row_size, win, od, oh + j,
+                                    n_group - j, out_w, in_h, in_w, channels, scratch)
+        if n_done == 0 and mode != MODE_ARGMAX and n_group > 1:
             n_done = rows_stride2_run(mode, plane, out_row + j * row_size, win, od, oh + j,
                                       n_group - j, out_w, in_h, in_w, channels, scratch)
         if n_done == 0 and n_group > 1:
@@ -902,29 +902,33 @@ cdef inline void pool_row_group(int mode, const max_t* plane, max_t* out_row,
 
 
 @cython.cdivision(True)
-cdef inline bint max_rows_group(const max_t* plane, max_t* out_row, const Windows* win,
-                                Py_ssize_t od, Py_ssize_t oh, Py_ssize_t n_group,
-                                Py_ssize_t out_w, Py_ssize_t in_h, Py_ssize_t in_w,
-                                Py_ssize_t channels, RowScratch* scratch) noexcept nogil:
-    """The max of output rows oh .. oh + n_group - 1 whose windows are K rows at stride
-    1 (one d row; at the borders as padding clips them, see stride1_windows): their
-    G + K - 1 input rows reduced into G rows at once (cypool_max_rows_group: each
-    input row read about twice, not K times), a block at a time, and each block's
-    ready cells pooled while it is in L1.  False (nothing done) where the rows do not
-    have that shape."""
+cdef inline Py_ssize_t max_rows_group(const max_t* plane, max_t* out_row, const Windows* win,
+                                      Py_ssize_t od, Py_ssize_t oh, Py_ssize_t n_group,
+                                      Py_ssize_t out_w, Py_ssize_t in_h, Py_ssize_t in_w,
+                                      Py_ssize_t channels, RowScratch* scratch) noexcept nogil:
+    """The max of output rows oh .. oh + G - 1 whose windows are K rows at stride 1 (one
+    d row; at the borders as padding clips them, see stride1_windows), G at most
+    n_group, K - 1 and GROUP_ROWS: their G + K - 1 input rows reduced into G rows at
+    once (cypool_max_rows_group: each input row read about twice, not K times), a
+    block at a time.  Cells of many channels are pooled as each block completes them,
+    while it is in L1; rows of few channels along the whole reduced row (the span
+    vectorised along it, as pool_row_fast does a reduced row).  Returns G, or 0
+    (nothing done) where the rows do not have that shape."""
     cdef Py_ssize_t k = 0, j, r, i, n_block, ow, ow_ready, ow_done = 0
     cdef bint suspect = False  # a reduced value so far was NaN or -0.0
+    cdef bint few = channels * <Py_ssize_t>sizeof(max_t) < CELL_BYTES
     cdef Py_ssize_t row_elements = in_w * channels, block = REDUCE_BLOCK // sizeof(max_t)
     cdef int64_t union_offset[GROUP_ROWS + GROUP_WINDOW]
     cdef max_t* reduced = <max_t*>scratch.group_rows
-    for j in range(n_group):  # K: a border window is shorter
+    for j in range(min(n_group, GROUP_ROWS)):  # K: a border window is shorter
         k = max(k, win.count[1][oh + j])
-    if (reduced == NULL or n_group < 2 or n_group >= k or k > GROUP_WINDOW
-            or n_group > GROUP_ROWS or win.count[0][od] != 1 or win.dilation[1] != 1
+    n_group = min(n_group, k - 1, GROUP_ROWS)
+    if (reduced == NULL or n_group < 2 or k > GROUP_WINDOW
+            or win.count[0][od] != 1 or win.dilation[1] != 1
             or not stride1_windows(
                 win.first[1], win.count[1], oh, n_group, k, in_h, row_elements,
                 union_offset)):
-        return False
+        return 0
     for r in range(n_group + k - 1):
         union_offset[r] += win.first[0][od] * in_h * row_elements
     i = 0
@@ -935,6 +939,8 @@ cdef inline bint max_rows_group(const max_t* plane, max_t* out_row, const Window
                                          reduced + i, row_elements, n_group, k, n_block,
                                          False, GROUP_AHEAD // sizeof(max_t), False)
         i += n_block
+        if few:
+            continue
         ow_ready = ready_cells(win, ow, out_w, i, channels)
         # the cells' pixels are in blocks reduced so far: without a NaN there, one
         # maxps a maximum (SPPF warm: 0.79 -> 0.71 ms)
@@ -944,11 +950,43 @@ cdef inline bint max_rows_group(const max_t* plane, max_t* out_row, const Window
                                         i == row_elements, in_w, channels,
                                         scratch.tap_offset, scratch.stream, not suspect)
         ow = ow_done
+    if few:
+        for j in range(n_group):
+            few_channel_reduced_row(win, reduced + j * row_elements,
+                                    out_row + j * out_w * channels, out_w, channels, scratch)
     if suspect:  # else no -0.0 in the reduced rows: nothing to fix
         for j in range(n_group):
             fix_signed_zeros(plane, out_row + j * out_w * channels, win, od, oh + j, out_w,
                              in_h, in_w, channels, reduced + j * row_elements, scratch)
-    return True
+    return n_group
+
+
+cdef inline void few_channel_reduced_row(const Windows* win, const max_t* reduced,
+                                         max_t* out_row, Py_ssize_t out_w,
+                                         Py_ssize_t channels,
+                                         RowScratch* scratch) noexcept nogil:
+    """A max row of few channels from its input rows' maximum (``reduced``): the
+    border cells one by one, the span along the row."""
+    cdef Py_ssize_t lo = win.span_lo, n_span = win.span_hi - win.span_lo, k, ow, c
+    cdef Py_ssize_t n_skip = n_span if n_span > 0 else 0
+    cdef int64_t zero = 0  # the one row's offset
+    cdef int32_t n_taps
+    cdef max_t* out
+    for k in range(out_w - n_skip):
+        ow = k if k < lo else k + n_skip
+        out = out_row + ow * channels
+        n_taps = window_taps(win, ow, &zero, 1, channels, scratch.tap_offset)
+        if n_taps == 0:  # a dilated window that misses the input
+            for c in range(channels):
+                out[c] = lowest(out[c])
+        else:
+            cypool_max_cell(dtype_code(reduced), reduced, out, scratch.tap_offset, n_taps,
+                            channels, False)
+    if n_span > 0:
+        n_taps = window_taps(win, lo, &zero, 1, channels, scratch.tap_offset)
+        pool_span_along_row(MODE_MAX, reduced, out_row + lo * channels, NULL, 0,
+                            scratch.tap_offset, n_taps, n_span, win.span_step, channels, 1,
+                            scratch)
 
 
 cdef inline Py_ssize_t rows_a_step_apart(const Windows* win, Py_ssize_t oh, Py_ssize_t n_group,

@@ -517,3 +517,40 @@ def test_few_channel_stride2_averages_match_reference(data):
                           num_threads=data.draw(st.integers(1, 2)))
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@given(data=st.data())
+def test_few_channel_stride1_max_row_groups_match_reference(data):
+    """Property: max rows of few channels whose windows are K >= 3 rows at stride 1
+    (SPPF's 5x5/1 over channels-first planes) go up to K - 1 rows at a time: their
+    input rows reduced together, then each reduced row pooled along W (border cells
+    one by one, the span vectorised, any W stride and dilation), -0.0 restored where
+    the rows' maximum came first.  Windows up to 17 rows (past GROUP_WINDOW), SAME and
+    VALID, 2-D and 3-D, integers, NaN and both zeros."""
+    channels_first = data.draw(st.booleans())
+    n = data.draw(st.sampled_from([2, 2, 3]))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64, np.uint8, np.int16]))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    channels = int(rng.choice([1, 1, 2, 3, 4, 8]))
+    kh = int(rng.choice([3, 4, 5, 7, int(rng.integers(3, 18))]))
+    k = ([int(rng.integers(1, 3))] if n == 3 else []) + [kh, int(rng.integers(1, 8))]
+    s = ([1] if n == 3 else []) + [1, int(rng.integers(1, 4))]
+    d = ([1] if n == 3 else []) + [1, int(rng.choice([1, 1, 2]))]
+    size = ([int(rng.integers(1, 4))] if n == 3 else []) + [
+        int(rng.integers(1, 30)), int(rng.integers(1, 70))]
+    padding = data.draw(st.sampled_from(["SAME", "VALID"]))
+    if padding == "VALID":
+        size = [max(v, (kk - 1) * dd + 1) for v, kk, dd in zip(size, k, d)]
+    shape = (2, channels, *size) if channels_first else (2, *size, channels)
+    x = rng.integers(-4, 4, size=shape).astype(dtype)
+    if x.dtype.kind == "f":
+        flat = x.reshape(-1)
+        flat[rng.random(flat.size) < 0.3] = -0.0
+        flat[rng.random(flat.size) < 0.01] = np.nan
+    data_format = fmt_for(n, channels_first)
+    want = R.ref_max_pool(x, k, s, padding, data_format, d)
+    got = cypool.max_pool(x, k, s, padding, data_format, dilations=d,
+                          num_threads=data.draw(st.integers(1, 2)))
+    np.testing.assert_array_equal(got, want)
+    if x.dtype.kind == "f":
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
