@@ -966,9 +966,10 @@ cdef inline void few_channel_reduced_row(const Windows* win, const max_t* reduce
                                          Py_ssize_t channels,
                                          RowScratch* scratch) noexcept nogil:
     """A max row of few channels from its input rows' maximum (``reduced``): the
-    border cells one by one, the span along the row."""
+    border cells one by one, the span along the row (unless its windows do not move
+    along it: a step of 0, as where padding clips dilated windows to the same taps)."""
     cdef Py_ssize_t lo = win.span_lo, n_span = win.span_hi - win.span_lo, k, ow, c
-    cdef Py_ssize_t n_skip = n_span if n_span > 0 else 0
+    cdef Py_ssize_t n_skip = n_span if n_span > 0 and win.span_step > 0 else 0
     cdef int64_t zero = 0  # the one row's offset
     cdef int32_t n_taps
     cdef max_t* out
@@ -982,7 +983,7 @@ cdef inline void few_channel_reduced_row(const Windows* win, const max_t* reduce
         else:
             cypool_max_cell(dtype_code(reduced), reduced, out, scratch.tap_offset, n_taps,
                             channels, False)
-    if n_span > 0:
+    if n_skip > 0:
         n_taps = window_taps(win, lo, &zero, 1, channels, scratch.tap_offset)
         pool_span_along_row(MODE_MAX, reduced, out_row + lo * channels, NULL, 0,
                             scratch.tap_offset, n_taps, n_span, win.span_step, channels, 1,

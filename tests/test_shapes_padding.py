@@ -554,3 +554,14 @@ def test_few_channel_stride1_max_row_groups_match_reference(data):
     np.testing.assert_array_equal(got, want)
     if x.dtype.kind == "f":
         np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_few_channel_row_groups_whose_windows_share_a_start(dtype):
+    """The same span of step 0 (2 columns, windows of 2 dilated by 2: each output's one
+    tap) in rows that max_rows_group takes together (4 rows at stride 1): found by
+    the NaN property (float16), kept as a case."""
+    x = (np.arange(2 * 4 * 2 * 3) % 7 - 3).astype(dtype).reshape(2, 4, 2, 3)
+    want = R.ref_max_pool(x.astype(np.float32), (4, 2), (1, 1), "SAME", "NHWC", (1, 2))
+    got = cypool.max_pool(x, (4, 2), (1, 1), "SAME", "NHWC", dilations=(1, 2))
+    np.testing.assert_array_equal(got.astype(np.float32), want)
