@@ -615,8 +615,8 @@ cdef inline Py_ssize_t prefetch_distance(Py_ssize_t row_bytes) noexcept nogil:
 
 
 cdef inline bint stride2_rows(int mode, const Windows* win, Py_ssize_t n_rows,
-                                 Py_ssize_t channels, Py_ssize_t out_w,
-                                 bint* clipped) noexcept nogil:
+                              Py_ssize_t channels, Py_ssize_t out_w,
+                              bint* clipped) noexcept nogil:
     """Whether a max or average row of 1-4 channels at stride 2 over 2 or 3 adjacent
     pixels (2x2/2 and 3x3/2 of channels-first planes, grayscale and RGB) takes its
     span in one cypool_max_rows_stride2 call (column maxima and taps in registers) or
