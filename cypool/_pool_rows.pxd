@@ -342,6 +342,10 @@ cdef enum:
     ALONG_AHEAD = 8192
     # Rows reduced first go a block of this many bytes at a time
     REDUCE_BLOCK = 4096
+    # Stride-1 spans of many channels go this many bytes of output a helper call
+    SPAN_BLOCK = 2048
+    # ... and reduced max rows of up to this many bytes of channels go along the row
+    ALONG_ROW_BYTES = 128
     # max_rows_group: at most this many output rows at once (CYPOOL_GROUP_ROWS), of
     # windows of at most GROUP_WINDOW rows
     GROUP_ROWS = 8
@@ -363,14 +367,20 @@ cdef inline double window_divisor(const Windows* win, Py_ssize_t od, Py_ssize_t 
     return <double>(win.divisor[0][od] * win.divisor[1][oh] * win.divisor[2][ow])
 
 
-cdef inline void pool_cells(int mode, const max_t* src, max_t* out, const int64_t* tap_offset,
-                            int32_t n_taps, Py_ssize_t n, double divisor) noexcept nogil:
-    """out[c], c < n: the max over the taps of src[tap_offset[t] + c], or (MODE_AVG)
-    their sum from 0 in tap order divided by ``divisor``, in vector registers."""
+cdef inline void pool_cells(int mode, const max_t* src, max_t* out, int64_t* index,
+                            int64_t index_base, const int64_t* tap_offset, int32_t n_taps,
+                            Py_ssize_t n, double divisor, bint stream) noexcept nogil:
+    """out[c], c < n: the max over the taps of src[tap_offset[t] + c], (MODE_AVG)
+    their sum from 0 in tap order divided by ``divisor``, or (MODE_ARGMAX) the max
+    and in index[c] its flat index tap_offset[t] + c + index_base; in vector
+    registers, stored non-temporally with ``stream``."""
     if mode == MODE_MAX:
-        cypool_max_cell(dtype_code(src), src, out, tap_offset, n_taps, n, False)
+        cypool_max_cell(dtype_code(src), src, out, tap_offset, n_taps, n, stream)
+    elif mode == MODE_ARGMAX:
+        cypool_argmax_cell(dtype_code(src), src, out, index, tap_offset, n_taps, n,
+                           index_base, stream)
     else:
-        cypool_avg_cell(dtype_code(src), src, out, tap_offset, n_taps, n, divisor, False)
+        cypool_avg_cell(dtype_code(src), src, out, tap_offset, n_taps, n, divisor, stream)
 
 
 cdef inline void pool_span_along_row(int mode, const max_t* src, max_t* out,
@@ -392,11 +402,8 @@ cdef inline void pool_span_along_row(int mode, const max_t* src, max_t* out,
     cdef Py_ssize_t n_line = ((n_span - 1) * span_step + 1) * channels
     cdef max_t* run = out if span_step == 1 else <max_t*>scratch.run_row
     cdef int64_t* run_index = index_out if span_step == 1 else scratch.run_index
-    if mode == MODE_ARGMAX:
-        cypool_argmax_cell(dtype_code(src), src, run, run_index, tap_offset, n_taps, n_line,
-                           index_base, False)
-    else:
-        pool_cells(mode, src, run, tap_offset, n_taps, n_line, divisor)
+    pool_cells(mode, src, run, run_index, index_base, tap_offset, n_taps, n_line, divisor,
+               False)
     if span_step == 2 and channels == 1:  # (a constant step vectorises)
         copy_lanes(out, run, n_span, 2, 1)
     elif span_step > 1:
@@ -756,8 +763,8 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
             continue
         if mode != MODE_ARGMAX:  # in registers, branch-free: no store per tap
             n_taps = window_taps(win, ow, row_offset, n_rows, channels, tap_offset)
-            pool_cells(mode, src, out, tap_offset, n_taps, channels,
-                       window_divisor(win, od, oh, ow))
+            pool_cells(mode, src, out, NULL, 0, tap_offset, n_taps, channels,
+                       window_divisor(win, od, oh, ow), False)
             continue
         for r in range(n_rows):
             for tw in range(n_w):
@@ -798,19 +805,23 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                 scratch.new_row[r] = row_offset[r]
             n_new = n_rows
             new_offset += ALONG_AHEAD // <Py_ssize_t>sizeof(max_t)
-        for i in range(n_span):
+        # Stride 1: the span's outputs are one contiguous run and so is each tap's
+        # input under it, so a helper call takes a block of cells as one long cell
+        # (each value's taps still in window order; the argmax's flat index tap_offset
+        # + position holds along the run).  A call a cell cost 16-32 channels twice
+        # the time of the same bytes in 64 channels.
+        block = 1
+        if w_step == channels:
+            block = max(1, SPAN_BLOCK // (channels * <Py_ssize_t>sizeof(max_t)))
+        i = 0
+        while i < n_span:
+            n_block = min(block, n_span - i)
             prefetch_new_rows(src, scratch.new_row, n_new, new_offset + i * w_step,
-                              w_step * sizeof(max_t), sizeof(max_t))
-            if mode == MODE_MAX:
-                cypool_max_cell(dtype_code(src), src + i * w_step, out + i * channels,
-                                tap_offset, n_taps, channels, stream_cells)
-            elif mode == MODE_ARGMAX:
-                cypool_argmax_cell(dtype_code(src), src + i * w_step, out + i * channels,
-                                   index_row + (lo + i) * channels, tap_offset, n_taps,
-                                   channels, i * w_step + index_base, stream_cells)
-            else:
-                cypool_avg_cell(dtype_code(src), src + i * w_step, out + i * channels,
-                                tap_offset, n_taps, channels, divisor, stream_cells)
+                              n_block * w_step * sizeof(max_t), sizeof(max_t))
+            pool_cells(mode, src + i * w_step, out + i * channels,
+                       index_row + (lo + i) * channels, i * w_step + index_base,
+                       tap_offset, n_taps, n_block * channels, divisor, stream_cells)
+            i += n_block
         return zeros
     if mode == MODE_MAX and channels == 1 and w_step == 2:  # stride 2, other windows
         cypool_max_stride2(dtype_code(src), out, src, tap_offset, n_taps, n_span)
@@ -916,7 +927,12 @@ cdef inline Py_ssize_t max_rows_group(const max_t* plane, max_t* out_row, const 
     (nothing done) where the rows do not have that shape."""
     cdef Py_ssize_t k = 0, j, r, i, n_block, ow, ow_ready, ow_done = 0
     cdef bint suspect = False  # a reduced value so far was NaN or -0.0
-    cdef bint few = channels * <Py_ssize_t>sizeof(max_t) < CELL_BYTES
+    # pooled along the whole reduced row: few channels, or windows a pixel apart over
+    # under ALONG_ROW_BYTES of channels (cells of 16-24 floats in groups of K - 1 cost
+    # about what 64 did, in calls)
+    cdef bint few = (channels * <Py_ssize_t>sizeof(max_t) < CELL_BYTES
+                     or (win.span_step == 1 and
+                         channels * <Py_ssize_t>sizeof(max_t) < ALONG_ROW_BYTES))
     cdef Py_ssize_t row_elements = in_w * channels, block = REDUCE_BLOCK // sizeof(max_t)
     cdef int64_t union_offset[GROUP_ROWS + GROUP_WINDOW]
     cdef max_t* reduced = <max_t*>scratch.group_rows
@@ -1110,8 +1126,8 @@ cdef inline Py_ssize_t few_channel_rows_run(int mode, const max_t* plane, max_t*
         n_taps = window_taps(win, ow, row_offset, n_rows, channels, tap_offset)
         for j in range(n_run):
             pool_cells(mode, plane + j * src_step, out_row + j * out_w * channels
-                       + ow * channels, tap_offset, n_taps, channels,
-                       window_divisor(win, od, oh + j, ow))
+                       + ow * channels, NULL, 0, tap_offset, n_taps, channels,
+                       window_divisor(win, od, oh + j, ow), False)
     if n_span <= 0:
         return n_run
     n_taps = window_taps(win, lo, row_offset, n_rows, channels, tap_offset)

@@ -410,6 +410,53 @@ def test_stride1_windows_of_many_channels_match_reference(data):
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
 
 
+@pytest.mark.parametrize("mode", ["MAX", "AVG", "ARGMAX"])
+@given(data=st.data())
+def test_stride1_spans_of_many_channels_match_reference(mode, data):
+    """Property: windows a pixel apart along W over 64-160 bytes of channels, whose
+    span is pooled as long runs of cells (up to SPAN_BLOCK bytes a helper call) and,
+    for a max over K >= 3 rows at stride 1, whose reduced rows of under 128 bytes a
+    pixel go along the whole row: max, average and argmax equal the reference for any
+    window, dilation along W, padding, H stride, row length (several blocks) and
+    output streaming, NaN and -0.0 included."""
+    dtypes = [np.float32, np.float64] if mode != "MAX" else [np.float32, np.float64,
+                                                             np.int16, np.uint8]
+    dtype = np.dtype(data.draw(st.sampled_from(dtypes)))
+    channels = data.draw(st.integers(64, 160)) // dtype.itemsize
+    k = (data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5)))
+    strides = (data.draw(st.integers(1, 3)), 1)
+    dilations = (1, data.draw(st.sampled_from([1, 1, 2])))
+    width = data.draw(st.integers(k[1] * dilations[1], 80))
+    height = data.draw(st.integers(k[0], 7))
+    padding = data.draw(st.sampled_from(["SAME", "VALID"]))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x = rng.integers(-5, 5, size=(1, height, width, channels)).astype(dtype)
+    if dtype.kind == "f":
+        flat = x.reshape(-1)
+        flat[rng.random(flat.size) < data.draw(st.sampled_from([0, 0.2]))] = -0.0
+        flat[rng.integers(0, flat.size, data.draw(st.sampled_from([0, 1, 3])))] = np.nan
+    import cypool._buffers
+    stream = cypool._buffers.STREAM_BYTES
+    cypool._buffers.STREAM_BYTES = data.draw(st.sampled_from([0, 1 << 62]))
+    try:
+        if mode == "ARGMAX":
+            want = R.ref_max_pool_with_argmax(x, k, strides, padding, "NHWC",
+                                              dilations=dilations)
+            got = cypool.max_pool_with_argmax(x, k, strides, padding, dilations=dilations)
+            np.testing.assert_array_equal(got[1], want[1])
+            got, want = got[0], want[0]
+        elif mode == "MAX":
+            want = R.ref_max_pool(x, k, strides, padding, "NHWC", dilations)
+            got = cypool.max_pool(x, k, strides, padding, dilations=dilations)
+        else:
+            want = R.ref_avg_pool(x, k, strides, padding, "NHWC", dilations)
+            got = cypool.avg_pool(x, k, strides, padding, dilations=dilations)
+    finally:
+        cypool._buffers.STREAM_BYTES = stream
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("k", [3, 5])
 def test_stride1_windows_with_a_lone_nan(dtype, k, output_streaming):
