@@ -344,7 +344,7 @@ cdef enum:
     REDUCE_BLOCK = 4096
     # Stride-1 spans of many channels go this many bytes of output a helper call
     SPAN_BLOCK = 2048
-    # ... and reduced max rows of up to this many bytes of channels go along the row
+    # ... and reduced max rows of under this many bytes of channels along the row
     ALONG_ROW_BYTES = 128
     # max_rows_group: at most this many output rows at once (CYPOOL_GROUP_ROWS), of
     # windows of at most GROUP_WINDOW rows
@@ -922,17 +922,16 @@ cdef inline Py_ssize_t max_rows_group(const max_t* plane, max_t* out_row, const 
     n_group, K - 1 and GROUP_ROWS: their G + K - 1 input rows reduced into G rows at
     once (cypool_max_rows_group: each input row read about twice, not K times), a
     block at a time.  Cells of many channels are pooled as each block completes them,
-    while it is in L1; rows of few channels along the whole reduced row (the span
-    vectorised along it, as pool_row_fast does a reduced row).  Returns G, or 0
-    (nothing done) where the rows do not have that shape."""
+    while it is in L1; rows of few channels, and of under ALONG_ROW_BYTES of channels
+    at stride 1 along W, along the whole reduced row (the span vectorised along it, as
+    pool_row_fast does a reduced row).  Returns G, or 0 (nothing done) where the rows
+    do not have that shape."""
     cdef Py_ssize_t k = 0, j, r, i, n_block, ow, ow_ready, ow_done = 0
     cdef bint suspect = False  # a reduced value so far was NaN or -0.0
-    # pooled along the whole reduced row: few channels, or windows a pixel apart over
-    # under ALONG_ROW_BYTES of channels (cells of 16-24 floats in groups of K - 1 cost
-    # about what 64 did, in calls)
-    cdef bint few = (channels * <Py_ssize_t>sizeof(max_t) < CELL_BYTES
-                     or (win.span_step == 1 and
-                         channels * <Py_ssize_t>sizeof(max_t) < ALONG_ROW_BYTES))
+    # (cells of 16-24 floats in groups of K - 1 cost about what 64 did, in calls)
+    cdef bint along_row = (channels * <Py_ssize_t>sizeof(max_t) < CELL_BYTES
+                           or (win.span_step == 1 and
+                               channels * <Py_ssize_t>sizeof(max_t) < ALONG_ROW_BYTES))
     cdef Py_ssize_t row_elements = in_w * channels, block = REDUCE_BLOCK // sizeof(max_t)
     cdef int64_t union_offset[GROUP_ROWS + GROUP_WINDOW]
     cdef max_t* reduced = <max_t*>scratch.group_rows
@@ -955,7 +954,7 @@ cdef inline Py_ssize_t max_rows_group(const max_t* plane, max_t* out_row, const 
                                          reduced + i, row_elements, n_group, k, n_block,
                                          False, GROUP_AHEAD // sizeof(max_t), False)
         i += n_block
-        if few:
+        if along_row:
             continue
         ow_ready = ready_cells(win, ow, out_w, i, channels)
         # the cells' pixels are in blocks reduced so far: without a NaN there, one
@@ -966,10 +965,10 @@ cdef inline Py_ssize_t max_rows_group(const max_t* plane, max_t* out_row, const 
                                         i == row_elements, in_w, channels,
                                         scratch.tap_offset, scratch.stream, not suspect)
         ow = ow_done
-    if few:
+    if along_row:
         for j in range(n_group):
-            few_channel_reduced_row(win, reduced + j * row_elements,
-                                    out_row + j * out_w * channels, out_w, channels, scratch)
+            max_reduced_row(win, reduced + j * row_elements, out_row + j * out_w * channels,
+                            out_w, channels, scratch)
     if suspect:  # else no -0.0 in the reduced rows: nothing to fix
         for j in range(n_group):
             fix_signed_zeros(plane, out_row + j * out_w * channels, win, od, oh + j, out_w,
@@ -977,13 +976,13 @@ cdef inline Py_ssize_t max_rows_group(const max_t* plane, max_t* out_row, const 
     return n_group
 
 
-cdef inline void few_channel_reduced_row(const Windows* win, const max_t* reduced,
-                                         max_t* out_row, Py_ssize_t out_w,
-                                         Py_ssize_t channels,
-                                         RowScratch* scratch) noexcept nogil:
-    """A max row of few channels from its input rows' maximum (``reduced``): the
-    border cells one by one, the span along the row (unless its windows do not move
-    along it: a step of 0, as where padding clips dilated windows to the same taps)."""
+cdef inline void max_reduced_row(const Windows* win, const max_t* reduced, max_t* out_row,
+                                 Py_ssize_t out_w, Py_ssize_t channels,
+                                 RowScratch* scratch) noexcept nogil:
+    """A max row from its input rows' maximum (``reduced``; few channels, or windows a
+    pixel apart): the border cells one by one, the span along the row (unless its
+    windows do not move along it: a step of 0, as where padding clips dilated windows
+    to the same taps)."""
     cdef Py_ssize_t lo = win.span_lo, n_span = win.span_hi - win.span_lo, k, ow, c
     cdef Py_ssize_t n_skip = n_span if n_span > 0 and win.span_step > 0 else 0
     cdef int64_t zero = 0  # the one row's offset
