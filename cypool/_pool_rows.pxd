@@ -655,6 +655,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     cdef bint per_cell, stride2, clipped = False
     cdef int zeros = ZEROS_EXACT  # ZEROS_REDUCED once rows are reduced first
     cdef Py_ssize_t next_rows, next_last, ahead, row_bytes, n_skip, k, block, n_block, n_new
+    cdef Py_ssize_t cells_a_call
     cdef Py_ssize_t window_bytes, new_bytes, new_offset
     cdef int64_t cell
     cdef const max_t* src = plane
@@ -810,12 +811,12 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         # (each value's taps still in window order; the argmax's flat index tap_offset
         # + position holds along the run).  A call a cell cost 16-32 channels twice
         # the time of the same bytes in 64 channels.
-        block = 1
+        cells_a_call = 1
         if w_step == channels:
-            block = max(1, SPAN_BLOCK // (channels * <Py_ssize_t>sizeof(max_t)))
+            cells_a_call = max(1, SPAN_BLOCK // (channels * <Py_ssize_t>sizeof(max_t)))
         i = 0
         while i < n_span:
-            n_block = min(block, n_span - i)
+            n_block = min(cells_a_call, n_span - i)
             prefetch_new_rows(src, scratch.new_row, n_new, new_offset + i * w_step,
                               n_block * w_step * sizeof(max_t), sizeof(max_t))
             pool_cells(mode, src + i * w_step, out + i * channels,
