@@ -39,12 +39,14 @@
 #define CYPOOL_LANES2 32
 #define CYPOOL_LANES4 16
 #define CYPOOL_LANES8 8
+#define CYPOOL_LANES16 4 /* (half a vector of 8-byte types) */
 #else
 #define CYPOOL_VECTOR_BYTES 32
 #define CYPOOL_LANES1 32
 #define CYPOOL_LANES2 16
 #define CYPOOL_LANES4 8
 #define CYPOOL_LANES8 4
+#define CYPOOL_LANES16 2
 #endif
 #endif
 #if defined(__has_builtin)
@@ -174,6 +176,7 @@ CYPOOL_SELECT_BITS(cypool_max1_double, double, uint64_t)
              default: ((v) > (o) ? (v) : (o)))
 
 /* F(0), ..., F(LANES - 1): a shuffle's lane indices as constant expressions */
+#define CYPOOL_LIST2(F) F(0), F(1)
 #define CYPOOL_LIST4(F) F(0), F(1), F(2), F(3)
 #define CYPOOL_LIST8(F) CYPOOL_LIST4(F), F(4), F(5), F(6), F(7)
 #define CYPOOL_LIST16(F)                                                               \
@@ -188,6 +191,14 @@ CYPOOL_SELECT_BITS(cypool_max1_double, double, uint64_t)
 /* the same with N a macro that expands to the literal */
 #define CYPOOL_LIST_(N, F) CYPOOL_LIST##N(F)
 #define CYPOOL_LIST(N, F) CYPOOL_LIST_(N, F)
+
+/* cell i's share of the rows to prefetch: elements [ahead[r] + i * cell_step, + cell_step)
+   from base (the next window's new rows, asked for a cell at a time: a burst of
+   several KB stalls the core) */
+#define CYPOOL_AHEAD(T, i)                                                             \
+    for (Py_ssize_t r_ = 0; r_ < n_ahead; r_++)                                        \
+        cypool_prefetch(base, (ahead[r_] + (i) * cell_step) * (Py_ssize_t)sizeof(T),   \
+                        cell_step * (Py_ssize_t)sizeof(T))
 
 /* ---- one output cell of n channels: tap t reads base[tap_offset[t] + c] ---------- */
 #ifdef CYPOOL_HAVE_VECTORS
@@ -716,6 +727,128 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         c = n;                                                                         \
     }                                                                                  \
     suspect = cypool_any_suspect(suspect_);
+/* A block of n_cells cells of n channels, cell i reading base + i * cell_step and
+   writing out + i * n, where n is one to three whole vectors (16-48 float32 channels)
+   or half of one (8): each vector alone is a chain of maxima or sums, one dependent
+   instruction a tap, so the block's vectors go four at a time as independent chains:
+   vector j of cell j / per_cell, or of half vectors cells 2j and 2j + 1 (adjacent in
+   out), their halves loaded apart.  A cell's value is FINISH(NEXT(...NEXT(FIRST(tap
+   0), tap 1)...)), tap by tap in window order as in a cell helper.  Each cell's share
+   of the rows to prefetch (CYPOOL_AHEAD) is asked for just before its first vector.
+   Returns from the helper when done. */
+#define CYPOOL_JOB(j) (base + ((j) / per_cell) * cell_step + ((j) % per_cell) * lanes)
+#define CYPOOL_JOB_AT(T, q, t) (*(const V *)((q) + tap_offset[t]))
+#define CYPOOL_HALF_LOW(j) (j)
+#define CYPOOL_LANES_OF_float CYPOOL_LANES4
+#define CYPOOL_LANES_OF_double CYPOOL_LANES8
+#define CYPOOL_LANES_OF_int8_t CYPOOL_LANES1
+#define CYPOOL_LANES_OF_uint8_t CYPOOL_LANES1
+#define CYPOOL_LANES_OF_int16_t CYPOOL_LANES2
+#define CYPOOL_LANES_OF_uint16_t CYPOOL_LANES2
+#define CYPOOL_LANES_OF_int32_t CYPOOL_LANES4
+#define CYPOOL_LANES_OF_uint32_t CYPOOL_LANES4
+#define CYPOOL_LANES_OF_int64_t CYPOOL_LANES8
+#define CYPOOL_LANES_OF_uint64_t CYPOOL_LANES8
+#define CYPOOL_LANES_OF(T) CYPOOL_LANES_OF_##T
+#define CYPOOL_HALF_LANES_OF_float CYPOOL_LANES8
+#define CYPOOL_HALF_LANES_OF_double CYPOOL_LANES16
+#define CYPOOL_HALF_LANES_OF_int8_t CYPOOL_LANES2
+#define CYPOOL_HALF_LANES_OF_uint8_t CYPOOL_LANES2
+#define CYPOOL_HALF_LANES_OF_int16_t CYPOOL_LANES4
+#define CYPOOL_HALF_LANES_OF_uint16_t CYPOOL_LANES4
+#define CYPOOL_HALF_LANES_OF_int32_t CYPOOL_LANES8
+#define CYPOOL_HALF_LANES_OF_uint32_t CYPOOL_LANES8
+#define CYPOOL_HALF_LANES_OF_int64_t CYPOOL_LANES16
+#define CYPOOL_HALF_LANES_OF_uint64_t CYPOOL_LANES16
+#define CYPOOL_HALF_LANES_OF(T) CYPOOL_HALF_LANES_OF_##T
+/* a lone cell of half a vector: itself twice, the low half kept */
+#define CYPOOL_SELF_PAIR_AT(T, q, t)                                                   \
+    __builtin_shufflevector(*(const H *)((q) + tap_offset[t]),                         \
+                            *(const H *)((q) + tap_offset[t]),                         \
+                            CYPOOL_LIST(CYPOOL_LANES_OF(T), CYPOOL_HALF_LOW))
+#define CYPOOL_PAIR_AT(T, q, t)                                                        \
+    __builtin_shufflevector(*(const H *)((q) + tap_offset[t]),                         \
+                            *(const H *)((q) + cell_step + tap_offset[t]),             \
+                            CYPOOL_LIST(CYPOOL_LANES_OF(T), CYPOOL_HALF_LOW))
+/* vectors j .. j + 3 (first elements q0 .. q3) over the taps, stored to out */
+#define CYPOOL_FOUR_CHAINS(T, AT, FIRST, NEXT, FINISH)                                 \
+    V a0 = FIRST(AT(T, q0, 0)), a1 = FIRST(AT(T, q1, 0));                              \
+    V a2 = FIRST(AT(T, q2, 0)), a3 = FIRST(AT(T, q3, 0));                              \
+    for (Py_ssize_t t = 1; t < n_taps; t++) {                                          \
+        NEXT(T, a0, AT(T, q0, t)); NEXT(T, a1, AT(T, q1, t));                          \
+        NEXT(T, a2, AT(T, q2, t)); NEXT(T, a3, AT(T, q3, t));                          \
+    }                                                                                  \
+    CYPOOL_PUT(V, out + j * lanes, FINISH(a0));                                        \
+    CYPOOL_PUT(V, out + (j + 1) * lanes, FINISH(a1));                                  \
+    CYPOOL_PUT(V, out + (j + 2) * lanes, FINISH(a2));                                  \
+    CYPOOL_PUT(V, out + (j + 3) * lanes, FINISH(a3));
+#define CYPOOL_ONE_CHAIN(T, AT, FIRST, NEXT, FINISH)                                   \
+    V a0 = FIRST(AT(T, q0, 0));                                                        \
+    for (Py_ssize_t t = 1; t < n_taps; t++) NEXT(T, a0, AT(T, q0, t));                 \
+    CYPOOL_PUT(V, out + j * lanes, FINISH(a0));
+#define CYPOOL_CELL_JOBS(T, FIRST, NEXT, FINISH)                                       \
+    enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
+    typedef cypool_##T##_vec V;                                                        \
+    if (n % lanes == 0 && n < 4 * lanes) {                                             \
+        const Py_ssize_t per_cell = n / lanes, n_jobs = n_cells * per_cell;            \
+        Py_ssize_t j = 0, fetched = 0;                                                 \
+        for (; j + 4 <= n_jobs; j += 4) {                                              \
+            for (; fetched <= (j + 3) / per_cell; fetched++) CYPOOL_AHEAD(T, fetched); \
+            const T *q0 = CYPOOL_JOB(j), *q1 = CYPOOL_JOB(j + 1);                      \
+            const T *q2 = CYPOOL_JOB(j + 2), *q3 = CYPOOL_JOB(j + 3);                  \
+            CYPOOL_FOUR_CHAINS(T, CYPOOL_JOB_AT, FIRST, NEXT, FINISH)                  \
+        }                                                                              \
+        for (; j < n_jobs; j++) {                                                      \
+            for (; fetched <= j / per_cell; fetched++) CYPOOL_AHEAD(T, fetched);       \
+            const T *q0 = CYPOOL_JOB(j);                                               \
+            CYPOOL_ONE_CHAIN(T, CYPOOL_JOB_AT, FIRST, NEXT, FINISH)                    \
+        }                                                                              \
+        return;                                                                        \
+    }                                                                                  \
+    CYPOOL_CELL_PAIRS(T, FIRST, NEXT, FINISH)
+#ifdef CYPOOL_HAVE_SHUFFLE
+#define CYPOOL_CELL_PAIRS(T, FIRST, NEXT, FINISH)                                      \
+    if (2 * n == lanes) {                                                              \
+        typedef T H __attribute__((vector_size(CYPOOL_VECTOR_BYTES / 2),               \
+                                   aligned(sizeof(T)), may_alias));                    \
+        const Py_ssize_t n_jobs = n_cells / 2;                                         \
+        Py_ssize_t j = 0, fetched = 0;                                                 \
+        for (; j + 4 <= n_jobs; j += 4) {                                              \
+            for (; fetched < 2 * (j + 4); fetched++) CYPOOL_AHEAD(T, fetched);         \
+            const T *q0 = base + 2 * j * cell_step, *q1 = q0 + 2 * cell_step;          \
+            const T *q2 = q1 + 2 * cell_step, *q3 = q2 + 2 * cell_step;                \
+            CYPOOL_FOUR_CHAINS(T, CYPOOL_PAIR_AT, FIRST, NEXT, FINISH)                 \
+        }                                                                              \
+        for (; j < n_jobs; j++) {                                                      \
+            for (; fetched < 2 * (j + 1); fetched++) CYPOOL_AHEAD(T, fetched);         \
+            const T *q0 = base + 2 * j * cell_step;                                    \
+            CYPOOL_ONE_CHAIN(T, CYPOOL_PAIR_AT, FIRST, NEXT, FINISH)                   \
+        }                                                                              \
+        if (n_cells % 2) { /* the last cell alone (and a border cell) */               \
+            for (; fetched < n_cells; fetched++) CYPOOL_AHEAD(T, fetched);             \
+            const T *q0 = base + 2 * n_jobs * cell_step;                               \
+            V a0 = FIRST(CYPOOL_SELF_PAIR_AT(T, q0, 0));                               \
+            for (Py_ssize_t t = 1; t < n_taps; t++)                                    \
+                NEXT(T, a0, CYPOOL_SELF_PAIR_AT(T, q0, t));                            \
+            a0 = FINISH(a0);                                                           \
+            *(H *)(out + 2 * n_jobs * n) = __builtin_shufflevector(                    \
+                a0, a0, CYPOOL_LIST(CYPOOL_HALF_LANES_OF(T), CYPOOL_HALF_LOW));        \
+        }                                                                              \
+        return;                                                                        \
+    }
+#else
+#define CYPOOL_CELL_PAIRS(T, FIRST, NEXT, FINISH)
+#endif
+#define CYPOOL_JOB_FIRST(v) (v)
+#define CYPOOL_JOB_MAX(T, a, v)                                                        \
+    do {                                                                               \
+        V v_ = (v);                                                                    \
+        CYPOOL_VMAX(T, a, v_);                                                         \
+    } while (0)
+#define CYPOOL_JOB_SUM_FIRST(v) ((V){0} + (v))
+#define CYPOOL_JOB_ADD(T, a, v) ((a) += (v))
+#define CYPOOL_JOB_AS_IS(a) (a)
+#define CYPOOL_JOB_DIVIDED(a) ((a) / divisor)
 /* dst[i] = acc[i] by whole vectors, as far as they go (CYPOOL_PUT: streamed when
    asked) */
 #define CYPOOL_COPY_VECTORS(T)                                                         \
@@ -728,6 +861,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_MAX_GRAD_VECTORS(T, IT)
 #define CYPOOL_ROWS_GROUP_VECTORS(T)
 #define CYPOOL_SUM_VECTORS(T, TERM, FINISH)
+#define CYPOOL_CELL_JOBS(T, FIRST, NEXT, FINISH)
 #define CYPOOL_MAX_VECTORS(T)
 #define CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, SPLIT)
 #endif
@@ -752,7 +886,20 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_DIVIDED(a) ((a) / divisor)
 #define CYPOOL_AVG_CELL(T)                                                             \
     CYPOOL_SUM_HELPER(CYPOOL_NOINLINE, cypool_avg_cell, T, T divisor, CYPOOL_TAP,      \
-                      CYPOOL_DIVIDED)
+                      CYPOOL_DIVIDED)                                                  \
+    /* n_cells cells: cell i the average over the taps of base + i * cell_step */      \
+    static CYPOOL_NOINLINE void cypool_avg_cells_##T(                                  \
+        T *out, const T *base, const int64_t *tap_offset, Py_ssize_t n_taps,           \
+        Py_ssize_t n, Py_ssize_t n_cells, Py_ssize_t cell_step, const int64_t *ahead,  \
+        Py_ssize_t n_ahead, T divisor, int stream)                                     \
+    {                                                                                  \
+        CYPOOL_CELL_JOBS(T, CYPOOL_JOB_SUM_FIRST, CYPOOL_JOB_ADD, CYPOOL_JOB_DIVIDED)  \
+        for (Py_ssize_t i = 0; i < n_cells; i++) {                                     \
+            CYPOOL_AHEAD(T, i);                                                        \
+            cypool_avg_cell_##T(out + i * n, base + i * cell_step, tap_offset, n_taps, n, \
+                                divisor, stream);                                      \
+        }                                                                              \
+    }
 /* the average gradient's gather: each covering output's grad times its 1/count */
 #define CYPOOL_SCALED(v, k) ((v) * scale[k])
 #define CYPOOL_AS_IS(a) (a)
@@ -924,6 +1071,19 @@ static inline int cypool_any_suspect(cypool_suspect acc)
             for (Py_ssize_t t = 1; t < n_taps; t++)                                    \
                 acc = CYPOOL_MAX1(acc, base[tap_offset[t] + c]);                       \
             out[c] = acc;                                                              \
+        }                                                                              \
+    }                                                                                  \
+    /* n_cells cells: cell i the max over the taps of base + i * cell_step, out + i * n */ \
+    static CYPOOL_NOINLINE void cypool_max_cells_##T(                                  \
+        const T *base, T *out, const int64_t *tap_offset, Py_ssize_t n_taps,           \
+        Py_ssize_t n, Py_ssize_t n_cells, Py_ssize_t cell_step, const int64_t *ahead,  \
+        Py_ssize_t n_ahead, int stream)                                                \
+    {                                                                                  \
+        CYPOOL_CELL_JOBS(T, CYPOOL_JOB_FIRST, CYPOOL_JOB_MAX, CYPOOL_JOB_AS_IS)        \
+        for (Py_ssize_t i = 0; i < n_cells; i++) {                                     \
+            CYPOOL_AHEAD(T, i);                                                        \
+            cypool_max_cell_##T(base + i * cell_step, out + i * n, tap_offset, n_taps, n, \
+                                stream);                                               \
         }                                                                              \
     }
 
@@ -1223,6 +1383,16 @@ CYPOOL_GATHER_ROW_FEW(double, uint64_t, pd, __mmask8)
         cypool_argmax_cell_##T((const T *)base, (T *)out, index, tap_offset, n_taps, n, \
                                index_base, stream);                                    \
         break;
+#define CYPOOL_CASE_MAX_CELLS(T, code)                                                 \
+    case code:                                                                         \
+        cypool_max_cells_##T((const T *)base, (T *)out, tap_offset, n_taps, n, n_cells, \
+                             cell_step, ahead, n_ahead, stream);                       \
+        break;
+#define CYPOOL_CASE_AVG_CELLS(T, code)                                                 \
+    case code:                                                                         \
+        cypool_avg_cells_##T((T *)out, (const T *)base, tap_offset, n_taps, n, n_cells, \
+                             cell_step, ahead, n_ahead, (T)divisor, stream);           \
+        break;
 #define CYPOOL_CASE_AVG_CELL(T, code)                                                  \
     case code:                                                                         \
         cypool_avg_cell_##T((T *)out, (const T *)base, tap_offset, n_taps, n, (T)divisor, \
@@ -1316,6 +1486,27 @@ static inline void cypool_argmax_cell(int dtype, const void *base, void *out, in
                                       Py_ssize_t n, int64_t index_base, int stream)
 {
     switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_ARGMAX_CELL) }
+}
+
+/* n_cells cells of n channels, cell i reading base + i * cell_step and writing
+   out + i * n (cypool_max_cell and cypool_avg_cell a block at a time), asking first
+   for elements [ahead[r] + i * cell_step, + cell_step) from base, r < n_ahead */
+static inline void cypool_max_cells(int dtype, const void *base, void *out,
+                                    const int64_t *tap_offset, Py_ssize_t n_taps,
+                                    Py_ssize_t n, Py_ssize_t n_cells, Py_ssize_t cell_step,
+                                    const int64_t *ahead, Py_ssize_t n_ahead, int stream)
+{
+    switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_CELLS) }
+}
+
+/* floats only: other codes do nothing */
+static inline void cypool_avg_cells(int dtype, const void *base, void *out,
+                                    const int64_t *tap_offset, Py_ssize_t n_taps,
+                                    Py_ssize_t n, Py_ssize_t n_cells, Py_ssize_t cell_step,
+                                    const int64_t *ahead, Py_ssize_t n_ahead, double divisor,
+                                    int stream)
+{
+    switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_AVG_CELLS) }
 }
 
 static inline void cypool_avg_cell(int dtype, const void *base, void *out,

@@ -58,7 +58,11 @@ def _input(shape, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int16])
 @pytest.mark.parametrize("shape, fmt", [((2, 17, 19, 3), "NHWC"), ((2, 13, 11, 40), "NHWC"),
                                         ((2, 7, 9, 131), "NHWC"), ((2, 5, 13, 12), "NCHW"),
-                                        ((2, 13, 70, 1), "NHWC"), ((1, 6, 41, 2), "NHWC")])
+                                        ((2, 13, 70, 1), "NHWC"), ((1, 6, 41, 2), "NHWC"),
+                                        # cells of half a vector, one, two (by vector
+                                        # width and dtype), a block of them a call
+                                        ((1, 7, 29, 4), "NHWC"), ((2, 11, 23, 8), "NHWC"),
+                                        ((2, 9, 15, 16), "NHWC")])
 @pytest.mark.parametrize("window", [(3, 2, "SAME"), (2, 2, "VALID"), (5, 1, "SAME")])
 def test_builds_agree_with_baseline(monkeypatch, variant, dtype, shape, fmt, window):
     x = _input(shape, dtype)
