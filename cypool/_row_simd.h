@@ -731,12 +731,11 @@ static inline int cypool_any_suspect(cypool_suspect acc)
    writing out + i * n, where n is one to three whole vectors (16-48 float32 channels)
    or half of one (8): each vector alone is a chain of maxima or sums, one dependent
    instruction a tap, so the block's vectors go four at a time as independent chains:
-   vector j of cell j / per_cell, or of half vectors cells 2j and 2j + 1 (adjacent in
-   out), their halves loaded apart.  A cell's value is FINISH(NEXT(...NEXT(FIRST(tap
-   0), tap 1)...)), tap by tap in window order as in a cell helper.  Each cell's share
-   of the rows to prefetch (CYPOOL_AHEAD) is asked for just before its first vector.
-   Returns from the helper when done. */
-#define CYPOOL_JOB(j) (base + ((j) / per_cell) * cell_step + ((j) % per_cell) * lanes)
+   vector j % per_cell of cell j / per_cell, or of half vectors cells 2j and 2j + 1
+   (adjacent in out), their halves loaded apart.  A cell's value is FINISH(NEXT(...
+   NEXT(FIRST(tap 0), tap 1)...)), tap by tap in window order as in a cell helper.
+   Each cell's share of the rows to prefetch (CYPOOL_AHEAD) is asked for just before
+   its first vector.  Returns from the helper when done. */
 #define CYPOOL_JOB_AT(T, q, t) (*(const V *)((q) + tap_offset[t]))
 #define CYPOOL_HALF_LOW(j) (j)
 #define CYPOOL_LANES_OF_float CYPOOL_LANES4
@@ -786,21 +785,32 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     V a0 = FIRST(AT(T, q0, 0));                                                        \
     for (Py_ssize_t t = 1; t < n_taps; t++) NEXT(T, a0, AT(T, q0, t));                 \
     CYPOOL_PUT(V, out + j * lanes, FINISH(a0));
+/* the next job's first element into q (job j: vector j % per_cell of cell
+   j / per_cell, counted along without a division), asking for a cell's share of the
+   rows to prefetch as its first vector comes */
+#define CYPOOL_TAKE_JOB(T, q)                                                          \
+    do {                                                                               \
+        if (job_vector == 0) CYPOOL_AHEAD(T, job_cell);                                \
+        (q) = base + job_cell * cell_step + job_vector * lanes;                        \
+        if (++job_vector == per_cell) {                                                \
+            job_vector = 0;                                                            \
+            job_cell++;                                                                \
+        }                                                                              \
+    } while (0)
 #define CYPOOL_CELL_JOBS(T, FIRST, NEXT, FINISH)                                       \
     enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
     typedef cypool_##T##_vec V;                                                        \
     if (n % lanes == 0 && n < 4 * lanes) {                                             \
         const Py_ssize_t per_cell = n / lanes, n_jobs = n_cells * per_cell;            \
-        Py_ssize_t j = 0, fetched = 0;                                                 \
+        Py_ssize_t j = 0, job_cell = 0, job_vector = 0;                                \
+        const T *q0, *q1, *q2, *q3;                                                    \
         for (; j + 4 <= n_jobs; j += 4) {                                              \
-            for (; fetched <= (j + 3) / per_cell; fetched++) CYPOOL_AHEAD(T, fetched); \
-            const T *q0 = CYPOOL_JOB(j), *q1 = CYPOOL_JOB(j + 1);                      \
-            const T *q2 = CYPOOL_JOB(j + 2), *q3 = CYPOOL_JOB(j + 3);                  \
+            CYPOOL_TAKE_JOB(T, q0); CYPOOL_TAKE_JOB(T, q1);                            \
+            CYPOOL_TAKE_JOB(T, q2); CYPOOL_TAKE_JOB(T, q3);                            \
             CYPOOL_FOUR_CHAINS(T, CYPOOL_JOB_AT, FIRST, NEXT, FINISH)                  \
         }                                                                              \
         for (; j < n_jobs; j++) {                                                      \
-            for (; fetched <= j / per_cell; fetched++) CYPOOL_AHEAD(T, fetched);       \
-            const T *q0 = CYPOOL_JOB(j);                                               \
+            CYPOOL_TAKE_JOB(T, q0);                                                    \
             CYPOOL_ONE_CHAIN(T, CYPOOL_JOB_AT, FIRST, NEXT, FINISH)                    \
         }                                                                              \
         return;                                                                        \
