@@ -392,7 +392,7 @@ cdef inline void pool_cells(int mode, const max_t* src, max_t* out, int64_t* ind
     in vector registers, stored non-temporally with ``stream``.  Before each cell,
     its share of the rows at src + ahead[r], r < n_ahead, is asked for: elements
     [i * cell_step, (i + 1) * cell_step) of each."""
-    cdef Py_ssize_t i, r
+    cdef Py_ssize_t i
     if cell_step == n:  # the cells are one run (windows a pixel apart): one long cell
         n *= n_cells
         n_cells = 1
@@ -405,9 +405,8 @@ cdef inline void pool_cells(int mode, const max_t* src, max_t* out, int64_t* ind
                          cell_step, ahead, n_ahead, divisor, stream)
     else:
         for i in range(n_cells):
-            for r in range(n_ahead):
-                cypool_prefetch(src, (ahead[r] + i * cell_step) * sizeof(max_t),
-                                cell_step * sizeof(max_t))
+            prefetch_new_rows(src, ahead, n_ahead, i * cell_step, cell_step * sizeof(max_t),
+                              sizeof(max_t))
             cypool_argmax_cell(dtype_code(src), src + i * cell_step, out + i * n,
                                index + i * n, tap_offset, n_taps, n,
                                index_base + i * cell_step, stream)
@@ -860,8 +859,8 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
             n_block = min(cells_a_call, n_span - i)
             pool_cells(mode, src + i * w_step, out + i * channels,
                        index_row + (lo + i) * channels, i * w_step + index_base,
-                       tap_offset, n_taps, channels, n_block, w_step, scratch.new_row, n_new,
-                       divisor, stream_cells)
+                       tap_offset, n_taps, channels, n_block, w_step, scratch.new_row,
+                       n_new, divisor, stream_cells)
             i += n_block
         return zeros
     if mode == MODE_MAX and channels == 1 and w_step == 2:  # stride 2, other windows

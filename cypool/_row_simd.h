@@ -39,14 +39,12 @@
 #define CYPOOL_LANES2 32
 #define CYPOOL_LANES4 16
 #define CYPOOL_LANES8 8
-#define CYPOOL_LANES16 4 /* (half a vector of 8-byte types) */
 #else
 #define CYPOOL_VECTOR_BYTES 32
 #define CYPOOL_LANES1 32
 #define CYPOOL_LANES2 16
 #define CYPOOL_LANES4 8
 #define CYPOOL_LANES8 4
-#define CYPOOL_LANES16 2
 #endif
 #endif
 #if defined(__has_builtin)
@@ -176,7 +174,6 @@ CYPOOL_SELECT_BITS(cypool_max1_double, double, uint64_t)
              default: ((v) > (o) ? (v) : (o)))
 
 /* F(0), ..., F(LANES - 1): a shuffle's lane indices as constant expressions */
-#define CYPOOL_LIST2(F) F(0), F(1)
 #define CYPOOL_LIST4(F) F(0), F(1), F(2), F(3)
 #define CYPOOL_LIST8(F) CYPOOL_LIST4(F), F(4), F(5), F(6), F(7)
 #define CYPOOL_LIST16(F)                                                               \
@@ -749,17 +746,6 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_LANES_OF_int64_t CYPOOL_LANES8
 #define CYPOOL_LANES_OF_uint64_t CYPOOL_LANES8
 #define CYPOOL_LANES_OF(T) CYPOOL_LANES_OF_##T
-#define CYPOOL_HALF_LANES_OF_float CYPOOL_LANES8
-#define CYPOOL_HALF_LANES_OF_double CYPOOL_LANES16
-#define CYPOOL_HALF_LANES_OF_int8_t CYPOOL_LANES2
-#define CYPOOL_HALF_LANES_OF_uint8_t CYPOOL_LANES2
-#define CYPOOL_HALF_LANES_OF_int16_t CYPOOL_LANES4
-#define CYPOOL_HALF_LANES_OF_uint16_t CYPOOL_LANES4
-#define CYPOOL_HALF_LANES_OF_int32_t CYPOOL_LANES8
-#define CYPOOL_HALF_LANES_OF_uint32_t CYPOOL_LANES8
-#define CYPOOL_HALF_LANES_OF_int64_t CYPOOL_LANES16
-#define CYPOOL_HALF_LANES_OF_uint64_t CYPOOL_LANES16
-#define CYPOOL_HALF_LANES_OF(T) CYPOOL_HALF_LANES_OF_##T
 /* a lone cell of half a vector: itself twice, the low half kept */
 #define CYPOOL_SELF_PAIR_AT(T, q, t)                                                   \
     __builtin_shufflevector(*(const H *)((q) + tap_offset[t]),                         \
@@ -841,8 +827,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
             for (Py_ssize_t t = 1; t < n_taps; t++)                                    \
                 NEXT(T, a0, CYPOOL_SELF_PAIR_AT(T, q0, t));                            \
             a0 = FINISH(a0);                                                           \
-            *(H *)(out + 2 * n_jobs * n) = __builtin_shufflevector(                    \
-                a0, a0, CYPOOL_LIST(CYPOOL_HALF_LANES_OF(T), CYPOOL_HALF_LOW));        \
+            memcpy(out + 2 * n_jobs * n, &a0, sizeof(H)); /* the low half */           \
         }                                                                              \
         return;                                                                        \
     }
