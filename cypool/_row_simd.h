@@ -188,6 +188,8 @@ CYPOOL_SELECT_BITS(cypool_max1_double, double, uint64_t)
 /* the same with N a macro that expands to the literal */
 #define CYPOOL_LIST_(N, F) CYPOOL_LIST##N(F)
 #define CYPOOL_LIST(N, F) CYPOOL_LIST_(N, F)
+/* lane j of the first operand of a shuffle (a low half, or lanes in order) */
+#define CYPOOL_LOW(j) (j)
 
 /* cell i's share of the rows to prefetch: elements [ahead[r] + i * cell_step, + cell_step)
    from base (the next window's new rows, asked for a cell at a time: a burst of
@@ -433,7 +435,6 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_INDEXES(oi, c)                                                          \
     CYPOOL_PUT(cypool_index_vec, index + (c),                                          \
                __builtin_convertvector((oi), cypool_index_vec) + (first + (c)) + iota)
-#define CYPOOL_LOW(j) (j)
 #define CYPOOL_HIGH(j) ((j) + CYPOOL_LANES8)
 #define CYPOOL_ARGMAX_STORE_HALVES(o, c)                                               \
     do {                                                                               \
@@ -734,7 +735,6 @@ static inline int cypool_any_suspect(cypool_suspect acc)
    Each cell's share of the rows to prefetch (CYPOOL_AHEAD) is asked for just before
    its first vector.  Returns from the helper when done. */
 #define CYPOOL_JOB_AT(T, q, t) (*(const V *)((q) + tap_offset[t]))
-#define CYPOOL_HALF_LOW(j) (j)
 #define CYPOOL_LANES_OF_float CYPOOL_LANES4
 #define CYPOOL_LANES_OF_double CYPOOL_LANES8
 #define CYPOOL_LANES_OF_int8_t CYPOOL_LANES1
@@ -750,11 +750,11 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_SELF_PAIR_AT(T, q, t)                                                   \
     __builtin_shufflevector(*(const H *)((q) + tap_offset[t]),                         \
                             *(const H *)((q) + tap_offset[t]),                         \
-                            CYPOOL_LIST(CYPOOL_LANES_OF(T), CYPOOL_HALF_LOW))
+                            CYPOOL_LIST(CYPOOL_LANES_OF(T), CYPOOL_LOW))
 #define CYPOOL_PAIR_AT(T, q, t)                                                        \
     __builtin_shufflevector(*(const H *)((q) + tap_offset[t]),                         \
                             *(const H *)((q) + cell_step + tap_offset[t]),             \
-                            CYPOOL_LIST(CYPOOL_LANES_OF(T), CYPOOL_HALF_LOW))
+                            CYPOOL_LIST(CYPOOL_LANES_OF(T), CYPOOL_LOW))
 /* vectors j .. j + 3 (first elements q0 .. q3) over the taps, stored to out */
 #define CYPOOL_FOUR_CHAINS(T, AT, FIRST, NEXT, FINISH)                                 \
     V a0 = FIRST(AT(T, q0, 0)), a1 = FIRST(AT(T, q1, 0));                              \
