@@ -124,7 +124,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
         ring_size = 0
     with nogil, parallel(num_threads=num_threads):
         scratch = new_row_scratch(&win, out_d, out_h, out_w, out_w * channels,
-                                  0 if per_cell else row_elements, sizeof(max_t),
+                                  0 if per_cell else row_elements, channels, sizeof(max_t),
                                   MODE_ARGMAX, 0, False, failed)
         if ring_size > 0:
             ring_value = cypool_aligned_malloc(ring_size * out_w * channels * sizeof(max_t))

@@ -68,7 +68,7 @@ cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* arg
         # narrow, which is read back at once, nor into a float16 row block; the
         # narrowed indices stream)
         scratch = new_row_scratch(win, out_d, out_h, out_w, out_row_size, in_w * channels,
-                                  sizeof(max_t), mode,
+                                  channels, sizeof(max_t), mode,
                                   min(group, GROUP_ROWS) if mode == MODE_MAX else 0,
                                   stream and argmax32_ptr == NULL and half_x == NULL, failed)
         # int32 indices: each row's int64 indices narrowed from a per-thread row

@@ -329,6 +329,8 @@ cdef struct RowScratch:
                          # of which strided windows keep every step-th; or NULL
     int64_t* run_index   # argmax: run_row's flat indices (in_w * C), or NULL
     void* group_rows     # max_rows_group: its reduced rows (row_group_size rows), or NULL
+    Py_ssize_t w_pad     # padded_w_windows: the W windows' left padding (-1: not such
+    Py_ssize_t w_taps    # windows) and their most taps
     bint stream          # per-cell outputs are written with non-temporal stores
 
 
@@ -966,7 +968,9 @@ cdef inline Py_ssize_t max_rows_group(const max_t* plane, max_t* out_row, const 
     at stride 1 along W, along the whole reduced row (the span vectorised along it, as
     pool_row_fast does a reduced row).  Returns G, or 0 (nothing done) where the rows
     do not have that shape."""
-    cdef Py_ssize_t k = 0, j, r, i, n_block, ow, ow_ready, ow_done = 0
+    cdef Py_ssize_t k = 0, j, r, i, t, n_block, ow, ow_ready, ow_done = 0
+    cdef Py_ssize_t row_stride, margin
+    cdef bint padded
     cdef bint suspect = False  # a reduced value so far was NaN or -0.0
     # (cells of 16-24 floats in groups of K - 1 cost about what 64 did, in calls)
     cdef bint along_row = (channels * <Py_ssize_t>sizeof(max_t) < CELL_BYTES
@@ -986,13 +990,22 @@ cdef inline Py_ssize_t max_rows_group(const max_t* plane, max_t* out_row, const 
         return 0
     for r in range(n_group + k - 1):
         union_offset[r] += win.first[0][od] * in_h * row_elements
+    # Rows along the row go into rows padded with lowest where the W windows allow
+    # (padded_w_windows): all G rows' windows, the border ones too, in one helper call
+    # (NCHW 5x5/1 spent most of its time in a call per border cell and per row).
+    padded = along_row and scratch.w_pad >= 0
+    row_stride = row_elements
+    margin = 0
+    if padded:
+        row_stride = row_elements + 2 * (scratch.w_taps - 1) * channels
+        margin = scratch.w_pad * channels
     i = 0
     ow = 0
     while i < row_elements:
         n_block = min(block, row_elements - i)
         suspect |= cypool_max_rows_group(dtype_code(plane), plane + i, union_offset,
-                                         reduced + i, row_elements, n_group, k, n_block,
-                                         False, GROUP_AHEAD // sizeof(max_t), False)
+                                         reduced + margin + i, row_stride, n_group, k,
+                                         n_block, False, GROUP_AHEAD // sizeof(max_t), False)
         i += n_block
         if along_row:
             continue
@@ -1005,14 +1018,28 @@ cdef inline Py_ssize_t max_rows_group(const max_t* plane, max_t* out_row, const 
                                         i == row_elements, in_w, channels,
                                         scratch.tap_offset, scratch.stream, not suspect)
         ow = ow_done
-    if along_row:
+    if padded:
+        # lowest leaves a max as it was (max(lowest, a) is a, a NaN or -0.0 too), so
+        # the padded windows' taps in order give the clipped windows' maxima
+        for j in range(n_group):
+            for i in range(margin):
+                reduced[j * row_stride + i] = lowest(reduced[0])
+            for i in range(margin + row_elements, row_stride):
+                reduced[j * row_stride + i] = lowest(reduced[0])
+        for t in range(scratch.w_taps):
+            scratch.tap_offset[t] = t * channels
+        pool_cells(MODE_MAX, reduced, out_row, NULL, 0, scratch.tap_offset,
+                   <int32_t>scratch.w_taps, out_w * channels, n_group, row_stride, NULL, 0,
+                   1, False)
+    elif along_row:
         for j in range(n_group):
             max_reduced_row(win, reduced + j * row_elements, out_row + j * out_w * channels,
                             out_w, channels, scratch)
     if suspect:  # else no -0.0 in the reduced rows: nothing to fix
         for j in range(n_group):
             fix_signed_zeros(plane, out_row + j * out_w * channels, win, od, oh + j, out_w,
-                             in_h, in_w, channels, reduced + j * row_elements, scratch)
+                             in_h, in_w, channels, reduced + j * row_stride + margin,
+                             scratch)
     return n_group
 
 
@@ -1189,6 +1216,28 @@ cdef inline Py_ssize_t few_channel_rows_run(int mode, const max_t* plane, max_t*
     return n_run
 
 
+cdef inline Py_ssize_t padded_w_windows(const Windows* win, Py_ssize_t in_w,
+                                         Py_ssize_t* k) noexcept nogil:
+    """If the W windows are k pixels (dilation 1) starting a pixel apart, output ow's at
+    ow - pad, as padding clips them to [0, in_w) (none empty): the left padding pad
+    (sets ``k[0]``), else -1.  Then a row with pad and k - 1 pixels of ``lowest`` on
+    either side pools every window, the border ones too, as one span of k taps."""
+    cdef Py_ssize_t o, v, lo, hi, n = win.size[2]
+    k[0] = 0
+    for o in range(n):
+        k[0] = max(k[0], win.count[2][o])
+    if n == 0 or k[0] == 0 or win.dilation[2] != 1 or k[0] > in_w:
+        return -1
+    # window 0 starts at v: where it starts, or k before where it ends
+    v = win.first[2][0] if win.first[2][0] > 0 else win.first[2][0] + win.count[2][0] - k[0]
+    for o in range(n):
+        lo = max(v + o, 0)
+        hi = min(v + o + k[0], in_w)
+        if hi <= lo or win.first[2][o] != lo or win.count[2][o] != hi - lo:
+            return -1
+    return max(-v, 0)
+
+
 cdef inline Py_ssize_t max_window_taps(const Windows* win, Py_ssize_t out_d, Py_ssize_t out_h,
                                 Py_ssize_t out_w) noexcept nogil:
     """The most taps any window has (the size of the tap_offset scratch)."""
@@ -1209,8 +1258,9 @@ cdef inline Py_ssize_t max_window_taps(const Windows* win, Py_ssize_t out_d, Py_
 cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
                                        Py_ssize_t out_h, Py_ssize_t out_w,
                                        Py_ssize_t out_row_elements,
-                                       Py_ssize_t in_row_elements, Py_ssize_t item_size,
-                                       int mode, Py_ssize_t group_rows, bint stream,
+                                       Py_ssize_t in_row_elements, Py_ssize_t channels,
+                                       Py_ssize_t item_size, int mode,
+                                       Py_ssize_t group_rows, bint stream,
                                        int* failed) noexcept nogil:
     """One thread's scratch (returned by value so each thread owns its copy) for pool_row
     in ``mode``; sets ``failed[0]`` when memory runs out."""
@@ -1227,7 +1277,13 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
     scratch.run_row = cypool_aligned_malloc(in_row_elements * item_size) if want_run_row else NULL
     scratch.run_index = (<int64_t*>cypool_aligned_malloc(in_row_elements * sizeof(int64_t))
                          if want_run_index else NULL)
-    scratch.group_rows = (cypool_aligned_malloc(group_rows * in_row_elements * item_size)
+    scratch.w_pad = -1
+    scratch.w_taps = 0
+    if group_rows > 0 and channels > 0:
+        scratch.w_pad = padded_w_windows(win, in_row_elements // channels, &scratch.w_taps)
+    # (room for max_rows_group's padded rows)
+    scratch.group_rows = (cypool_aligned_malloc(group_rows * item_size * (
+        in_row_elements + 2 * max(scratch.w_taps - 1, 0) * channels))
                           if group_rows > 0 else NULL)
     scratch.stream = stream
     if (scratch.row_offset == NULL or scratch.tap_offset == NULL or scratch.new_row == NULL

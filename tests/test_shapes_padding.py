@@ -378,34 +378,53 @@ def test_stride1_windows_clipped_by_padding(dtype, k, padding_kind, height, widt
 
 
 @given(data=st.data())
-def test_stride1_windows_of_many_channels_match_reference(data):
-    """Property: stride-1 max windows over >= 64 bytes of channels (the row groups, the
-    padding-clipped border groups, the NaN-free cell pass) equal the reference for any
-    window up to 7 x 7, input size, padding (SAME, VALID or explicit, each side below
-    the window) and thread count, NaN and -0.0 included."""
-    dtype = data.draw(st.sampled_from([np.float32, np.float64, np.float32, np.int16]))
-    channels = 64 // np.dtype(dtype).itemsize + data.draw(st.integers(0, 3))
+def test_stride1_max_windows_match_reference(data):
+    """Property: stride-1 max windows, grouped K - 1 rows at a time (the row groups, the
+    padding-clipped border groups), over >= 64 bytes of channels (the NaN-free cell
+    pass) or few channels and channels-first planes (the reduced rows padded with the
+    dtype's lowest value, every W window of a group's rows in one helper call, rows
+    of several reduce blocks too), equal the reference for any window up to 7 x 7,
+    input size, padding (SAME, VALID or explicit, each side below the window), W
+    dilation and thread count, NaN and -0.0 included."""
+    dtype = data.draw(st.sampled_from([np.float32, np.float64, np.float32, np.int16,
+                                       np.uint8]))
+    itemsize = np.dtype(dtype).itemsize
+    few = data.draw(st.booleans())
+    channels = (data.draw(st.integers(1, max(1, 63 // itemsize))) if few
+                else 64 // itemsize + data.draw(st.integers(0, 3)))
+    fmt = "NCHW" if few and data.draw(st.booleans()) else "NHWC"
     k = [data.draw(st.sampled_from([1, 2, 3, 3, 4, 5, 5, 7])) for _ in range(2)]
     size = [data.draw(st.integers(1, 12)) for _ in range(2)]
+    if few and data.draw(st.integers(0, 4)) == 0:  # rows of one to three 4 KB blocks
+        size = [min(size[0], 3), data.draw(st.integers(1, 10000 // itemsize)) // (
+            channels if fmt == "NHWC" else 1) + 1]
+    dilation_w = data.draw(st.sampled_from([1, 1, 1, 2]))
+    reach = [k[0], (k[1] - 1) * dilation_w + 1]
     kind = data.draw(st.sampled_from(["SAME", "VALID", "explicit"]))
     if kind == "VALID":
-        size = [max(n, kk) for n, kk in zip(size, k)]
+        size = [max(n, r) for n, r in zip(size, reach)]
         padding = "VALID"
     elif kind == "explicit":
         pairs = [[data.draw(st.integers(0, kk - 1)) for _ in range(2)] for kk in k]
-        size = [max(n, kk - sum(p)) for n, kk, p in zip(size, k, pairs)]
-        padding = [[0, 0], *pairs, [0, 0]]
+        size = [max(n, r - sum(p)) for n, r, p in zip(size, reach, pairs)]
+        padding = [[0, 0], *pairs, [0, 0]] if fmt == "NHWC" else [[0, 0], [0, 0], *pairs]
     else:
         padding = "SAME"
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
-    x = rng.integers(-5, 5, size=(data.draw(st.integers(1, 2)), *size, channels)).astype(dtype)
+    batch = data.draw(st.integers(1, 2)) if size[1] <= 12 else 1
+    shape = (batch, *size, channels) if fmt == "NHWC" else (batch, channels, *size)
+    # (all negative at times: padding must never enter a maximum)
+    low = -5 if np.dtype(dtype).kind == "u" else data.draw(st.sampled_from([-5, -5, -10]))
+    x = rng.integers(low, low + 10, size=shape).astype(dtype)
     if np.dtype(dtype).kind == "f":
         flat = x.reshape(-1)
         flat[rng.random(flat.size) < data.draw(st.sampled_from([0, 0.2]))] = -0.0
         # lone NaNs, which a NaN-blind maximum would lose
         flat[rng.integers(0, flat.size, data.draw(st.sampled_from([0, 1, 1, 3])))] = np.nan
-    want = R.ref_max_pool(x, k, 1, padding if kind != "explicit" else pairs, "NHWC")
-    got = cypool.max_pool(x, k, 1, padding, num_threads=data.draw(st.integers(1, 2)))
+    dilations = (1, dilation_w)
+    want = R.ref_max_pool(x, k, 1, padding if kind != "explicit" else pairs, fmt, dilations)
+    got = cypool.max_pool(x, k, 1, padding, fmt, dilations=dilations,
+                          num_threads=data.draw(st.integers(1, 2)))
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
 
