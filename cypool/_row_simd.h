@@ -1566,15 +1566,51 @@ static inline void cypool_gather_row(int dtype, void *dst, const void *grad,
  * take that row (5x5/1: one row pass and one pass over 5 row results a cell instead
  * of 25 taps).  Each lane then adds its gradient at its own tap by a gather and a
  * scatter (the lanes are distinct channels, so they never collide), output by output
- * in row-major order as elsewhere.  AVX-512 float32 only, channels a multiple of 16;
- * cypool_max_grad_ring_ok says whether this build has it. */
-#if CYPOOL_VECTOR_BYTES == 64 && defined(__AVX512F__)
+ * in row-major order as elsewhere.  float32, channels a multiple of a vector's lanes;
+ * cypool_max_grad_ring_ok says whether this build has it.  AVX-512 picks lanes under
+ * mask registers and adds by a gather and a scatter; other vector builds pick with
+ * lane masks and add lane by lane (AVX2 has no scatter; cell by cell, SPPF's 5x5/1
+ * max gradient took 6x its floor there). */
+#if defined(CYPOOL_HAVE_VECTORS)
 #define CYPOOL_HAVE_MAX_GRAD_RING 1
+enum { cypool_ring_lanes = CYPOOL_VECTOR_BYTES / sizeof(float) };
+typedef cypool_float_vec cypool_ring_value;
+typedef cypool_float_mask cypool_ring_code; /* int32 lanes */
+#if CYPOOL_VECTOR_BYTES == 64 && defined(__AVX512F__)
+typedef __mmask16 cypool_ring_take;
 /* the lanes where v is taken over a: greater, or NaN while a is not (CYPOOL_ARGMAX_STEP) */
-static CYPOOL_INLINE __mmask16 cypool_take16(__m512 v, __m512 a)
+static CYPOOL_INLINE __mmask16 cypool_ring_takes(__m512 v, __m512 a)
 {
     return _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(a, a, _CMP_ORD_Q), v, a, _CMP_NLE_UQ);
 }
+#define CYPOOL_RING_TAKES(v, a) cypool_ring_takes((__m512)(v), (__m512)(a))
+#define CYPOOL_RING_PICK(take, a, v)                                                   \
+    ((cypool_ring_value)_mm512_mask_blend_ps((take), (__m512)(a), (__m512)(v)))
+#define CYPOOL_RING_PICK_CODE(take, a, v)                                              \
+    ((cypool_ring_code)_mm512_mask_blend_epi32((take), (__m512i)(a), (__m512i)(v)))
+/* d[tap[l] + l] += gv[l] for each lane l (distinct channels: no collisions) */
+#define CYPOOL_RING_ADD(d, tap, gv)                                                    \
+    do {                                                                               \
+        __m512i index_ = _mm512_add_epi32(                                             \
+            (__m512i)(tap),                                                            \
+            _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));   \
+        _mm512_i32scatter_ps((d), index_,                                              \
+                             _mm512_add_ps(_mm512_i32gather_ps(index_, (d), 4),        \
+                                           (__m512)(gv)), 4);                          \
+    } while (0)
+#else
+typedef cypool_float_mask cypool_ring_take; /* all ones where taken */
+#define CYPOOL_RING_TAKES(v, a)                                                        \
+    ((cypool_ring_take)(~((v) <= (a)) & ((a) == (a))))
+#define CYPOOL_RING_PICK(take, a, v)                                                   \
+    ((cypool_ring_value)(((cypool_ring_code)(v) & (take)) | ((cypool_ring_code)(a) & ~(take))))
+#define CYPOOL_RING_PICK_CODE(take, a, v) (((v) & (take)) | ((a) & ~(take)))
+#define CYPOOL_RING_ADD(d, tap, gv)                                                    \
+    do {                                                                               \
+        for (int l_ = 0; l_ < cypool_ring_lanes; l_++)                                 \
+            (d)[(tap)[l_] + l_] += (gv)[l_];                                           \
+    } while (0)
+#endif
 /* ring slot `slot` = for each output column ow and channel, the first maximum along W of
    the row at xr over the column's taps (values), and that tap's element offset from the
    column's first tap (codes) */
@@ -1584,17 +1620,18 @@ static void cypool_ring_row_float(const float *xr, float *value, int32_t *code,
 {
     for (Py_ssize_t ow = 0; ow < out_w; ow++) {
         const float *base = xr + first_w[ow] * n;
-        for (Py_ssize_t c = 0; c < n; c += 16) {
-            __m512 best = _mm512_loadu_ps(base + c);
-            __m512i at = _mm512_setzero_si512();
+        for (Py_ssize_t c = 0; c < n; c += cypool_ring_lanes) {
+            cypool_ring_value best = *(const cypool_ring_value *)(base + c);
+            const cypool_ring_code none = {0};
+            cypool_ring_code at = none;
             for (int64_t t = 1; t < count_w[ow]; t++) {
-                __m512 v = _mm512_loadu_ps(base + t * n + c);
-                __mmask16 take = cypool_take16(v, best);
-                best = _mm512_mask_blend_ps(take, best, v);
-                at = _mm512_mask_blend_epi32(take, at, _mm512_set1_epi32((int32_t)(t * n)));
+                cypool_ring_value v = *(const cypool_ring_value *)(base + t * n + c);
+                cypool_ring_take take = CYPOOL_RING_TAKES(v, best);
+                best = CYPOOL_RING_PICK(take, best, v);
+                at = CYPOOL_RING_PICK_CODE(take, at, none + (int32_t)(t * n));
             }
-            _mm512_store_ps(value + ow * n + c, best);
-            _mm512_store_si512((void *)(code + ow * n + c), at);
+            *(cypool_ring_value *)(value + ow * n + c) = best;
+            *(cypool_ring_code *)(code + ow * n + c) = at;
         }
     }
 }
@@ -1610,7 +1647,6 @@ static void cypool_max_grad_ring_float(const float *x, float *dx, const float *g
                                        int64_t *ring_row, Py_ssize_t ring_size)
 {
     Py_ssize_t slot[CYPOOL_GROUP_WINDOW];
-    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     for (Py_ssize_t j = 0; j < n_rows; j++) {
         int64_t row = row_offset[j] / row_elements;
         slot[j] = (Py_ssize_t)(row % ring_size);
@@ -1622,23 +1658,20 @@ static void cypool_max_grad_ring_float(const float *x, float *dx, const float *g
     }
     for (Py_ssize_t ow = 0; ow < out_w; ow++) {
         float *d = dx + row_offset[0] + first_w[ow] * n;
-        for (Py_ssize_t c = 0; c < n; c += 16) {
+        for (Py_ssize_t c = 0; c < n; c += cypool_ring_lanes) {
             Py_ssize_t at = slot[0] * out_w * n + ow * n + c;
-            __m512 best = _mm512_load_ps(ring_value + at);
-            __m512i tap = _mm512_load_si512((const void *)(ring_code + at));
+            cypool_ring_value best = *(const cypool_ring_value *)(ring_value + at);
+            cypool_ring_code tap = *(const cypool_ring_code *)(ring_code + at);
             for (Py_ssize_t j = 1; j < n_rows; j++) {
                 at = slot[j] * out_w * n + ow * n + c;
-                __m512 v = _mm512_load_ps(ring_value + at);
-                __mmask16 take = cypool_take16(v, best);
-                best = _mm512_mask_blend_ps(take, best, v);
-                tap = _mm512_mask_add_epi32(
-                    tap, take, _mm512_load_si512((const void *)(ring_code + at)),
-                    _mm512_set1_epi32((int32_t)(j * row_elements)));
+                cypool_ring_value v = *(const cypool_ring_value *)(ring_value + at);
+                cypool_ring_take take = CYPOOL_RING_TAKES(v, best);
+                best = CYPOOL_RING_PICK(take, best, v);
+                tap = CYPOOL_RING_PICK_CODE(
+                    take, tap, *(const cypool_ring_code *)(ring_code + at)
+                                   + (int32_t)(j * row_elements));
             }
-            __m512i index = _mm512_add_epi32(tap, lane);
-            __m512 sum = _mm512_add_ps(_mm512_i32gather_ps(index, d + c, 4),
-                                       _mm512_loadu_ps(g + ow * n + c));
-            _mm512_i32scatter_ps(d + c, index, sum, 4);
+            CYPOOL_RING_ADD(d + c, tap, *(const cypool_ring_value *)(g + ow * n + c));
         }
     }
 }
@@ -1646,7 +1679,7 @@ static void cypool_max_grad_ring_float(const float *x, float *dx, const float *g
 static inline int cypool_max_grad_ring_ok(int dtype, Py_ssize_t n)
 {
 #ifdef CYPOOL_HAVE_MAX_GRAD_RING
-    return dtype == 0 && n % 16 == 0;
+    return dtype == 0 && n % cypool_ring_lanes == 0;
 #else
     (void)dtype; (void)n;
     return 0;

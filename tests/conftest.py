@@ -39,6 +39,33 @@ def output_streaming(request, monkeypatch):
     return request.param
 
 
+def kernel_builds():
+    """The kernel builds, the portable one first (cypool._kernels.BUILDS)."""
+    from cypool import _kernels
+    return ["baseline"] + [name for name, _ in reversed(_kernels.BUILDS)]
+
+
+def use_kernel_build(monkeypatch, variant):
+    """Run cypool on ``variant``'s kernel build for the rest of the test; skips, saying
+    why, where that build is not compiled or this CPU cannot run it.  Returns its
+    (forward, backward) modules."""
+    import importlib
+    from cypool import _kernels
+    suffix = "" if variant == "baseline" else f"_{variant}"
+    try:
+        forward = importlib.import_module(f"cypool._pool_forward{suffix}")
+        backward = importlib.import_module(f"cypool._pool_backward{suffix}")
+    except ImportError:
+        pytest.skip(f"the {variant} kernel build is not compiled on this platform")
+    needs = dict(_kernels.BUILDS).get(variant, ())
+    features = _kernels._cpu_features()
+    if not all(features.get(feature, False) for feature in needs):
+        pytest.skip(f"this CPU lacks {needs}: the {variant} build cannot run here")
+    monkeypatch.setattr(_kernels, "forward", forward)
+    monkeypatch.setattr(_kernels, "backward", backward)
+    return forward, backward
+
+
 CHANNELS_LAST = {1: "NWC", 2: "NHWC", 3: "NDHWC"}
 CHANNELS_FIRST = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
 ALL_FORMATS = [CHANNELS_LAST[n] for n in (1, 2, 3)] + [CHANNELS_FIRST[n] for n in (1, 2, 3)]

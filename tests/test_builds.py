@@ -1,34 +1,18 @@
 """The compiled variants: OpenMP and the baseline/AVX2/AVX-512 kernel builds agree bit
 for bit."""
-import importlib
-
 import numpy as np
 import pytest
 
 import cypool
 from cypool import _kernels
 
-VARIANTS = ["baseline"] + [name for name, _ in reversed(_kernels.BUILDS)]
+from conftest import kernel_builds, use_kernel_build
 
-
-def _modules(variant):
-    suffix = "" if variant == "baseline" else f"_{variant}"
-    try:
-        forward = importlib.import_module(f"cypool._pool_forward{suffix}")
-        backward = importlib.import_module(f"cypool._pool_backward{suffix}")
-    except ImportError:
-        pytest.skip(f"the {variant} kernel build is not compiled on this platform")
-    return forward, backward
+VARIANTS = kernel_builds()
 
 
 def _results(monkeypatch, variant, x, fmt, window):
-    forward, backward = _modules(variant)
-    needs = dict(_kernels.BUILDS).get(variant, ())
-    features = _kernels._cpu_features()
-    if not all(features.get(feature, False) for feature in needs):
-        pytest.skip(f"this CPU lacks {needs}: the {variant} build cannot run here")
-    monkeypatch.setattr(_kernels, "forward", forward)
-    monkeypatch.setattr(_kernels, "backward", backward)
+    use_kernel_build(monkeypatch, variant)
     y = cypool.max_pool(x, *window, data_format=fmt)
     grad = np.linspace(-1, 1, y.size).reshape(y.shape).astype(x.dtype)
     out = [y, cypool.max_pool_grad(x, y, grad, *window, data_format=fmt)]
@@ -88,17 +72,13 @@ def test_cypool_isa_caps_the_build(monkeypatch, requested, allowed):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_half_conversions_match_numpy(variant):
+def test_half_conversions_match_numpy(monkeypatch, variant):
     """float16 input and output go through cypool's own widening and rounding kernels
     (NumPy's casts made float16 pooling 27x its floor). Every float16 widens, and a
     spread of float32 patterns rounds, bit for bit as NumPy's astype in every build:
     NaN payloads (signalling ones kept so), subnormals, ties to even, overflow to inf.
     (An exhaustive run over all 2**32 float32 patterns matched once, 2026-11-26.)"""
-    forward, _ = _modules(variant)
-    needs = dict(_kernels.BUILDS).get(variant, ())
-    features = _kernels._cpu_features()
-    if not all(features.get(feature, False) for feature in needs):
-        pytest.skip(f"this CPU lacks {needs}: the {variant} build cannot run here")
+    forward, _ = use_kernel_build(monkeypatch, variant)
     half = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16)
     widened = np.empty(half.size, np.float32)
     forward.convert_half(half, widened, True, 2)

@@ -11,7 +11,7 @@ from hypothesis import example, given, strategies as st
 
 import cypool
 import reference as R
-from conftest import cases
+from conftest import cases, kernel_builds, use_kernel_build
 
 
 def _args(c):
@@ -328,11 +328,13 @@ def test_max_gradient_splits_planes_into_row_runs(monkeypatch, shape, fmt, k, s,
         assert got.tobytes() == want.tobytes(), threads
 
 
-# Windows of 25 or more taps at stride 1 along H (float32, channels a multiple of 16,
-# the AVX-512 build) find their argmax rows first: each row's first maximum along W
-# kept in a ring of rows shared by the output rows, then the first among the rows,
-# each lane's gradient added at its own tap. Ties, NaNs and -0.0 must route as the
-# reference's row-major first maximum (first NaN), at borders, W strides and padding.
+# Windows of 25 or more taps at stride 1 along H (float32, channels a multiple of a
+# vector's lanes) find their argmax rows first: each row's first maximum along W kept
+# in a ring of rows shared by the output rows, then the first among the rows, each
+# lane's gradient added at its own tap (AVX-512: mask registers and a scatter; other
+# builds: lane masks and lane by lane). Ties, NaNs and -0.0 must route as the
+# reference's row-major first maximum (first NaN), at borders, W strides and padding,
+# in every kernel build.
 RING_CASES = [
     ((2, 13, 11, 16), "NHWC", 5, 1, "SAME"),
     ((2, 12, 14, 32), "NHWC", 5, 1, "VALID"),
@@ -343,8 +345,11 @@ RING_CASES = [
 ]
 
 
+@pytest.mark.parametrize("variant", kernel_builds())
 @pytest.mark.parametrize("shape, fmt, k, s, pad", RING_CASES)
-def test_max_gradient_rows_first_matches_reference(monkeypatch, shape, fmt, k, s, pad):
+def test_max_gradient_rows_first_matches_reference(monkeypatch, variant, shape, fmt, k, s,
+                                                   pad):
+    use_kernel_build(monkeypatch, variant)
     monkeypatch.setattr("cypool._threads.SERIAL_WORK", 0)  # batch 1 splits rows too
     rng = np.random.default_rng(5)
     x = rng.integers(-2, 3, size=shape).astype(np.float32)  # ties within windows
