@@ -95,7 +95,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef Py_ssize_t plane_size = x.shape[1] * in_h * row_elements
     cdef Py_ssize_t out_d = grad.shape[1], out_h = grad.shape[2], out_w = grad.shape[3]
     cdef Py_ssize_t grad_plane = out_d * out_h * out_w * channels
-    cdef Py_ssize_t task, p, k, od, oh, ow, c, zeroed, start, reach, n_rows, n_new
+    cdef Py_ssize_t task, p, k, od, oh, ow, c, i, zeroed, start, reach, n_rows, n_new
     cdef Py_ssize_t od_lo, od_hi, oh_lo, oh_hi, own_lo, own_hi
     cdef Py_ssize_t step
     cdef int32_t n_taps
@@ -104,7 +104,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef bint per_cell = ((max_t is float or max_t is double)
                           and channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES)
     cdef Py_ssize_t in_rows = x.shape[1] * in_h
-    cdef int64_t j
+    cdef int64_t j, own_first, own_end
     cdef const max_t* x_ptr = &x[0, 0, 0, 0, 0]
     cdef const max_t* grad_ptr = &grad[0, 0, 0, 0, 0]
     cdef max_t* dx_ptr = &dx[0, 0, 0, 0, 0]
@@ -213,13 +213,14 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                         continue
                     pool_row(MODE_ARGMAX, xp, values, index, 0,
                              &win, od, oh, out_w, in_h, in_w, channels, &scratch)
-                    for ow in range(out_w):
-                        for c in range(channels):
-                            j = index[ow * channels + c]
-                            # -1: an empty window has no gradient; a window
-                            # shared with another task adds only into own rows
-                            if j >= own_lo * row_elements and j < own_hi * row_elements:
-                                d[j] += g[ow * channels + c]
+                    own_first = own_lo * row_elements
+                    own_end = own_hi * row_elements
+                    for i in range(out_w * channels):  # in output order
+                        j = index[i]
+                        # -1: an empty window has no gradient; a window
+                        # shared with another task adds only into own rows
+                        if own_first <= j < own_end:
+                            d[j] += g[i]
             zero_rows(d, zeroed, own_hi, row_elements)
         free(values)
         free(index)
