@@ -91,6 +91,7 @@ def test_many_channel_gradients_match_reference(dtype, channels, k, s, pad, outp
                                   R.ref_avg_pool_grad(x.shape, g, k, s, pad, "NHWC"))
 
 
+@pytest.mark.parametrize("variant", kernel_builds())
 @given(st.integers(1, 15), st.integers(1, 90), st.integers(1, 5), st.integers(1, 4),
        st.integers(1, 40), st.sampled_from(["SAME", "VALID"]),
        st.sampled_from([np.float32, np.float64]), st.sampled_from(["NHWC", "NCHW"]),
@@ -98,13 +99,14 @@ def test_many_channel_gradients_match_reference(dtype, channels, k, s, pad, outp
 @example(1, 90, 2, 1, 40, "VALID", np.float32, "NHWC", False, 1)  # pixel 40's first
 @example(1, 90, 2, 1, 40, "VALID", np.float64, "NCHW", True, 2)   # source jumps 39 back
 def test_few_channel_avg_gradients_along_the_row_match_reference(
-        channels, width, k, s, d, pad, dtype, fmt, stream, seed):
+        variant, channels, width, k, s, d, pad, dtype, fmt, stream, seed):
     """Rows of few channels (under 64 bytes a pixel, or channels-first planes) are
     gathered along the whole row, a vector of lanes at a time and a covering output
-    (slot) at a time: long rows over many blocks and a partial last block, every
-    stride, dilations that spread a block's sources past two vectors (its lanes then
-    go one by one), streamed or not; sums of mixed magnitudes catch any change of
-    order."""
+    (slot) at a time (AVX-512: a two-vector permute; AVX2: a masked gather; else lane
+    by lane), in every kernel build: long rows over many blocks and a partial last
+    block, every stride, dilations that spread a block's sources past two vectors
+    (its lanes then go one by one), streamed or not; sums of mixed magnitudes catch
+    any change of order."""
     rng = np.random.default_rng(seed)
     shape = (1, 3, width, channels) if fmt == "NHWC" else (1, channels, 3, width)
     ksize, strides, dilations = [2, k], [1, s], [1, d]
@@ -117,6 +119,7 @@ def test_few_channel_avg_gradients_along_the_row_match_reference(
     if g.size:
         g.flat[rng.integers(0, g.size, 3)] = -0.0
     with pytest.MonkeyPatch.context() as mp:
+        use_kernel_build(mp, variant)
         mp.setattr("cypool._buffers.STREAM_BYTES", 0 if stream else 1 << 62)
         got = cypool.avg_pool_grad(shape, g, ksize, strides, pad, fmt, dilations=dilations)
     want = R.ref_avg_pool_grad(shape, g, ksize, strides, pad, fmt, dilations)
