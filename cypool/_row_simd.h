@@ -1603,17 +1603,17 @@ enum { cypool_ring_lanes = CYPOOL_VECTOR_BYTES / sizeof(float) };
 typedef cypool_float_vec cypool_ring_value;
 typedef cypool_float_mask cypool_ring_code; /* int32 lanes */
 #if CYPOOL_VECTOR_BYTES == 64 && defined(__AVX512F__)
-typedef __mmask16 cypool_ring_take;
-/* the lanes where v is taken over a: greater, or NaN while a is not (CYPOOL_ARGMAX_STEP) */
-static CYPOOL_INLINE __mmask16 cypool_ring_takes(__m512 v, __m512 a)
-{
-    return _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(a, a, _CMP_ORD_Q), v, a, _CMP_NLE_UQ);
-}
-#define CYPOOL_RING_TAKES(v, a) cypool_ring_takes((__m512)(v), (__m512)(a))
-#define CYPOOL_RING_PICK(take, a, v)                                                   \
-    ((cypool_ring_value)_mm512_mask_blend_ps((take), (__m512)(a), (__m512)(v)))
-#define CYPOOL_RING_PICK_CODE(take, a, v)                                              \
-    ((cypool_ring_code)_mm512_mask_blend_epi32((take), (__m512i)(a), (__m512i)(v)))
+/* CYPOOL_ARGMAX_STEP under mask registers: a = v and o = delta in the lanes where v
+   is taken over a (greater, or NaN while a is not) */
+#define CYPOOL_RING_STEP(a, o, v, delta)                                               \
+    do {                                                                               \
+        __mmask16 take_ = _mm512_mask_cmp_ps_mask(                                     \
+            _mm512_cmp_ps_mask((__m512)(a), (__m512)(a), _CMP_ORD_Q), (__m512)(v),     \
+            (__m512)(a), _CMP_NLE_UQ);                                                 \
+        (a) = (cypool_ring_value)_mm512_mask_blend_ps(take_, (__m512)(a), (__m512)(v)); \
+        (o) = (cypool_ring_code)_mm512_mask_blend_epi32(take_, (__m512i)(o),           \
+                                                        (__m512i)(delta));             \
+    } while (0)
 /* d[tap[l] + l] += gv[l] for each lane l (distinct channels: no collisions) */
 #define CYPOOL_RING_ADD(d, tap, gv)                                                    \
     do {                                                                               \
@@ -1625,12 +1625,7 @@ static CYPOOL_INLINE __mmask16 cypool_ring_takes(__m512 v, __m512 a)
                                            (__m512)(gv)), 4);                          \
     } while (0)
 #else
-typedef cypool_float_mask cypool_ring_take; /* all ones where taken */
-#define CYPOOL_RING_TAKES(v, a)                                                        \
-    ((cypool_ring_take)(~((v) <= (a)) & ((a) == (a))))
-#define CYPOOL_RING_PICK(take, a, v)                                                   \
-    ((cypool_ring_value)(((cypool_ring_code)(v) & (take)) | ((cypool_ring_code)(a) & ~(take))))
-#define CYPOOL_RING_PICK_CODE(take, a, v) (((v) & (take)) | ((a) & ~(take)))
+#define CYPOOL_RING_STEP(a, o, v, delta) CYPOOL_ARGMAX_STEP(float, a, o, v, delta)
 #define CYPOOL_RING_ADD(d, tap, gv)                                                    \
     do {                                                                               \
         for (int l_ = 0; l_ < cypool_ring_lanes; l_++)                                 \
@@ -1652,9 +1647,7 @@ static void cypool_ring_row_float(const float *xr, float *value, int32_t *code,
             cypool_ring_code at = none;
             for (int64_t t = 1; t < count_w[ow]; t++) {
                 cypool_ring_value v = *(const cypool_ring_value *)(base + t * n + c);
-                cypool_ring_take take = CYPOOL_RING_TAKES(v, best);
-                best = CYPOOL_RING_PICK(take, best, v);
-                at = CYPOOL_RING_PICK_CODE(take, at, none + (int32_t)(t * n));
+                CYPOOL_RING_STEP(best, at, v, none + (int32_t)(t * n));
             }
             *(cypool_ring_value *)(value + ow * n + c) = best;
             *(cypool_ring_code *)(code + ow * n + c) = at;
@@ -1691,11 +1684,8 @@ static void cypool_max_grad_ring_float(const float *x, float *dx, const float *g
             for (Py_ssize_t j = 1; j < n_rows; j++) {
                 at = slot[j] * out_w * n + ow * n + c;
                 cypool_ring_value v = *(const cypool_ring_value *)(ring_value + at);
-                cypool_ring_take take = CYPOOL_RING_TAKES(v, best);
-                best = CYPOOL_RING_PICK(take, best, v);
-                tap = CYPOOL_RING_PICK_CODE(
-                    take, tap, *(const cypool_ring_code *)(ring_code + at)
-                                   + (int32_t)(j * row_elements));
+                CYPOOL_RING_STEP(best, tap, v, *(const cypool_ring_code *)(ring_code + at)
+                                                   + (int32_t)(j * row_elements));
             }
             CYPOOL_RING_ADD(d + c, tap, *(const cypool_ring_value *)(g + ow * n + c));
         }
