@@ -597,17 +597,14 @@ cdef inline Py_ssize_t ready_cells(const Windows* win, Py_ssize_t ow, Py_ssize_t
     return ow
 
 
-cdef inline bint stride1_windows(const int64_t* first, const int64_t* count, Py_ssize_t o,
-                                 Py_ssize_t n, Py_ssize_t k, Py_ssize_t in_size,
-                                 Py_ssize_t step, int64_t* offset) noexcept nogil:
+cdef inline bint stride1_start(const int64_t* first, const int64_t* count, Py_ssize_t o,
+                               Py_ssize_t n, Py_ssize_t k, Py_ssize_t in_size,
+                               Py_ssize_t* start) noexcept nogil:
     """Whether outputs o .. o + n - 1 along an axis (dilation 1) have windows of k taps
     at stride 1 as padding clips them: window j the taps v + j .. v + j + k - 1 that
-    fall in [0, in_size), none empty.  If so, offset[t] (t < n + k - 1) = tap v + t
-    clamped into the input, times step: a clipped tap repeats its window's first or
-    last tap, which leaves a max as it was (max(a, a) is a, a NaN's bits included,
-    and the distinct taps keep their order), so max_rows_group's helper takes the
-    border windows too."""
-    cdef Py_ssize_t v, j, t, lo, hi, f = first[o], c = count[o]
+    fall in [0, in_size), none empty; if so, start[0] = v (negative: the padding
+    before the input)."""
+    cdef Py_ssize_t v, j, lo, hi, f = first[o], c = count[o]
     if c == k:
         v = f
     elif 0 < c < in_size and f == 0:  # clipped at the start
@@ -621,6 +618,21 @@ cdef inline bint stride1_windows(const int64_t* first, const int64_t* count, Py_
         hi = min(v + j + k, in_size)
         if hi <= lo or first[o + j] != lo or count[o + j] != hi - lo:
             return False
+    start[0] = v
+    return True
+
+
+cdef inline bint stride1_windows(const int64_t* first, const int64_t* count, Py_ssize_t o,
+                                 Py_ssize_t n, Py_ssize_t k, Py_ssize_t in_size,
+                                 Py_ssize_t step, int64_t* offset) noexcept nogil:
+    """Whether outputs o .. o + n - 1 have stride-1 windows of k taps (stride1_start).
+    If so, offset[t] (t < n + k - 1) = tap v + t clamped into the input, times step: a
+    clipped tap repeats its window's first or last tap, which leaves a max as it was
+    (max(a, a) is a, a NaN's bits included, and the distinct taps keep their order),
+    so max_rows_group's helper takes the border windows too."""
+    cdef Py_ssize_t v, t
+    if not stride1_start(first, count, o, n, k, in_size, &v):
+        return False
     for t in range(n + k - 1):
         offset[t] = min(max(v + t, 0), in_size - 1) * step
     return True
@@ -1233,23 +1245,17 @@ cdef inline Py_ssize_t few_channel_rows_run(int mode, const max_t* plane, max_t*
 
 cdef inline Py_ssize_t padded_w_windows(const Windows* win, Py_ssize_t in_w,
                                          Py_ssize_t* k) noexcept nogil:
-    """If the W windows are k pixels (dilation 1) starting a pixel apart, output ow's at
-    ow - pad, as padding clips them to [0, in_w) (none empty): the left padding pad
-    (sets ``k[0]``), else -1.  Then a row with pad and k - 1 pixels of ``lowest`` on
-    either side pools every window, the border ones too, as one span of k taps."""
-    cdef Py_ssize_t o, v, lo, hi, n = win.size[2]
+    """If the W windows are stride-1 windows of k pixels (stride1_start; k the most
+    taps, set in ``k[0]``), their left padding, else -1.  Then a row with that padding
+    and k - 1 pixels of ``lowest`` on either side pools every window, the border ones
+    too, as one span of k taps."""
+    cdef Py_ssize_t o, v
     k[0] = 0
-    for o in range(n):
+    for o in range(win.size[2]):
         k[0] = max(k[0], win.count[2][o])
-    if n == 0 or k[0] == 0 or win.dilation[2] != 1 or k[0] > in_w:
+    if (win.size[2] == 0 or win.dilation[2] != 1
+            or not stride1_start(win.first[2], win.count[2], 0, win.size[2], k[0], in_w, &v)):
         return -1
-    # window 0 starts at v: where it starts, or k before where it ends
-    v = win.first[2][0] if win.first[2][0] > 0 else win.first[2][0] + win.count[2][0] - k[0]
-    for o in range(n):
-        lo = max(v + o, 0)
-        hi = min(v + o + k[0], in_w)
-        if hi <= lo or win.first[2][o] != lo or win.count[2][o] != hi - lo:
-            return -1
     return max(-v, 0)
 
 
