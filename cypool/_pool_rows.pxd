@@ -1024,7 +1024,7 @@ cdef inline Py_ssize_t max_rows_group(const max_t* plane, max_t* out_row, const 
     row_stride = row_elements
     margin = 0
     if padded:
-        row_stride = row_elements + 2 * (scratch.w_taps - 1) * channels
+        row_stride = padded_row_elements(row_elements, scratch.w_taps, channels)
         margin = scratch.w_pad * channels
     i = 0
     ow = 0
@@ -1259,6 +1259,12 @@ cdef inline Py_ssize_t padded_w_windows(const Windows* win, Py_ssize_t in_w,
     return max(-v, 0)
 
 
+cdef inline Py_ssize_t padded_row_elements(Py_ssize_t row_elements, Py_ssize_t w_taps,
+                                           Py_ssize_t channels) noexcept nogil:
+    """A reduced row's length with room for padded_w_windows' padding on either side."""
+    return row_elements + 2 * max(w_taps - 1, 0) * channels
+
+
 cdef inline Py_ssize_t max_window_taps(const Windows* win, Py_ssize_t out_d, Py_ssize_t out_h,
                                 Py_ssize_t out_w) noexcept nogil:
     """The most taps any window has (the size of the tap_offset scratch)."""
@@ -1303,9 +1309,8 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
     if group_rows > 0 and channels > 0:
         scratch.w_pad = padded_w_windows(win, in_row_elements // channels, &scratch.w_taps)
     # (room for max_rows_group's padded rows)
-    scratch.group_rows = (cypool_aligned_malloc(group_rows * item_size * (
-        in_row_elements + 2 * max(scratch.w_taps - 1, 0) * channels))
-                          if group_rows > 0 else NULL)
+    scratch.group_rows = (cypool_aligned_malloc(group_rows * item_size * padded_row_elements(
+        in_row_elements, scratch.w_taps, channels)) if group_rows > 0 else NULL)
     scratch.stream = stream
     if (scratch.row_offset == NULL or scratch.tap_offset == NULL or scratch.new_row == NULL
             or scratch.ordinal == NULL

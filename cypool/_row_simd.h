@@ -1051,17 +1051,16 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 /* AVX2: a vector of lanes at a time by a masked gather, the sums blended in where a
    lane has a source (lane by lane, the AVX2 build's average gradient of 3 channels
    took 5-9x its floor) */
-#define CYPOOL_GATHER_SOURCES_float(at, have)                                          \
-    _mm256_mask_i32gather_ps(_mm256_setzero_ps(), from, (at), _mm256_castsi256_ps(have), 4)
-#define CYPOOL_GATHER_SOURCES_double(at, have)                                         \
-    _mm256_mask_i32gather_pd(_mm256_setzero_pd(), from, (at),                          \
-                             _mm256_castsi256_pd(_mm256_cvtepi32_epi64(have)), 8)
 #define CYPOOL_SOURCE_LANES_float(p) _mm256_loadu_si256((const __m256i *)(p))
 #define CYPOOL_SOURCE_LANES_double(p) _mm_loadu_si128((const __m128i *)(p))
 #define CYPOOL_HAVE_LANES_float(at) _mm256_cmpgt_epi32((at), _mm256_set1_epi32(-1))
 #define CYPOOL_HAVE_LANES_double(at) _mm_cmpgt_epi32((at), _mm_set1_epi32(-1))
 #define CYPOOL_HAVE_MASK_float(have) _mm256_castsi256_ps(have)
 #define CYPOOL_HAVE_MASK_double(have) _mm256_castsi256_pd(_mm256_cvtepi32_epi64(have))
+#define CYPOOL_GATHER_SOURCES_float(at, have)                                          \
+    _mm256_mask_i32gather_ps(_mm256_setzero_ps(), from, (at), CYPOOL_HAVE_MASK_float(have), 4)
+#define CYPOOL_GATHER_SOURCES_double(at, have)                                         \
+    _mm256_mask_i32gather_pd(_mm256_setzero_pd(), from, (at), CYPOOL_HAVE_MASK_double(have), 8)
 #define CYPOOL_ADD_SOURCES(T, U, SUF, MASK)                                            \
     Py_ssize_t i = 0;                                                                  \
     for (; i + lanes <= n; i += lanes) {                                               \
