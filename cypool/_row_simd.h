@@ -510,8 +510,20 @@ static inline int cypool_any_suspect(cypool_suspect acc)
             V v_ = *(const V *)(src + row_offset[r_] + (w));                           \
             CYPOOL_VMAX(T, (m), v_);                                                   \
         }                                                                              \
-        nz |= (M)((m) == 0) & (M)((M)(m) < 0);                                         \
+        nz |= CYPOOL_NEGATIVE_ZERO_LANES_##T(m);                                       \
     } while (0)
+/* lanes of a vector m holding -0.0 (its bits are the lowest signed integer's) */
+#define CYPOOL_NEGATIVE_ZERO_LANES_float(m) ((M)(m) == INT32_MIN)
+#define CYPOOL_NEGATIVE_ZERO_LANES_double(m) ((M)(m) == INT64_MIN)
+#define CYPOOL_NO_NEGATIVE_ZERO(m) ((M){0})
+#define CYPOOL_NEGATIVE_ZERO_LANES_int8_t CYPOOL_NO_NEGATIVE_ZERO
+#define CYPOOL_NEGATIVE_ZERO_LANES_uint8_t CYPOOL_NO_NEGATIVE_ZERO
+#define CYPOOL_NEGATIVE_ZERO_LANES_int16_t CYPOOL_NO_NEGATIVE_ZERO
+#define CYPOOL_NEGATIVE_ZERO_LANES_uint16_t CYPOOL_NO_NEGATIVE_ZERO
+#define CYPOOL_NEGATIVE_ZERO_LANES_int32_t CYPOOL_NO_NEGATIVE_ZERO
+#define CYPOOL_NEGATIVE_ZERO_LANES_uint32_t CYPOOL_NO_NEGATIVE_ZERO
+#define CYPOOL_NEGATIVE_ZERO_LANES_int64_t CYPOOL_NO_NEGATIVE_ZERO
+#define CYPOOL_NEGATIVE_ZERO_LANES_uint64_t CYPOOL_NO_NEGATIVE_ZERO
 #define CYPOOL_LOWEST(x)                                                               \
     _Generic((x), float: -INFINITY, double: -INFINITY, int8_t: INT8_MIN, uint8_t: 0,   \
              int16_t: INT16_MIN, uint16_t: 0, int32_t: INT32_MIN, uint32_t: 0,         \
@@ -543,6 +555,50 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         else                                                                           \
             memcpy(out + (i) * CH, &m_, PX * CH * sizeof(T));                          \
     } while (0)
+/* Three channels fill no vector with whole pixels (PX*CH < LN), so blocks of LN
+   pixels: three output vectors, each tap's lanes taken from the column maxima of
+   the block's 6 vectors of input and the first of the next, carried on as the next
+   block's first (tap t of output
+   element e = 3p + ch is input (2p + t)*3 + ch), at most three consecutive ones
+   (two shuffles; the second folds away where two suffice).  Not for 1- and 2-byte
+   lanes: their shuffles cost more than the lanes PX*CH leaves idle (1.00-1.12x). */
+#define CYPOOL_T3_IN(j) ((2 * ((Q_ * LN + (j)) / 3) + T_) * 3 + (Q_ * LN + (j)) % 3)
+#define CYPOOL_T3_P1(j)                                                                \
+    (CYPOOL_T3_IN(j) / LN == LO_ ? CYPOOL_T3_IN(j) % LN                                \
+     : CYPOOL_T3_IN(j) / LN == LO_ + 1 ? LN + CYPOOL_T3_IN(j) % LN : 0)
+#define CYPOOL_T3_P2(j) (CYPOOL_T3_IN(j) / LN == LO_ + 2 ? LN + CYPOOL_T3_IN(j) % LN : (j))
+#define CYPOOL_T3_TAP(LANES, dst, q, t)                                                \
+    do {                                                                               \
+        enum { Q_ = (q), T_ = (t), LO_ = ((2 * ((q) * LN / 3) + (t)) * 3 + (q) * LN % 3) / LN }; \
+        V p_ = __builtin_shufflevector(cm[LO_], cm[LO_ + 1], CYPOOL_LIST##LANES(CYPOOL_T3_P1)); \
+        (dst) = __builtin_shufflevector(p_, cm[LO_ + 2], CYPOOL_LIST##LANES(CYPOOL_T3_P2)); \
+    } while (0)
+#define CYPOOL_T3_OUTPUT(T, LANES, q)                                                  \
+    do {                                                                               \
+        V m_, v_;                                                                      \
+        CYPOOL_T3_TAP(LANES, m_, q, 0);                                                \
+        CYPOOL_T3_TAP(LANES, v_, q, 1);                                                \
+        CYPOOL_VMAX(T, m_, v_);                                                        \
+        if (n_w == 3) {                                                                \
+            CYPOOL_T3_TAP(LANES, v_, q, 2);                                            \
+            CYPOOL_VMAX(T, m_, v_);                                                    \
+        }                                                                              \
+        *(V *)(out + i * 3 + (q) * LN) = m_;                                           \
+    } while (0)
+#define CYPOOL_T3_BLOCKS(T, LANES)                                                     \
+    if (CH == 3 && sizeof(T) >= 4) {                                                   \
+        V cm[8]; /* cm[7]: a shuffle's operand whose lanes are never taken */          \
+        if (i + LN <= n && (2 * i + 2 * LN) * 3 + LN <= n_in)                          \
+            CYPOOL_COLUMN_MAX(T, cm[0], 2 * i * 3);                                    \
+        for (; i + LN <= n && (2 * i + 2 * LN) * 3 + LN <= n_in; i += LN) {            \
+            for (int v = 1; v < 7; v++) CYPOOL_COLUMN_MAX(T, cm[v], 2 * i * 3 + v * LN); \
+            cm[7] = cm[6];                                                             \
+            CYPOOL_T3_OUTPUT(T, LANES, 0);                                             \
+            CYPOOL_T3_OUTPUT(T, LANES, 1);                                             \
+            CYPOOL_T3_OUTPUT(T, LANES, 2);                                             \
+            cm[0] = cm[6]; /* the next block's first vector */                         \
+        }                                                                              \
+    }
 /* Blocks of PX pixels, carrying c (the vector at the next block's start) on as the
    next a while all of it is in range; then blocks whose c is scalar column maxima,
    the last one ending at pixel n (overlapping: a max may be computed twice). */
@@ -555,7 +611,9 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         /* input elements in the windows */                                            \
         const Py_ssize_t n_in = (2 * n + n_w - 2 - clipped) * CH;                      \
         V a, b, c;                                                                     \
-        CYPOOL_COLUMN_MAX(T, a, 0);                                                    \
+        CYPOOL_T3_BLOCKS(T, LANES)                                                     \
+        if (i + PX <= n && (2 * i + 2 * PX) * CH + LN <= n_in)                         \
+            CYPOOL_COLUMN_MAX(T, a, 2 * i * CH);                                       \
         for (; i + PX <= n && (2 * i + 2 * PX) * CH + LN <= n_in; i += PX) {           \
             CYPOOL_COLUMN_MAX(T, b, (2 * i + 2 * PX) * CH - LN);                       \
             CYPOOL_COLUMN_MAX(T, c, (2 * i + 2 * PX) * CH);                            \

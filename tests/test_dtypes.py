@@ -5,7 +5,7 @@ from hypothesis import given, strategies as st
 
 import cypool
 import reference as R
-from conftest import cases, fmt_for, full_shape, make_values
+from conftest import cases, fmt_for, full_shape, kernel_builds, make_values, use_kernel_build
 
 MAX_DTYPES = [np.float16, np.float32, np.float64, np.int8, np.uint8, np.int16, np.uint16,
               np.int32, np.uint32, np.int64, np.uint64]
@@ -357,3 +357,28 @@ def test_few_channel_strided_rows(dtype, channels, stride, output_streaming):
                 out, arg = cypool.max_pool_with_argmax(x, *args, dilations=[1, d])
                 np.testing.assert_array_equal(out, exp_out)
                 np.testing.assert_array_equal(arg, exp_arg)
+
+
+@pytest.mark.parametrize("variant", kernel_builds())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32],
+                         ids=lambda d: np.dtype(d).name)
+def test_three_channel_stride2_max_rows_in_every_build(monkeypatch, variant, dtype):
+    """Three channels at stride 2 (RGB) go in blocks of three output vectors, each
+    tap's lanes shuffled from up to three column-maxima vectors (4- and 8-byte lanes),
+    then the whole-pixel blocks finish the row.  Every build (their vectors differ in
+    width), rows of 0-3 blocks and a remainder, 2 and 3 taps, the right border's
+    clipped window, NaN, -0.0 and ties against the reference."""
+    use_kernel_build(monkeypatch, variant)
+    rng = np.random.default_rng(11)
+    for width in (17, 47, 48, 49, 50, 63, 95, 96, 97, 98, 99, 130, 193, 196):
+        x = make_values(rng, (2, 3, width, 3), dtype, "small")
+        if x.dtype.kind == "f":
+            flat = x.reshape(-1)
+            flat[rng.integers(0, flat.size, size=flat.size // 8)] = -0.0
+            flat[rng.integers(0, flat.size, size=3)] = np.nan
+        for kh, k in ((2, 2), (3, 3), (1, 3)):
+            for pad in ("SAME", "VALID"):
+                want = R.ref_max_pool(x, [kh, k], 2, pad, "NHWC")
+                got = cypool.max_pool2d(x, [kh, k], 2, pad)
+                np.testing.assert_array_equal(got, want)
+                np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
