@@ -567,20 +567,20 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     (CYPOOL_T3_IN(j) / LN == LO_ ? CYPOOL_T3_IN(j) % LN                                \
      : CYPOOL_T3_IN(j) / LN == LO_ + 1 ? LN + CYPOOL_T3_IN(j) % LN : 0)
 #define CYPOOL_T3_P2(j) (CYPOOL_T3_IN(j) / LN == LO_ + 2 ? LN + CYPOOL_T3_IN(j) % LN : (j))
-#define CYPOOL_T3_TAP(LANES, dst, q, t)                                                \
+#define CYPOOL_T3_TAP(LANES, dst, from, q, t)                                          \
     do {                                                                               \
         enum { Q_ = (q), T_ = (t), LO_ = ((2 * ((q) * LN / 3) + (t)) * 3 + (q) * LN % 3) / LN }; \
-        V p_ = __builtin_shufflevector(cm[LO_], cm[LO_ + 1], CYPOOL_LIST##LANES(CYPOOL_T3_P1)); \
-        (dst) = __builtin_shufflevector(p_, cm[LO_ + 2], CYPOOL_LIST##LANES(CYPOOL_T3_P2)); \
+        V p_ = __builtin_shufflevector(from[LO_], from[LO_ + 1], CYPOOL_LIST##LANES(CYPOOL_T3_P1)); \
+        (dst) = __builtin_shufflevector(p_, from[LO_ + 2], CYPOOL_LIST##LANES(CYPOOL_T3_P2)); \
     } while (0)
 #define CYPOOL_T3_OUTPUT(T, LANES, q)                                                  \
     do {                                                                               \
         V m_, v_;                                                                      \
-        CYPOOL_T3_TAP(LANES, m_, q, 0);                                                \
-        CYPOOL_T3_TAP(LANES, v_, q, 1);                                                \
+        CYPOOL_T3_TAP(LANES, m_, cm, q, 0);                                            \
+        CYPOOL_T3_TAP(LANES, v_, cm, q, 1);                                            \
         CYPOOL_VMAX(T, m_, v_);                                                        \
         if (n_w == 3) {                                                                \
-            CYPOOL_T3_TAP(LANES, v_, q, 2);                                            \
+            CYPOOL_T3_TAP(LANES, v_, cm, q, 2);                                        \
             CYPOOL_VMAX(T, m_, v_);                                                    \
         }                                                                              \
         *(V *)(out + i * 3 + (q) * LN) = m_;                                           \
@@ -644,6 +644,35 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         }                                                                              \
     }                                                                                  \
     for (int j_ = 0; j_ < LN; j_++) negative_zero |= nz[j_] != 0;
+/* The average's blocks of LN pixels for three channels, as the max's but from each
+   row's vectors in turn, its taps added in window order.  They never reach the last
+   output (its window would end past n_in), so never the clipped divisor. */
+#define CYPOOL_T3_AVG_SUM(LANES, q)                                                    \
+    do {                                                                               \
+        V v_;                                                                          \
+        CYPOOL_T3_TAP(LANES, v_, in, q, 0);                                            \
+        acc[q] += v_;                                                                  \
+        CYPOOL_T3_TAP(LANES, v_, in, q, 1);                                            \
+        acc[q] += v_;                                                                  \
+        if (n_w == 3) {                                                                \
+            CYPOOL_T3_TAP(LANES, v_, in, q, 2);                                        \
+            acc[q] += v_;                                                              \
+        }                                                                              \
+    } while (0)
+#define CYPOOL_T3_AVG_BLOCKS(T, LANES)                                                 \
+    if (CH == 3 && sizeof(T) >= 4) {                                                   \
+        for (; i + LN <= n && (2 * i + 2 * LN) * 3 + LN <= n_in; i += LN) {            \
+            V acc[3] = {{0}, {0}, {0}};                                                \
+            for (Py_ssize_t r = 0; r < n_rows; r++) {                                  \
+                const V *s = (const V *)(src + row_offset[r] + 2 * i * 3);             \
+                V in[8] = {s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[6]};            \
+                CYPOOL_T3_AVG_SUM(LANES, 0);                                           \
+                CYPOOL_T3_AVG_SUM(LANES, 1);                                           \
+                CYPOOL_T3_AVG_SUM(LANES, 2);                                           \
+            }                                                                          \
+            for (int q = 0; q < 3; q++) *(V *)(out + i * 3 + q * LN) = acc[q] / divisor; \
+        }                                                                              \
+    }
 /* The average's blocks: as the max's, but each row's taps are added in window order
    (row by row, the taps along W in turn), so no column sums; the third tap's pixel
    after the block comes whole from the row while in range, else lane by lane (0
@@ -655,6 +684,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     typedef cypool_##T##_vec V;                                                        \
     if (n >= PX) {                                                                     \
         const Py_ssize_t n_in = (2 * n + n_w - 2 - clipped) * CH;                      \
+        CYPOOL_T3_AVG_BLOCKS(T, LANES)                                                 \
         while (i < n) {                                                                \
             if (i + PX > n) i = n - PX;                                                \
             const Py_ssize_t after = (2 * i + 2 * PX) * CH;                            \

@@ -362,12 +362,13 @@ def test_few_channel_strided_rows(dtype, channels, stride, output_streaming):
 @pytest.mark.parametrize("variant", kernel_builds())
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32],
                          ids=lambda d: np.dtype(d).name)
-def test_three_channel_stride2_max_rows_in_every_build(monkeypatch, variant, dtype):
+def test_three_channel_stride2_rows_in_every_build(monkeypatch, variant, dtype):
     """Three channels at stride 2 (RGB) go in blocks of three output vectors, each
-    tap's lanes shuffled from up to three column-maxima vectors (4- and 8-byte lanes),
-    then the whole-pixel blocks finish the row.  Every build (their vectors differ in
-    width), rows of 0-3 blocks and a remainder, 2 and 3 taps, the right border's
-    clipped window, NaN, -0.0 and ties against the reference."""
+    tap's lanes shuffled from up to three vectors (4- and 8-byte lanes): the max's
+    from column maxima, the average's from each row in turn; then the whole-pixel
+    blocks finish the row.  Every build (their vectors differ in width), rows of 0-3
+    blocks and a remainder, 2 and 3 taps, the right border's clipped window, NaN,
+    -0.0 and ties against the reference."""
     use_kernel_build(monkeypatch, variant)
     rng = np.random.default_rng(11)
     for width in (17, 47, 48, 49, 50, 63, 95, 96, 97, 98, 99, 130, 193, 196):
@@ -382,3 +383,6 @@ def test_three_channel_stride2_max_rows_in_every_build(monkeypatch, variant, dty
                 got = cypool.max_pool2d(x, [kh, k], 2, pad)
                 np.testing.assert_array_equal(got, want)
                 np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+                if x.dtype.kind == "f":
+                    np.testing.assert_array_equal(cypool.avg_pool2d(x, [kh, k], 2, pad),
+                                                  R.ref_avg_pool(x, [kh, k], 2, pad, "NHWC"))
