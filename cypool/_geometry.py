@@ -406,10 +406,39 @@ def check_rank(shape, allowed, name="input"):
                          f"got rank {len(shape)} with shape {tuple(shape)}")
 
 
-def parse_pool_args(shape, ksize, strides, padding, data_format, dilations, n_spatial=None,
-                    full_length=True, strides_default=None, name="input", ksize_name="ksize",
-                    ceil_mode=False,
-                    count_include_pad=False, divisor_override=None):
+_PLAIN_TYPES = frozenset((int, bool, str, type(None)))
+_PARSED = {}  # call -> PoolGeometry; valid calls only (errors raise every time)
+_PARSED_MAX = 512
+
+
+def parse_pool_args(shape, *args, **kwargs):
+    """Validate a pooling call on an input of ``shape`` and return its PoolGeometry
+    (see _parse_pool_args for the arguments).
+
+    Calls whose arguments are all ints, bools, strings or None (``max_pool(x, 2, 2,
+    'VALID')``) are looked up first, keyed with each argument's type (1 and True
+    stay apart): repeated calls (pipelines, training loops) skip normalising them, a
+    quarter of a small input's call.  Others (sequences, NumPy scalars, tensors) are
+    parsed every time.
+    """
+    values = args + tuple(kwargs.values())
+    types = tuple(map(type, values))
+    if not _PLAIN_TYPES.issuperset(types):
+        return _parse_pool_args(shape, *args, **kwargs)
+    key = (shape, tuple(kwargs), values, types)
+    geom = _PARSED.get(key)
+    if geom is None:
+        geom = _parse_pool_args(shape, *args, **kwargs)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = geom
+    return geom
+
+
+def _parse_pool_args(shape, ksize, strides, padding, data_format, dilations, n_spatial=None,
+                     full_length=True, strides_default=None, name="input", ksize_name="ksize",
+                     ceil_mode=False,
+                     count_include_pad=False, divisor_override=None):
     """Validate a pooling call on an input of ``shape`` and return its PoolGeometry.
 
     ``n_spatial`` fixes the rank (max_pool2d etc.); otherwise it follows the input rank.

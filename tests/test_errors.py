@@ -89,6 +89,30 @@ def test_non_integer_ksize_is_rejected(op):
         OPS[op](X4, 2, [1.5, 1], "VALID")
 
 
+@pytest.mark.parametrize("op", OP_NAMES)
+def test_repeated_calls_are_validated_every_time(op):
+    """Calls of plain Python arguments find their geometry in a table after the first
+    time; a value equal to a valid one but of another type (True for 1, 2.0 for 2) or
+    a bad value right after a good call must still raise, and a good call after a
+    bad one still give the result."""
+    good = OPS[op](X4, 1, 1, "VALID")
+    for _ in range(2):
+        with pytest.raises(TypeError, match="ksize"):
+            OPS[op](X4, True, 1, "VALID")
+        with pytest.raises(TypeError, match="strides"):
+            OPS[op](X4, 1, 1.0, "VALID")
+        with pytest.raises(ValueError, match="padding"):
+            OPS[op](X4, 1, 1, "valid")
+        with pytest.raises(ValueError, match="ksize"):
+            OPS[op](X4, 0, 1, "VALID")
+        again = OPS[op](X4, 1, 1, "VALID")
+        for a, b in zip(*(r if isinstance(r, tuple) else (r,) for r in (good, again))):
+            np.testing.assert_array_equal(a, b)
+    for k, s, pad, size in ((2, 2, "VALID", 3), (2, 2, "SAME", 3), (3, 2, "VALID", 2)):
+        out = OPS[op](X4, k, s, pad)
+        assert (out[0] if isinstance(out, tuple) else out).shape[1:3] == (size, size)
+
+
 @pytest.mark.parametrize("label,value", [
     ("zero", [1, 0]), ("negative", [-1, 1]), ("wrong-length", [1, 1, 1]), ("empty", []),
 ])
