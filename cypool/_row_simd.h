@@ -1052,14 +1052,13 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     _mm256_mask_cmpge_epi32_mask((m), (v), _mm256_setzero_si256())
 #define CYPOOL_PERMUTE_INDEX_double(v, base)                                           \
     _mm512_cvtepi32_epi64(_mm256_sub_epi32((v), _mm256_set1_epi32(base)))
-#define CYPOOL_ADD_SOURCES_PERMUTE(T, U, SUF, MASK)                                    \
-    for (Py_ssize_t i = 0, b = 0; i < n; i += lanes, b++) {                            \
-        Py_ssize_t left = n - i;                                                       \
-        MASK in = left >= lanes ? (MASK)~(MASK)0 : (MASK)(((MASK)1 << left) - 1);      \
+/* the lanes [i, i + lanes) of block b where ``in`` (all of them but in the row's last
+   block, whose mask is built once) */
+#define CYPOOL_ADD_SOURCES_BLOCK(T, U, SUF, MASK, in, count)                           \
+    do {                                                                               \
         if (base[b] < 0) { /* sources spread too wide: lane by lane */                 \
-            for (Py_ssize_t l = i; l < i + (left < lanes ? left : lanes); l++)         \
-                CYPOOL_ADD_SOURCE(T, U, l);                                            \
-            continue;                                                                  \
+            for (Py_ssize_t l = i; l < i + (count); l++) CYPOOL_ADD_SOURCE(T, U, l);   \
+            break;                                                                     \
         }                                                                              \
         __typeof__(CYPOOL_SOURCES_##T(source, in)) at =                                \
             CYPOOL_SOURCES_##T(source + i, in);                                        \
@@ -1069,7 +1068,13 @@ static inline int cypool_any_suspect(cypool_suspect acc)
             _mm512_loadu_##SUF(from + base[b] + lanes));                               \
         __typeof__(v) a = _mm512_maskz_loadu_##SUF(in, sum + i);                       \
         _mm512_mask_storeu_##SUF(sum + i, in, _mm512_mask_add_##SUF(a, have, a, v));  \
-    }
+    } while (0)
+#define CYPOOL_ADD_SOURCES_PERMUTE(T, U, SUF, MASK)                                    \
+    Py_ssize_t i = 0, b = 0;                                                           \
+    for (; i + lanes <= n; i += lanes, b++)                                            \
+        CYPOOL_ADD_SOURCES_BLOCK(T, U, SUF, MASK, (MASK)~(MASK)0, lanes);              \
+    if (i < n)                                                                         \
+        CYPOOL_ADD_SOURCES_BLOCK(T, U, SUF, MASK, (MASK)(((MASK)1 << (n - i)) - 1), n - i);
 #endif
 
 /* The same sums for a dx row of few channels, along the whole row of n = in_w * C
