@@ -18,8 +18,8 @@ from cypool._pool_rows cimport (
     CELL_BYTES, GATHER_PAD, GROUP_WINDOW, MODE_ARGMAX, RowScratch, cypool_aligned_free,
     cypool_aligned_malloc, cypool_gather_bases, cypool_gather_row, cypool_gather_row_few,
     cypool_index_bounds, cypool_max_grad_cell, cypool_max_grad_ring, cypool_max_grad_ring_ok,
-    cypool_store_fence, dtype_code, free_row_scratch, new_row_scratch, new_rows, pool_row,
-    prefetch_new_rows, window_rows, window_taps,
+    cypool_scatter_add, cypool_store_fence, dtype_code, free_row_scratch, new_row_scratch,
+    new_rows, pool_row, prefetch_new_rows, window_rows, window_taps,
 )
 from cypool._windows cimport Windows, unpack_windows
 
@@ -104,7 +104,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef bint per_cell = ((max_t is float or max_t is double)
                           and channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES)
     cdef Py_ssize_t in_rows = x.shape[1] * in_h
-    cdef int64_t j, own_first, own_end
+    cdef int64_t j
     cdef const max_t* x_ptr = &x[0, 0, 0, 0, 0]
     cdef const max_t* grad_ptr = &grad[0, 0, 0, 0, 0]
     cdef max_t* dx_ptr = &dx[0, 0, 0, 0, 0]
@@ -213,14 +213,10 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                         continue
                     pool_row(MODE_ARGMAX, xp, values, index, 0,
                              &win, od, oh, out_w, in_h, in_w, channels, &scratch)
-                    own_first = own_lo * row_elements
-                    own_end = own_hi * row_elements
-                    for i in range(out_w * channels):  # in output order
-                        j = index[i]
-                        # -1: an empty window has no gradient; a window
-                        # shared with another task adds only into own rows
-                        if own_first <= j < own_end:
-                            d[j] += g[i]
+                    # in output order; -1: an empty window has no gradient; a window
+                    # shared with another task adds only into own rows
+                    cypool_scatter_add(dtype_code(x_ptr), d, g, index, out_w * channels,
+                                       own_lo * row_elements, own_hi * row_elements)
             zero_rows(d, zeroed, own_hi, row_elements)
         free(values)
         free(index)

@@ -172,6 +172,9 @@ cdef extern from "_row_simd.h":
     # int32 of room)
     void cypool_gather_bases(int dtype, const int32_t* slot_source, Py_ssize_t n_slots,
                              Py_ssize_t n, int32_t* base) noexcept nogil
+    # the max gradient's adds of a row: dx[index[i]] += g[i] where lo <= index[i] < hi
+    void cypool_scatter_add(int dtype, void* dx, const void* g, const int64_t* index,
+                            Py_ssize_t n, int64_t lo, int64_t hi) noexcept nogil
     # the max gradient of a cell: dx[tap_offset[t] + c] += g[c] for the tap t argmax
     # picks for channel c (x and dx share the offsets), c < n (floats only)
     void cypool_max_grad_cell(int dtype, const void* x, void* dx, const void* g,

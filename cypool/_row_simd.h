@@ -1420,8 +1420,23 @@ static inline int cypool_any_suspect(cypool_suspect acc)
                             (, divisor, clipped_divisor))                              \
     }
 
+/* the max gradient's adds of a row's argmax indices: dx[index[i]] += g[i] for i < n
+   in output order, where lo <= index[i] < hi (-1: an empty window; outside: a window
+   shared with another task's rows); a helper of its own keeps the bounds in
+   registers (in the kernel's loop they were reloaded from the stack each add) */
+#define CYPOOL_SCATTER_ADD(T)                                                          \
+    static CYPOOL_NOINLINE void cypool_scatter_add_##T(                                \
+        T *dx, const T *g, const int64_t *index, Py_ssize_t n, int64_t lo, int64_t hi) \
+    {                                                                                  \
+        const uint64_t size = (uint64_t)(hi - lo);                                     \
+        for (Py_ssize_t i = 0; i < n; i++) {                                           \
+            int64_t j = index[i];                                                      \
+            if ((uint64_t)(j - lo) < size) dx[j] += g[i];                              \
+        }                                                                              \
+    }
 #define CYPOOL_MAX_HELPERS(T, IT, LANES)                                               \
     CYPOOL_VECTOR_TYPES(T, IT)                                                         \
+    CYPOOL_SCATTER_ADD(T)                                                              \
     CYPOOL_MAX_CELL(T)                                                                 \
     CYPOOL_MAX_ROWS_GROUP(T)                                                           \
     CYPOOL_MAX_STRIDE2(T, LANES)                                                       \
@@ -1559,6 +1574,15 @@ static inline int cypool_max_rows_group(int dtype, const void *base,
 {
     switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_ROWS_GROUP) }
     return 1;
+}
+
+#define CYPOOL_CASE_SCATTER_ADD(T, code)                                               \
+    case code: cypool_scatter_add_##T((T *)dx, (const T *)g, index, n, lo, hi); break;
+static inline void cypool_scatter_add(int dtype, void *dx, const void *g,
+                                      const int64_t *index, Py_ssize_t n, int64_t lo,
+                                      int64_t hi)
+{
+    switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_SCATTER_ADD) }
 }
 
 static inline void cypool_max_stride2(int dtype, void *out, const void *src,
