@@ -21,7 +21,7 @@ from cypool._pool_rows cimport (
     cypool_scatter_add, cypool_store_fence, dtype_code, free_row_scratch, new_row_scratch,
     new_rows, pool_row, prefetch_new_rows, window_rows, window_taps,
 )
-from cypool._windows cimport Windows, unpack_windows
+from cypool._windows cimport Windows, last_tap, unpack_windows
 
 
 cdef inline void zero_rows(max_t* d, Py_ssize_t start, Py_ssize_t stop,
@@ -30,11 +30,6 @@ cdef inline void zero_rows(max_t* d, Py_ssize_t start, Py_ssize_t stop,
     streams large ones)."""
     if stop > start:
         memset(d + start * row_size, 0, (stop - start) * row_size * sizeof(max_t))
-
-
-cdef inline Py_ssize_t last_tap(const Windows* win, int axis, Py_ssize_t o) noexcept nogil:
-    """The last in-bounds input index of output o's window along axis (count > 0)."""
-    return win.first[axis][o] + (win.count[axis][o] - 1) * win.dilation[axis]
 
 
 # windows of fewer taps go cell by cell (ring_rows)

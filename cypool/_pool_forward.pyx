@@ -20,7 +20,7 @@ from cypool._pool_rows cimport (
     cypool_narrow_indices, cypool_store_fence, free_row_scratch, new_row_scratch,
     pool_row_group, row_group_size,
 )
-from cypool._windows cimport Windows, unpack_windows
+from cypool._windows cimport Windows, last_tap, unpack_windows
 
 # What pool_forward computes.
 MAX = 0
@@ -33,6 +33,33 @@ cdef extern from "_row_simd.h" nogil:
     void cypool_narrow_half(const float* src, uint16_t* dst, Py_ssize_t n)
 
 
+cdef inline void widen_group_rows(const uint16_t* half_x, float* half_plane,
+                                  const Windows* win, Py_ssize_t p, Py_ssize_t od,
+                                  Py_ssize_t oh, Py_ssize_t n_rows, Py_ssize_t in_h,
+                                  Py_ssize_t row_elements, Py_ssize_t plane_size,
+                                  Py_ssize_t* widened) noexcept nogil:
+    """Widen the input rows (d * in_h + h) of float16 plane p that output rows (od, oh
+    .. oh + n_rows) read and the thread's half_plane lacks, just before they are
+    pooled (a whole plane widened at once left the cache before it was pooled when
+    over L2's size): ``widened`` holds the plane and its rows [lo, hi) widened so far,
+    growing from the first d tap's slab (whose rows all come before any later output
+    row's, the first taps never decreasing) to the group's last row."""
+    cdef Py_ssize_t lo = win.first[0][od] * in_h, hi = lo, o
+    if win.count[0][od] > 0:
+        for o in range(oh, oh + n_rows):
+            if win.count[1][o] > 0:
+                hi = max(hi, last_tap(win, 0, od) * in_h + last_tap(win, 1, o) + 1)
+    if widened[0] != p or lo < widened[1]:
+        widened[0] = p
+        widened[1] = lo
+        widened[2] = lo
+    if hi > widened[2]:
+        cypool_widen_half(half_x + p * plane_size + widened[2] * row_elements,
+                          <uint32_t*>half_plane + widened[2] * row_elements,
+                          (hi - widened[2]) * row_elements)
+        widened[2] = hi
+
+
 cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* argmax_ptr,
                       int32_t* argmax32_ptr, const Windows* win, Py_ssize_t n_planes,
                       Py_ssize_t in_d, Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t out_d,
@@ -42,10 +69,10 @@ cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* arg
                       max_t* half_planes) noexcept nogil:
     """pool_forward's work on raw pointers; returns 1 when scratch memory ran out.
     With ``half_x`` (then max_t is float; x_ptr and out_ptr unused) the input and the
-    output are float16 bits: each thread widens the plane it comes to into its own
-    plane of ``half_planes`` (thread t's at t * plane size) and pools that, a row
-    group into a row block of its own that it rounds into ``half_out`` (no float32
-    copy of the whole input or output in memory)."""
+    output are float16 bits: each thread widens the rows of the plane it comes to into
+    its own plane of ``half_planes`` (thread t's at t * plane size) as its row groups
+    need them and pools that, a row group into a row block of its own that it rounds
+    into ``half_out`` (no float32 copy of the whole input or output in memory)."""
     cdef Py_ssize_t plane_size = in_d * in_h * in_w * channels
     cdef Py_ssize_t out_row_size = out_w * channels
     # output rows go in groups of pool_row_group's size within a (d) row of a plane
@@ -60,7 +87,7 @@ cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* arg
     cdef max_t* out_rows
     cdef max_t* half_plane = NULL  # float16: the thread's widened plane ...
     cdef max_t* half_rows = NULL   # ... and its row group before rounding
-    cdef Py_ssize_t* widened = NULL  # ... and which plane it holds (-1: none yet)
+    cdef Py_ssize_t* widened = NULL  # ... which plane it holds (-1: none yet), which rows
     cdef int failed_flag = 0
     cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
     with parallel(num_threads=num_threads):
@@ -79,7 +106,7 @@ cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* arg
         if half_x != NULL:
             half_plane = half_planes + threadid() * plane_size
             half_rows = <max_t*>cypool_aligned_malloc(group * out_row_size * sizeof(max_t))
-            widened = <Py_ssize_t*>malloc(sizeof(Py_ssize_t))
+            widened = <Py_ssize_t*>malloc(3 * sizeof(Py_ssize_t))
             if half_rows == NULL or widened == NULL:
                 failed[0] = 1
             else:
@@ -96,10 +123,8 @@ cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* arg
                 plane = x_ptr + p * plane_size
                 out_rows = out_ptr + row * out_row_size
             else:
-                if widened[0] != p:
-                    cypool_widen_half(half_x + p * plane_size, <uint32_t*>half_plane,
-                                      plane_size)
-                    widened[0] = p
+                widen_group_rows(half_x, <float*>half_plane, win, p, plane_row % out_d, oh,
+                                 n_rows, in_h, in_w * channels, plane_size, widened)
                 plane = half_plane
                 out_rows = half_rows
             index_row = argmax_ptr + row * out_row_size if argmax_ptr != NULL else wide_row

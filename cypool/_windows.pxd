@@ -33,3 +33,8 @@ cdef inline Windows unpack_windows(tuple first, tuple count, tuple divisor,
         win.dilation[axis] = dilation[axis]
     win.span_lo, win.span_hi, win.span_step = span
     return win
+
+
+cdef inline Py_ssize_t last_tap(const Windows* win, int axis, Py_ssize_t o) noexcept nogil:
+    """The last in-bounds input index of output o's window along axis (count > 0)."""
+    return win.first[axis][o] + (win.count[axis][o] - 1) * win.dilation[axis]

@@ -181,8 +181,10 @@ def test_float16_avg_matches_float32_then_round(c):
 @given(c=cases(dtypes=(np.float16,), allow_empty=False), threads=st.sampled_from([1, 2, 3]),
        whole=st.booleans(), strided=st.booleans())
 def test_float16_planes_widened_by_their_threads(c, threads, whole, strided):
-    """C-contiguous float16 goes to the kernel as it is: each thread widens the plane
-    it comes to into its own float32 plane and rounds each row block (planes above
+    """C-contiguous float16 goes to the kernel as it is: each thread widens the rows of
+    the plane it comes to into its own float32 plane as its row groups reach them
+    (from any row group on: the plane's rows are split among threads) and rounds each
+    row block (planes above
     HALF_PLANE_BYTES, and strided inputs, take whole float32 copies): the bits of max,
     average and argmax are those of pooling the float32 cast and rounding once, at any
     thread count, with NaN payloads (signalling too), subnormals, infinities and
