@@ -557,11 +557,11 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     } while (0)
 /* Three channels fill no vector with whole pixels (PX*CH < LN), so blocks of LN
    pixels: three output vectors, each tap's lanes taken from the column maxima of
-   the block's 6 vectors of input and the first of the next, carried on as the next
-   block's first (tap t of output
-   element e = 3p + ch is input (2p + t)*3 + ch), at most three consecutive ones
-   (two shuffles; the second folds away where two suffice).  Not for 1- and 2-byte
-   lanes: their shuffles cost more than the lanes PX*CH leaves idle (1.00-1.12x). */
+   the block's 6 vectors of input and the first of the next (carried on as the next
+   block's first): tap t of output element e = 3p + ch is input (2p + t)*3 + ch, in
+   at most three consecutive vectors (two shuffles; the second folds away where two
+   suffice).  Not for 1- and 2-byte lanes: their shuffles cost more than the lanes
+   PX*CH leaves idle (1.00-1.12x). */
 #define CYPOOL_T3_IN(j) ((2 * ((Q_ * LN + (j)) / 3) + T_) * 3 + (Q_ * LN + (j)) % 3)
 #define CYPOOL_T3_P1(j)                                                                \
     (CYPOOL_T3_IN(j) / LN == LO_ ? CYPOOL_T3_IN(j) % LN                                \
