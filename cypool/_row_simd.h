@@ -306,6 +306,9 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_VMAX_NAN_FREE_double(o, v) CYPOOL_VMAX_GENERIC(double, o, v)
 #endif
 #define CYPOOL_VMAX_NAN_FREE(T, o, v) CYPOOL_VMAX_NAN_FREE_##T(o, v)
+/* lanes of a float vector holding -0.0 (its bits are the lowest signed integer's) */
+#define CYPOOL_NEGATIVE_ZERO_LANES_float(m) ((cypool_float_mask)(m) == INT32_MIN)
+#define CYPOOL_NEGATIVE_ZERO_LANES_double(m) ((cypool_double_mask)(m) == INT64_MIN)
 /* ORs into acc the lanes of a float vector u that hold a NaN or a -0.0 (the values a
    max's order shows in); nothing for integers.  AVX-512 DQ classifies a vector in
    one instruction into a bit mask; elsewhere acc is a vector of lane masks. */
@@ -319,9 +322,9 @@ static inline int cypool_any_suspect(cypool_suspect acc) { return acc != 0; }
 #else
 typedef long long cypool_suspect __attribute__((vector_size(CYPOOL_VECTOR_BYTES)));
 #define CYPOOL_SUSPECT_float(acc, u)                                                   \
-    ((acc) |= (cypool_suspect)(((u) != (u)) | ((cypool_float_mask)(u) == INT32_MIN)))
+    ((acc) |= (cypool_suspect)(((u) != (u)) | CYPOOL_NEGATIVE_ZERO_LANES_float(u)))
 #define CYPOOL_SUSPECT_double(acc, u)                                                  \
-    ((acc) |= (cypool_suspect)(((u) != (u)) | ((cypool_double_mask)(u) == INT64_MIN)))
+    ((acc) |= (cypool_suspect)(((u) != (u)) | CYPOOL_NEGATIVE_ZERO_LANES_double(u)))
 static inline int cypool_any_suspect(cypool_suspect acc)
 {
     for (size_t i = 0; i < sizeof acc / sizeof acc[0]; i++)
@@ -512,9 +515,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         }                                                                              \
         nz |= CYPOOL_NEGATIVE_ZERO_LANES_##T(m);                                       \
     } while (0)
-/* lanes of a vector m holding -0.0 (its bits are the lowest signed integer's) */
-#define CYPOOL_NEGATIVE_ZERO_LANES_float(m) ((M)(m) == INT32_MIN)
-#define CYPOOL_NEGATIVE_ZERO_LANES_double(m) ((M)(m) == INT64_MIN)
+/* (integers: none; CYPOOL_COLUMN_MAX's M is their mask type) */
 #define CYPOOL_NO_NEGATIVE_ZERO(m) ((M){0})
 #define CYPOOL_NEGATIVE_ZERO_LANES_int8_t CYPOOL_NO_NEGATIVE_ZERO
 #define CYPOOL_NEGATIVE_ZERO_LANES_uint8_t CYPOOL_NO_NEGATIVE_ZERO
