@@ -15,11 +15,12 @@ from libc.string cimport memset
 
 from cypool._fused_types cimport max_t, avg_t
 from cypool._pool_rows cimport (
-    CELL_BYTES, GATHER_PAD, GROUP_WINDOW, MODE_ARGMAX, RowScratch, cypool_aligned_free,
-    cypool_aligned_malloc, cypool_gather_bases, cypool_gather_row, cypool_gather_row_few,
-    cypool_index_bounds, cypool_max_grad_cell, cypool_max_grad_ring, cypool_max_grad_ring_ok,
-    cypool_scatter_add, cypool_store_fence, dtype_code, free_row_scratch, new_row_scratch,
-    new_rows, pool_row, prefetch_new_rows, window_rows, window_taps,
+    CELL_BYTES, GATHER_PAD, GROUP_WINDOW, MODE_ARGMAX, SHORT_ROW, RowScratch, argmax_window,
+    cypool_aligned_free, cypool_aligned_malloc, cypool_gather_bases, cypool_gather_row,
+    cypool_gather_row_few, cypool_index_bounds, cypool_max_grad_cell, cypool_max_grad_ring,
+    cypool_max_grad_ring_ok, cypool_max_grad_span, cypool_scatter_add, cypool_store_fence,
+    dtype_code, free_row_scratch, new_row_scratch, new_rows, pool_row, prefetch_new_rows,
+    prefetch_short_rows, window_rows, window_taps,
 )
 from cypool._windows cimport Windows, last_tap, unpack_windows
 
@@ -65,6 +66,53 @@ cdef Py_ssize_t ring_rows(const Windows* win, Py_ssize_t out_d, Py_ssize_t out_h
     if (most_h - 1) * row_elements + most_w * channels >= (<Py_ssize_t>1) << 31:
         return 0
     return most_h
+
+
+# a span's windows take at most this many taps (cypool_max_grad_span's int8 ordinals)
+cdef enum:
+    SPAN_TAPS = 127
+
+
+cdef inline bint span_rows_ok(const Windows* win) noexcept nogil:
+    """Whether rows of few channels take their span of windows through
+    cypool_max_grad_span: adjacent W taps starting one or two pixels apart (every
+    pixel's window is found along the row; past stride 2 most would be dropped)."""
+    return (win.span_hi > win.span_lo and 1 <= win.span_step <= 2 and win.dilation[2] == 1
+            and 1 <= win.count[2][win.span_lo] <= SPAN_TAPS)
+
+
+cdef inline void max_grad_row(const max_t* x, max_t* d, const max_t* g, const Windows* win,
+                              Py_ssize_t oh,
+                              Py_ssize_t n_rows, Py_ssize_t out_w, Py_ssize_t row_elements,
+                              Py_ssize_t channels, Py_ssize_t own_lo, Py_ssize_t own_hi,
+                              max_t* values, int64_t* index, max_t** dx_row, void* g_wide,
+                              void* winner, RowScratch* scratch) noexcept nogil:
+    """dx += grad at each window's argmax for output row oh of few channels, its
+    window rows at scratch.row_offset (span_rows_ok; n_rows * the span's W taps <=
+    SPAN_TAPS), adding into the task's own rows [own_lo, own_hi) only: the border
+    windows one by one before and after the span, so that each dx element still adds
+    in output order."""
+    cdef Py_ssize_t ow, r, row, lo = win.span_lo, hi = win.span_hi
+    cdef Py_ssize_t row_bytes = row_elements * <Py_ssize_t>sizeof(max_t)
+    if row_bytes <= SHORT_ROW:
+        prefetch_short_rows(x, win, oh, scratch.row_offset, n_rows, row_bytes, row_elements)
+    for ow in range(lo):
+        argmax_window(x, values, index, 0, win, scratch.row_offset, n_rows, ow, channels)
+    cypool_scatter_add(dtype_code(x), d, g, index, lo * channels, own_lo * row_elements,
+                       own_hi * row_elements)
+    for r in range(n_rows):
+        row = scratch.row_offset[r] // row_elements
+        dx_row[r] = NULL
+        if own_lo <= row < own_hi:
+            dx_row[r] = d + scratch.row_offset[r] + win.first[2][lo] * channels
+    window_taps(win, lo, scratch.row_offset, n_rows, channels, scratch.tap_offset)
+    cypool_max_grad_span(dtype_code(x), <void**>dx_row, x, g + lo * channels,
+                         scratch.tap_offset, n_rows, win.count[2][lo], win.span_step, hi - lo,
+                         channels, g_wide, winner)
+    for ow in range(hi, out_w):
+        argmax_window(x, values, index, 0, win, scratch.row_offset, n_rows, ow, channels)
+    cypool_scatter_add(dtype_code(x), d, g + hi * channels, index + hi * channels,
+                       (out_w - hi) * channels, own_lo * row_elements, own_hi * row_elements)
 
 
 def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] grad,
@@ -115,6 +163,12 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef void* ring_value = NULL
     cdef int32_t* ring_code = NULL
     cdef int64_t* ring_row = NULL
+    # rows of few channels: their span's g spread along the row and winning taps
+    cdef bint span_rows = not per_cell and span_rows_ok(&win)
+    cdef Py_ssize_t span_room = (in_w + SPAN_TAPS) * channels * sizeof(max_t)
+    cdef void* g_wide = NULL
+    cdef void* winner = NULL
+    cdef max_t** dx_row = NULL
     if not (per_cell and cypool_max_grad_ring_ok(dtype_code(x_ptr), channels)):
         ring_size = 0
     with nogil, parallel(num_threads=num_threads):
@@ -127,6 +181,12 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                 ring_size * out_w * channels * sizeof(int32_t))
             ring_row = <int64_t*>malloc(ring_size * sizeof(int64_t))
             if ring_value == NULL or ring_code == NULL or ring_row == NULL:
+                failed[0] = 1
+        if span_rows:
+            g_wide = cypool_aligned_malloc(span_room)
+            winner = cypool_aligned_malloc(span_room)
+            dx_row = <max_t**>malloc(SPAN_TAPS * sizeof(max_t*))
+            if g_wide == NULL or winner == NULL or dx_row == NULL:
                 failed[0] = 1
         values = <max_t*>malloc(out_w * channels * sizeof(max_t) + 8)
         index = <int64_t*>malloc(out_w * channels * sizeof(int64_t) + 8)
@@ -206,6 +266,14 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                                 cypool_max_grad_cell(dtype_code(x_ptr), xp, d, g + ow * channels,
                                                      scratch.tap_offset, n_taps, channels)
                         continue
+                    if span_rows:
+                        n_rows = window_rows(&win, od, oh, in_h, in_w, channels,
+                                             scratch.row_offset)
+                        if 0 < n_rows * win.count[2][win.span_lo] <= SPAN_TAPS:
+                            max_grad_row(xp, d, g, &win, oh, n_rows, out_w, row_elements,
+                                         channels, own_lo, own_hi, values, index, dx_row,
+                                         g_wide, winner, &scratch)
+                            continue
                     pool_row(MODE_ARGMAX, xp, values, index, 0,
                              &win, od, oh, out_w, in_h, in_w, channels, &scratch)
                     # in output order; -1: an empty window has no gradient; a window
@@ -215,6 +283,9 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
             zero_rows(d, zeroed, own_hi, row_elements)
         free(values)
         free(index)
+        cypool_aligned_free(g_wide)
+        cypool_aligned_free(winner)
+        free(dx_row)
         cypool_aligned_free(ring_value)
         cypool_aligned_free(ring_code)
         free(ring_row)

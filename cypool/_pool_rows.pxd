@@ -175,6 +175,17 @@ cdef extern from "_row_simd.h":
     # the max gradient's adds of a row: dx[index[i]] += g[i] where lo <= index[i] < hi
     void cypool_scatter_add(int dtype, void* dx, const void* g, const int64_t* index,
                             Py_ssize_t n, int64_t lo, int64_t hi) noexcept nogil
+    # the max gradient of a span of n_span outputs of n channels whose windows are
+    # n_rows rows of n_w adjacent pixels, starting step pixels apart (tap r * n_w + w
+    # of output i at tap_offset[r * n_w] + (i * step + w) * n): dx += g at each
+    # window's first maximum, each dx element's adds in output order, window row r's
+    # into dx_row[r] (the span's first element; NULL: none); g_wide and winner (lanes
+    # of x's width): room for ((n_span - 1) * step + 1 + 2 * (n_w - 1)) * n lanes;
+    # n_rows * n_w <= 127
+    void cypool_max_grad_span(int dtype, void* const* dx_row, const void* x, const void* g,
+                              const int64_t* tap_offset, Py_ssize_t n_rows, Py_ssize_t n_w,
+                              Py_ssize_t step, Py_ssize_t n_span, Py_ssize_t n,
+                              void* g_wide, void* winner) noexcept nogil
     # the max gradient of a cell: dx[tap_offset[t] + c] += g[c] for the tap t argmax
     # picks for channel c (x and dx share the offsets), c < n (floats only)
     void cypool_max_grad_cell(int dtype, const void* x, void* dx, const void* g,
@@ -690,6 +701,55 @@ cdef inline Py_ssize_t prefetch_distance(Py_ssize_t row_bytes) noexcept nogil:
     return (PREFETCH_AHEAD + row_bytes - 1) // row_bytes * row_bytes
 
 
+cdef inline void prefetch_short_rows(const max_t* plane, const Windows* win, Py_ssize_t oh,
+                                     const int64_t* row_offset, Py_ssize_t n_rows,
+                                     Py_ssize_t row_bytes, Py_ssize_t row_elements) noexcept nogil:
+    """Ask for output row oh's window rows of few channels (n_rows >= 1, each
+    row_bytes <= SHORT_ROW) about PREFETCH_AHEAD bytes further on, past the plane's end
+    too (planes are adjacent; a prefetch never faults), as one range where the rows
+    are adjacent (measured: a burst per row was up to 1.6x slower on RGB rows)."""
+    cdef Py_ssize_t ahead = prefetch_distance(row_bytes), r = 1
+    cdef Py_ssize_t window_bytes, new_bytes
+    while r < n_rows and row_offset[r] == row_offset[r - 1] + row_elements:
+        r += 1
+    if r < n_rows:
+        for r in range(n_rows):
+            cypool_prefetch(plane, row_offset[r] * sizeof(max_t) + ahead, row_bytes)
+        return
+    # only the rows the next window adds (asking twice for the rows windows share
+    # cost grayscale 3x3/2 a fifth of its time)
+    window_bytes = n_rows * row_bytes  # from row_offset[0]
+    new_bytes = window_bytes
+    if oh + 1 < win.size[1] and win.count[1][oh + 1] > 0:
+        new_bytes = ((win.first[1][oh + 1] + win.count[1][oh + 1])
+                     - (win.first[1][oh] + win.count[1][oh])) * row_bytes
+        new_bytes = max(0, min(new_bytes, window_bytes))
+    cypool_prefetch(plane, row_offset[0] * sizeof(max_t) + window_bytes - new_bytes + ahead,
+                    new_bytes)
+
+
+cdef inline void argmax_window(const max_t* src, max_t* out_row, int64_t* index_row,
+                               int64_t index_base, const Windows* win,
+                               const int64_t* row_offset, Py_ssize_t n_rows, Py_ssize_t ow,
+                               Py_ssize_t channels) noexcept nogil:
+    """Output column ow's max and flat index over its window's taps in the given
+    rows, tap by tap (index -1 and empty_window_value for a window that misses the
+    input)."""
+    cdef Py_ssize_t r, tw, c, n_w = win.count[2][ow]
+    cdef int64_t cell
+    cdef max_t* out = out_row + ow * channels
+    if n_rows * n_w == 0:
+        for c in range(channels):
+            out[c] = empty_window_value(MODE_ARGMAX, out[c])
+            index_row[ow * channels + c] = -1
+        return
+    for r in range(n_rows):
+        for tw in range(n_w):
+            cell = row_offset[r] + (win.first[2][ow] + tw * win.dilation[2]) * channels
+            argmax_tap(out, index_row + ow * channels, src + cell, 1, 0, channels,
+                       cell + index_base, r == 0 and tw == 0)
+
+
 cdef inline bint stride2_rows(int mode, const Windows* win, Py_ssize_t n_rows,
                               Py_ssize_t channels, Py_ssize_t out_w,
                               bint* clipped) noexcept nogil:
@@ -719,14 +779,13 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                               RowScratch* scratch) noexcept nogil:
     """pool_row's work; returns the ZEROS_* check the row needs."""
     cdef Py_ssize_t n_w, lo = win.span_lo, hi = win.span_hi, n_span = hi - lo
-    cdef Py_ssize_t ow, c, r, tw, w_step, i, n_rows
+    cdef Py_ssize_t ow, c, r, w_step, i, n_rows
     cdef int32_t tap, n_taps
     cdef bint per_cell, stride2, clipped = False
     cdef int zeros = ZEROS_EXACT  # ZEROS_REDUCED once rows are reduced first
-    cdef Py_ssize_t next_rows, next_last, ahead, row_bytes, n_skip, k, block, n_block, n_new
+    cdef Py_ssize_t next_rows, next_last, row_bytes, n_skip, k, block, n_block, n_new
     cdef Py_ssize_t cells_a_call
-    cdef Py_ssize_t window_bytes, new_bytes, new_offset
-    cdef int64_t cell
+    cdef Py_ssize_t new_offset
     cdef const max_t* src = plane
     cdef max_t* reduced
     cdef max_t* out
@@ -742,31 +801,11 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     stride2 = stride2_rows(mode, win, n_rows, channels, out_w, &clipped)
     # Later output rows' input rows are fetched while this row computes: the hardware
     # prefetcher alone leaves one thread at half the DRAM bandwidth.  Per-cell rows ask
-    # for the next row's cell by cell below.  Short rows of few channels ask now for
-    # the rows PREFETCH_AHEAD bytes further on, past the plane's end too (planes are
-    # adjacent; a prefetch never faults), as one range where the rows are adjacent
-    # (measured: a burst per row was up to 1.6x slower on RGB rows).
+    # for the next row's cell by cell below; short rows of few channels ask now.
     next_rows = 0
     row_bytes = in_w * channels * <Py_ssize_t>sizeof(max_t)
     if n_rows > 0 and not per_cell and 0 < row_bytes <= SHORT_ROW:
-        ahead = prefetch_distance(row_bytes)
-        r = 1
-        while r < n_rows and row_offset[r] == row_offset[r - 1] + in_w * channels:
-            r += 1
-        if r == n_rows:
-            # only the rows the next window adds (asking twice for the rows windows
-            # share cost grayscale 3x3/2 a fifth of its time)
-            window_bytes = n_rows * row_bytes  # from row_offset[0]
-            new_bytes = window_bytes
-            if oh + 1 < win.size[1] and win.count[1][oh + 1] > 0:
-                new_bytes = ((win.first[1][oh + 1] + win.count[1][oh + 1])
-                             - (win.first[1][oh] + win.count[1][oh])) * row_bytes
-                new_bytes = max(0, min(new_bytes, window_bytes))
-            cypool_prefetch(plane, row_offset[0] * sizeof(max_t) + window_bytes - new_bytes
-                            + ahead, new_bytes)
-        else:
-            for r in range(n_rows):
-                cypool_prefetch(plane, row_offset[r] * sizeof(max_t) + ahead, row_bytes)
+        prefetch_short_rows(plane, win, oh, row_offset, n_rows, row_bytes, in_w * channels)
     elif n_rows > 0 and oh + 1 < win.size[1]:
         next_rows = (win.first[1][oh + 1] - win.first[1][oh]) * in_w * channels
     elif n_rows > 0 and od + 1 < win.size[0] and win.count[0][od + 1] > 0:
@@ -825,23 +864,18 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     for k in range(out_w - n_skip):
         ow = k if k < lo else k + n_skip
         out = out_row + ow * channels
-        n_w = win.count[2][ow]
-        if n_rows * n_w == 0:  # a dilated window that misses the input
+        if mode == MODE_ARGMAX:
+            argmax_window(src, out_row, index_row, index_base, win, row_offset, n_rows, ow,
+                          channels)
+            continue
+        if n_rows * win.count[2][ow] == 0:  # a dilated window that misses the input
             for c in range(channels):
                 out[c] = empty_window_value(mode, out[c])
-                if mode == MODE_ARGMAX:
-                    index_row[ow * channels + c] = -1
             continue
-        if mode != MODE_ARGMAX:  # in registers, branch-free: no store per tap
-            n_taps = window_taps(win, ow, row_offset, n_rows, channels, tap_offset)
-            pool_cells(mode, src, out, NULL, 0, tap_offset, n_taps, channels, 1, 0, NULL,
-                       0, window_divisor(win, od, oh, ow), False)
-            continue
-        for r in range(n_rows):
-            for tw in range(n_w):
-                cell = row_offset[r] + (win.first[2][ow] + tw * win.dilation[2]) * channels
-                argmax_tap(out, index_row + ow * channels, src + cell, 1, 0,
-                           channels, cell + index_base, r == 0 and tw == 0)
+        # in registers, branch-free: no store per tap
+        n_taps = window_taps(win, ow, row_offset, n_rows, channels, tap_offset)
+        pool_cells(mode, src, out, NULL, 0, tap_offset, n_taps, channels, 1, 0, NULL,
+                   0, window_divisor(win, od, oh, ow), False)
     if n_span <= 0:
         return zeros
     if stride2 and mode == MODE_AVG:

@@ -1435,9 +1435,138 @@ static inline int cypool_any_suspect(cypool_suspect acc)
             if ((uint64_t)(j - lo) < size) dx[j] += g[i];                              \
         }                                                                              \
     }
+/* The max gradient of a span of n_span outputs of n channels-last channels, windows
+   of n_rows rows by n_w adjacent pixels starting `step` pixels apart: tap
+   t = r * n_w + w of output i reads x[tap_offset[t] + i * step * n + c], dx the same.
+   Every pixel's window along the row finds its winning tap's ordinal (the first
+   maximum, a NaN winning, as cypool_argmax_cell), a vector of lanes at a time; then
+   each dx row of the window adds, lane by lane, the grad of the windows whose winner
+   it is, taps right to left, so that each dx element adds its outputs in output order
+   as TF's scatter does (for a fixed pixel, a larger w is an earlier output).  (Each
+   output's int64 index and a scalar add, with every second window dropped at stride
+   2, took 3.3x the floor on RGB images.)  Window row r adds into dx_row[r] (its
+   span's first element; NULL: another task's row).  A lane that lost adds +0.0, which
+   leaves every sum but -0.0 as it is, and a sum from dx's +0.0 is never -0.0.
+   g_wide (T) and winner (the same width): room for n_line + 2 * (n_w - 1) * n lanes,
+   n_line = ((n_span - 1) * step + 1) * n; n_rows * n_w <= 127 (int8 ordinals). */
+#ifdef CYPOOL_HAVE_VECTORS
+#define CYPOOL_SPAN_WINNERS_VECTORS(T, IT)                                             \
+    for (; i + 4 * lanes <= n_line; i += 4 * lanes) {                                  \
+        CYPOOL_ARGMAX_BLOCK4(T, x, i, (IT)t);                                          \
+        (void)a0; (void)a1; (void)a2; (void)a3;                                        \
+        memcpy(won + i, &o0, sizeof(M)); memcpy(won + i + lanes, &o1, sizeof(M));      \
+        memcpy(won + i + 2 * lanes, &o2, sizeof(M));                                   \
+        memcpy(won + i + 3 * lanes, &o3, sizeof(M));                                   \
+    }                                                                                  \
+    for (; i + lanes <= n_line; i += lanes) {                                          \
+        CYPOOL_ARGMAX_BLOCK1(T, x, i, (IT)t);                                          \
+        (void)a0;                                                                      \
+        memcpy(won + i, &o0, sizeof(M));                                               \
+    }                                                                                  \
+    if (i < n_line && n_line >= lanes) { /* the last lanes again, overlapping */       \
+        i = n_line - lanes;                                                            \
+        CYPOOL_ARGMAX_BLOCK1(T, x, i, (IT)t);                                          \
+        (void)a0;                                                                      \
+        memcpy(won + i, &o0, sizeof(M));                                               \
+        i = n_line;                                                                    \
+    }
+/* dx lanes [i, i + lanes): the adds of lanes where `fresh` is set (NW: n_w, a
+   constant for the common windows, so that the taps' loop unrolls) */
+#define CYPOOL_SPAN_ADD(IT, NW, i, fresh)                                              \
+    do {                                                                               \
+        V acc = *(const V *)(d + (i));                                                 \
+        for (Py_ssize_t w = (NW) - 1; w >= 0; w--) {                                   \
+            M ordinal;                                                                 \
+            memcpy(&ordinal, won + (i) - w * n, sizeof(M));                            \
+            acc += (V)((M) * (const V *)(spread + (i) - w * n) & (fresh)               \
+                       & (ordinal == (M){0} + (IT)(r * (NW) + w)));                    \
+        }                                                                              \
+        *(V *)(d + (i)) = acc;                                                         \
+    } while (0)
+/* then the last lanes again, overlapping, adding +0.0 to those already done */
+#define CYPOOL_SPAN_ADDS_VECTORS(IT, LANES, NW)                                        \
+    for (; i + lanes <= n_dx; i += lanes) CYPOOL_SPAN_ADD(IT, NW, i, (M){0} - 1);      \
+    if (i < n_dx && n_dx >= lanes) {                                                   \
+        const M lane = {CYPOOL_LIST(LANES, CYPOOL_LOW)};                               \
+        CYPOOL_SPAN_ADD(IT, NW, n_dx - lanes, lane >= (M){0} + (IT)(i - (n_dx - lanes))); \
+        i = n_dx;                                                                      \
+    }
+#define CYPOOL_SPAN_TYPES(T)                                                           \
+    enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
+    typedef cypool_##T##_vec V;                                                        \
+    typedef cypool_##T##_mask M;
+#else
+#define CYPOOL_SPAN_WINNERS_VECTORS(T, IT)
+#define CYPOOL_SPAN_ADDS_VECTORS(IT, LANES, NW)
+#define CYPOOL_SPAN_TYPES(T)
+#endif
+/* stride 2: spread = grad at each output's first pixel, 0 at the pixel after (N
+   channels; a constant for few, so that the copies are vectorised) */
+#define CYPOOL_SPREAD2(N)                                                              \
+    do {                                                                               \
+        for (Py_ssize_t o = 0; o + 1 < n_span; o++)                                    \
+            for (Py_ssize_t c = 0; c < (N); c++) {                                     \
+                spread[2 * o * (N) + c] = g[o * (N) + c];                              \
+                spread[(2 * o + 1) * (N) + c] = 0;                                     \
+            }                                                                          \
+        for (Py_ssize_t c = 0; c < (N); c++)                                           \
+            spread[2 * (n_span - 1) * (N) + c] = g[(n_span - 1) * (N) + c];            \
+    } while (0)
+/* one dx row's adds, taps right to left (see cypool_max_grad_span) */
+#define CYPOOL_SPAN_ROW_ADDS(T, IT, LANES, NW)                                         \
+    do {                                                                               \
+        Py_ssize_t i = 0;                                                              \
+        CYPOOL_SPAN_ADDS_VECTORS(IT, LANES, NW)                                        \
+        for (; i < n_dx; i++) {                                                        \
+            T acc = d[i];                                                              \
+            for (Py_ssize_t w = (NW) - 1; w >= 0; w--)                                 \
+                if (won[i - w * n] == (IT)(r * (NW) + w)) acc += spread[i - w * n];    \
+            d[i] = acc;                                                                \
+        }                                                                              \
+    } while (0)
+#define CYPOOL_MAX_GRAD_SPAN(T, IT, LANES)                                             \
+    static CYPOOL_NOINLINE void cypool_max_grad_span_##T(                              \
+        T *const *dx_row, const T *x, const T *g, const int64_t *tap_offset,           \
+        Py_ssize_t n_rows, Py_ssize_t n_w, Py_ssize_t step, Py_ssize_t n_span,         \
+        Py_ssize_t n, T *g_wide, void *winner)                                         \
+    {                                                                                  \
+        CYPOOL_SPAN_TYPES(T)                                                           \
+        const Py_ssize_t n_taps = n_rows * n_w, lead = (n_w - 1) * n;                  \
+        const Py_ssize_t n_line = ((n_span - 1) * step + 1) * n, n_dx = n_line + lead; \
+        IT *won = (IT *)winner + lead; /* won[-lead .. n_dx): no window there, -1 */   \
+        T *spread = g_wide + lead;     /* grad at its window's first pixel, else 0 */  \
+        Py_ssize_t i;                                                                  \
+        for (i = -lead; i < 0; i++) { won[i] = -1; spread[i] = 0; }                    \
+        for (i = n_line; i < n_dx; i++) { won[i] = -1; spread[i] = 0; }                \
+        if (step == 1) {                                                               \
+            memcpy(spread, g, n_line * sizeof(T));                                     \
+        } else {                                                                       \
+            switch (n) {                                                               \
+            case 1: CYPOOL_SPREAD2(1); break;                                          \
+            case 2: CYPOOL_SPREAD2(2); break;                                          \
+            case 3: CYPOOL_SPREAD2(3); break;                                          \
+            case 4: CYPOOL_SPREAD2(4); break;                                          \
+            default: CYPOOL_SPREAD2(n);                                                \
+            }                                                                          \
+        }                                                                              \
+        i = 0;                                                                         \
+        CYPOOL_SPAN_WINNERS_VECTORS(T, IT)                                             \
+        for (; i < n_line; i++) won[i] = (IT)cypool_argmax_tap_##T(x, tap_offset, n_taps, i); \
+        for (Py_ssize_t r = 0; r < n_rows; r++) {                                      \
+            T *d = dx_row[r];                                                          \
+            if (d == NULL) continue;                                                   \
+            switch (n_w) {                                                             \
+            case 2: CYPOOL_SPAN_ROW_ADDS(T, IT, LANES, 2); break;                      \
+            case 3: CYPOOL_SPAN_ROW_ADDS(T, IT, LANES, 3); break;                      \
+            default: CYPOOL_SPAN_ROW_ADDS(T, IT, LANES, n_w);                          \
+            }                                                                          \
+        }                                                                              \
+    }
 #define CYPOOL_MAX_HELPERS(T, IT, LANES)                                               \
     CYPOOL_VECTOR_TYPES(T, IT)                                                         \
     CYPOOL_SCATTER_ADD(T)                                                              \
+    CYPOOL_ARGMAX_TAP(T)                                                               \
+    CYPOOL_MAX_GRAD_SPAN(T, IT, LANES)                                                 \
     CYPOOL_MAX_CELL(T)                                                                 \
     CYPOOL_MAX_ROWS_GROUP(T)                                                           \
     CYPOOL_MAX_STRIDE2(T, LANES)                                                       \
@@ -1457,8 +1586,6 @@ CYPOOL_MAX_HELPERS(uint32_t, int32_t, CYPOOL_LANES4)
 CYPOOL_MAX_HELPERS(int64_t, int64_t, CYPOOL_LANES8)
 CYPOOL_MAX_HELPERS(uint64_t, int64_t, CYPOOL_LANES8)
 CYPOOL_AVG_CELL(float)
-CYPOOL_ARGMAX_TAP(float)
-CYPOOL_ARGMAX_TAP(double)
 CYPOOL_ARGMAX_CELL(float, int32_t, INT32_MAX, HALVES)
 CYPOOL_ARGMAX_CELL(double, int64_t, INT64_MAX, WHOLE)
 CYPOOL_AVG_CELL(double)
@@ -1584,6 +1711,21 @@ static inline void cypool_scatter_add(int dtype, void *dx, const void *g,
                                       int64_t hi)
 {
     switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_SCATTER_ADD) }
+}
+
+#define CYPOOL_CASE_MAX_GRAD_SPAN(T, code)                                             \
+    case code:                                                                         \
+        cypool_max_grad_span_##T((T *const *)dx_row, (const T *)x, (const T *)g,        \
+                                 tap_offset, n_rows, n_w, step, n_span, n, (T *)g_wide, \
+                                 winner);                                              \
+        break;
+static inline void cypool_max_grad_span(int dtype, void *const *dx_row, const void *x,
+                                        const void *g, const int64_t *tap_offset,
+                                        Py_ssize_t n_rows, Py_ssize_t n_w, Py_ssize_t step,
+                                        Py_ssize_t n_span, Py_ssize_t n, void *g_wide,
+                                        void *winner)
+{
+    switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_GRAD_SPAN) }
 }
 
 static inline void cypool_max_stride2(int dtype, void *out, const void *src,

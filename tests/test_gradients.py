@@ -11,7 +11,7 @@ from hypothesis import example, given, strategies as st
 
 import cypool
 import reference as R
-from conftest import cases, kernel_builds, use_kernel_build
+from conftest import cases, kernel_builds, make_values, use_kernel_build
 
 
 def _args(c):
@@ -155,6 +155,49 @@ def test_few_channel_argmax_along_the_row_matches_reference(
         want_out, want_index = R.ref_max_pool_with_argmax(x, ksize, strides, pad)
         np.testing.assert_array_equal(out, want_out)
         np.testing.assert_array_equal(index, want_index)
+
+
+@pytest.mark.parametrize("variant", kernel_builds())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int32],
+                         ids=lambda d: np.dtype(d).name)
+def test_few_channel_max_gradient_spans_in_every_build(monkeypatch, variant, dtype):
+    """Max gradients of rows of few channels at W strides 1 and 2: every pixel's
+    window's winning tap found a vector at a time, then each dx row adds the grads it
+    won, taps right to left (output order); border windows one by one around the span.
+    Every build (vector widths differ), rows around whole vectors (each pass's
+    overlapping last vector), ties and NaN (first maximum), grads of mixed magnitudes
+    (a different order of adds changes the sums), rows split between 2 threads (each
+    adds into its own rows only) and a 3-D window."""
+    use_kernel_build(monkeypatch, variant)
+    monkeypatch.setattr("cypool._threads.SERIAL_WORK", 0)
+    rng = np.random.default_rng(5)
+    for channels, width in ((1, 67), (2, 40), (3, 31), (3, 49), (4, 17), (5, 26), (3, 2)):
+        x = make_values(rng, (2, 7, width, channels), dtype, "small")
+        if x.dtype.kind == "f":
+            x.reshape(-1)[rng.integers(0, x.size, size=3)] = np.nan
+        for k, s, pad in ((3, 2, "SAME"), (2, 2, "VALID"), (3, 1, "SAME"), (4, 1, "VALID"),
+                          (1, 2, "SAME"), ([3, 5], [2, 1], "SAME")):
+            try:
+                y = cypool.max_pool(x, k, s, pad)
+            except ValueError:  # a window wider than the row
+                continue
+            g = np.ones_like(y)
+            if x.dtype.kind == "f":
+                g = (rng.standard_normal(y.shape) * 10.0 ** rng.integers(-4, 5, y.shape)
+                     ).astype(dtype)
+            want = R.ref_max_pool_grad(x, g, [k] * 2 if np.ndim(k) == 0 else k,
+                                       [s] * 2 if np.ndim(s) == 0 else s, pad, "NHWC")
+            for threads in (1, 2):
+                got = cypool.max_pool_grad(x, y, g, k, s, pad, num_threads=threads)
+                np.testing.assert_array_equal(got, want)
+    x3 = make_values(rng, (1, 4, 5, 33, 3), dtype, "small")
+    y3 = cypool.max_pool3d(x3, [2, 3, 3], [1, 2, 2], "SAME")
+    g3 = (np.arange(y3.size) % 7 + 1).astype(dtype).reshape(y3.shape)
+    for threads in (1, 2):
+        np.testing.assert_array_equal(
+            cypool.max_pool_grad(x3, y3, g3, [2, 3, 3], [1, 2, 2], "SAME",
+                                 num_threads=threads),
+            R.ref_max_pool_grad(x3, g3, [2, 3, 3], [1, 2, 2], "SAME", "NDHWC"))
 
 
 @given(cases(dtypes=(np.float32, np.float64, np.int16)), st.booleans())
