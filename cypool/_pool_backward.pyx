@@ -15,12 +15,12 @@ from libc.string cimport memset
 
 from cypool._fused_types cimport max_t, avg_t
 from cypool._pool_rows cimport (
-    CELL_BYTES, GATHER_PAD, GROUP_WINDOW, MODE_ARGMAX, SHORT_ROW, RowScratch, argmax_window,
-    cypool_aligned_free, cypool_aligned_malloc, cypool_gather_bases, cypool_gather_row,
-    cypool_gather_row_few, cypool_index_bounds, cypool_max_grad_cell, cypool_max_grad_ring,
-    cypool_max_grad_ring_ok, cypool_max_grad_span, cypool_scatter_add, cypool_store_fence,
-    dtype_code, free_row_scratch, new_row_scratch, new_rows, pool_row, prefetch_new_rows,
-    prefetch_short_rows, window_rows, window_taps,
+    CELL_BYTES, GATHER_PAD, GROUP_WINDOW, MODE_ARGMAX, SHORT_ROW, SPAN_TAPS, RowScratch,
+    argmax_window, cypool_aligned_free, cypool_aligned_malloc, cypool_gather_bases,
+    cypool_gather_row, cypool_gather_row_few, cypool_index_bounds, cypool_max_grad_cell,
+    cypool_max_grad_ring, cypool_max_grad_ring_ok, cypool_max_grad_span, cypool_scatter_add,
+    cypool_store_fence, dtype_code, free_row_scratch, new_row_scratch, new_rows, pool_row,
+    prefetch_new_rows, prefetch_short_rows, window_rows, window_taps,
 )
 from cypool._windows cimport Windows, last_tap, unpack_windows
 
@@ -66,11 +66,6 @@ cdef Py_ssize_t ring_rows(const Windows* win, Py_ssize_t out_d, Py_ssize_t out_h
     if (most_h - 1) * row_elements + most_w * channels >= (<Py_ssize_t>1) << 31:
         return 0
     return most_h
-
-
-# a span's windows take at most this many taps (cypool_max_grad_span's int8 ordinals)
-cdef enum:
-    SPAN_TAPS = 127
 
 
 cdef inline bint span_rows_ok(const Windows* win) noexcept nogil:

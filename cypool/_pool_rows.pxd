@@ -175,6 +175,14 @@ cdef extern from "_row_simd.h":
     # the max gradient's adds of a row: dx[index[i]] += g[i] where lo <= index[i] < hi
     void cypool_scatter_add(int dtype, void* dx, const void* g, const int64_t* index,
                             Py_ssize_t n, int64_t lo, int64_t hi) noexcept nogil
+    # the max and flat index (tap_offset[t] + lane + index_base) of a span of n_span
+    # outputs of n channels whose windows start step pixels apart (tap t of output i at
+    # tap_offset[t] + i * step * n), into out and index (n_span * n); winner (lanes of
+    # x's width): room for ((n_span - 1) * step + 1) * n; n_taps <= 127
+    void cypool_argmax_span(int dtype, void* out, int64_t* index, const void* x,
+                            const int64_t* tap_offset, Py_ssize_t n_taps, Py_ssize_t step,
+                            Py_ssize_t n_span, Py_ssize_t n, int64_t index_base,
+                            void* winner) noexcept nogil
     # the max gradient of a span of n_span outputs of n channels whose windows are
     # n_rows rows of n_w adjacent pixels, starting step pixels apart (tap r * n_w + w
     # of output i at tap_offset[r * n_w] + (i * step + w) * n): dx += g at each
@@ -382,6 +390,9 @@ cdef enum:
     # Input rows up to this many bytes are prefetched whole, about PREFETCH_AHEAD
     # bytes of input ahead.
     SHORT_ROW = 16384
+    # spans of at most this many taps find each lane's winning tap (int8 ordinals):
+    # cypool_argmax_span, cypool_max_grad_span
+    SPAN_TAPS = 127
     PREFETCH_AHEAD = 4096
     # Per-cell rows with no next row in their plane ask for their own rows this many
     # bytes ahead (1-D 4/4 over 32 channels, cold: 4 KB 1.18, 8 KB 1.12, 16 KB 1.17 ms)
@@ -931,6 +942,16 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
         return zeros
     if mode == MODE_MAX and channels == 1 and w_step == 2:  # stride 2, other windows
         cypool_max_stride2(dtype_code(src), out, src, tap_offset, n_taps, n_span)
+        return zeros
+    if (mode == MODE_ARGMAX and scratch.run_index != NULL and n_taps <= SPAN_TAPS
+            and (win.span_step == 2 or (win.span_step == 1 and not (
+                max_t is float or max_t is double)))):
+        # each lane's winning tap along the row, then the span's outputs from theirs
+        # (the run row's int64 indices as room); floats at stride 1 take the cell
+        # helper's vector stores below
+        cypool_argmax_span(dtype_code(src), out, index_row + lo * channels, src, tap_offset,
+                           n_taps, win.span_step, n_span, channels, index_base,
+                           scratch.run_index)
         return zeros
     if (w_step >= channels and scratch.run_row != NULL and (
             mode != MODE_ARGMAX or (scratch.run_index != NULL

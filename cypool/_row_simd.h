@@ -1524,6 +1524,38 @@ static inline int cypool_any_suspect(cypool_suspect acc)
             d[i] = acc;                                                                \
         }                                                                              \
     } while (0)
+/* won[i] = the ordinal t of the tap argmax picks for lane i (the first maximum over
+   x[tap_offset[t] + i], a NaN winning), i < n_line; n_taps <= 127 */
+#define CYPOOL_SPAN_WINNERS(T, IT)                                                     \
+    static CYPOOL_NOINLINE void cypool_span_winners_##T(                               \
+        const T *x, const int64_t *tap_offset, Py_ssize_t n_taps, Py_ssize_t n_line,   \
+        IT *won)                                                                       \
+    {                                                                                  \
+        CYPOOL_SPAN_TYPES(T)                                                           \
+        Py_ssize_t i = 0;                                                              \
+        CYPOOL_SPAN_WINNERS_VECTORS(T, IT)                                             \
+        for (; i < n_line; i++) won[i] = (IT)cypool_argmax_tap_##T(x, tap_offset, n_taps, i); \
+    }
+/* out[o * n + c] and index[o * n + c]: the max and flat index (tap_offset[t] + lane +
+   index_base) of the windows at lanes o * step * n + c, o < n_span, c < n, through
+   every lane's winner; winner: room for ((n_span - 1) * step + 1) * n lanes of x's
+   width (the argmax of few channels: a scalar loop a tap, or for floats int64 indices
+   of every pixel's window, every second dropped at stride 2) */
+#define CYPOOL_ARGMAX_SPAN(T, IT)                                                      \
+    static CYPOOL_NOINLINE void cypool_argmax_span_##T(                                \
+        T *out, int64_t *index, const T *x, const int64_t *tap_offset, Py_ssize_t n_taps, \
+        Py_ssize_t step, Py_ssize_t n_span, Py_ssize_t n, int64_t index_base,          \
+        void *winner)                                                                  \
+    {                                                                                  \
+        IT *won = (IT *)winner;                                                        \
+        cypool_span_winners_##T(x, tap_offset, n_taps, ((n_span - 1) * step + 1) * n, won); \
+        for (Py_ssize_t o = 0; o < n_span; o++)                                        \
+            for (Py_ssize_t c = 0; c < n; c++) {                                       \
+                int64_t j = tap_offset[won[o * step * n + c]] + o * step * n + c;      \
+                out[o * n + c] = x[j];                                                 \
+                index[o * n + c] = j + index_base;                                     \
+            }                                                                          \
+    }
 #define CYPOOL_MAX_GRAD_SPAN(T, IT, LANES)                                             \
     static CYPOOL_NOINLINE void cypool_max_grad_span_##T(                              \
         T *const *dx_row, const T *x, const T *g, const int64_t *tap_offset,           \
@@ -1549,9 +1581,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
             default: CYPOOL_SPREAD2(n);                                                \
             }                                                                          \
         }                                                                              \
-        i = 0;                                                                         \
-        CYPOOL_SPAN_WINNERS_VECTORS(T, IT)                                             \
-        for (; i < n_line; i++) won[i] = (IT)cypool_argmax_tap_##T(x, tap_offset, n_taps, i); \
+        cypool_span_winners_##T(x, tap_offset, n_taps, n_line, won);                   \
         for (Py_ssize_t r = 0; r < n_rows; r++) {                                      \
             T *d = dx_row[r];                                                          \
             if (d == NULL) continue;                                                   \
@@ -1566,6 +1596,8 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     CYPOOL_VECTOR_TYPES(T, IT)                                                         \
     CYPOOL_SCATTER_ADD(T)                                                              \
     CYPOOL_ARGMAX_TAP(T)                                                               \
+    CYPOOL_SPAN_WINNERS(T, IT)                                                         \
+    CYPOOL_ARGMAX_SPAN(T, IT)                                                          \
     CYPOOL_MAX_GRAD_SPAN(T, IT, LANES)                                                 \
     CYPOOL_MAX_CELL(T)                                                                 \
     CYPOOL_MAX_ROWS_GROUP(T)                                                           \
@@ -1719,6 +1751,18 @@ static inline void cypool_scatter_add(int dtype, void *dx, const void *g,
                                  tap_offset, n_rows, n_w, step, n_span, n, (T *)g_wide, \
                                  winner);                                              \
         break;
+#define CYPOOL_CASE_ARGMAX_SPAN(T, code)                                               \
+    case code:                                                                         \
+        cypool_argmax_span_##T((T *)out, index, (const T *)x, tap_offset, n_taps, step, \
+                               n_span, n, index_base, winner);                         \
+        break;
+static inline void cypool_argmax_span(int dtype, void *out, int64_t *index, const void *x,
+                                      const int64_t *tap_offset, Py_ssize_t n_taps,
+                                      Py_ssize_t step, Py_ssize_t n_span, Py_ssize_t n,
+                                      int64_t index_base, void *winner)
+{
+    switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_ARGMAX_SPAN) }
+}
 static inline void cypool_max_grad_span(int dtype, void *const *dx_row, const void *x,
                                         const void *g, const int64_t *tap_offset,
                                         Py_ssize_t n_rows, Py_ssize_t n_w, Py_ssize_t step,

@@ -160,11 +160,12 @@ def test_few_channel_argmax_along_the_row_matches_reference(
 @pytest.mark.parametrize("variant", kernel_builds())
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int32],
                          ids=lambda d: np.dtype(d).name)
-def test_few_channel_max_gradient_spans_in_every_build(monkeypatch, variant, dtype):
-    """Max gradients of rows of few channels at W strides 1 and 2: every pixel's
-    window's winning tap found a vector at a time, then each dx row adds the grads it
-    won, taps right to left (output order); border windows one by one around the span.
-    Every build (vector widths differ), rows around whole vectors (each pass's
+def test_few_channel_argmax_spans_in_every_build(monkeypatch, variant, dtype):
+    """Argmax and max gradients of rows of few channels at W strides 1 and 2: every
+    pixel's window's winning tap found a vector at a time; max_pool_with_argmax takes
+    its outputs' values and indices from theirs, the gradient's dx rows add the grads
+    they won, taps right to left (output order), border windows one by one around the
+    span.  Every build (vector widths differ), rows around whole vectors (each pass's
     overlapping last vector), ties and NaN (first maximum), grads of mixed magnitudes
     (a different order of adds changes the sums), rows split between 2 threads (each
     adds into its own rows only) and a 3-D window."""
@@ -189,6 +190,9 @@ def test_few_channel_max_gradient_spans_in_every_build(monkeypatch, variant, dty
                                        [s] * 2 if np.ndim(s) == 0 else s, pad, "NHWC")
             for threads in (1, 2):
                 got = cypool.max_pool_grad(x, y, g, k, s, pad, num_threads=threads)
+                np.testing.assert_array_equal(got, want)
+            for got, want in zip(cypool.max_pool_with_argmax(x, k, s, pad),
+                                 R.ref_max_pool_with_argmax(x, k, s, pad)):
                 np.testing.assert_array_equal(got, want)
     x3 = make_values(rng, (1, 4, 5, 33, 3), dtype, "small")
     y3 = cypool.max_pool3d(x3, [2, 3, 3], [1, 2, 2], "SAME")
