@@ -73,13 +73,13 @@ cdef inline bint span_rows_ok(const Windows* win) noexcept nogil:
     cypool_max_grad_span: adjacent W taps starting one or two pixels apart (every
     pixel's window is found along the row; past stride 2 most would be dropped)."""
     return (win.span_hi > win.span_lo and 1 <= win.span_step <= 2 and win.dilation[2] == 1
-            and 1 <= win.count[2][win.span_lo] <= SPAN_TAPS)
+            and win.count[2][win.span_lo] >= 1)
 
 
 cdef inline void max_grad_row(const max_t* x, max_t* d, const max_t* g, const Windows* win,
-                              Py_ssize_t oh,
-                              Py_ssize_t n_rows, Py_ssize_t out_w, Py_ssize_t row_elements,
-                              Py_ssize_t channels, Py_ssize_t own_lo, Py_ssize_t own_hi,
+                              Py_ssize_t oh, Py_ssize_t n_rows, Py_ssize_t out_w,
+                              Py_ssize_t row_elements, Py_ssize_t channels,
+                              Py_ssize_t own_lo, Py_ssize_t own_hi,
                               max_t* values, int64_t* index, max_t** dx_row, void* g_wide,
                               void* winner, RowScratch* scratch) noexcept nogil:
     """dx += grad at each window's argmax for output row oh of few channels, its
@@ -122,8 +122,10 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     dx cell so gets its adds from one task, in output order.  Cells of many float
     channels find their argmax and add in vector registers, cell by cell, or for
     tall windows at stride 1 rows first through a ring of row maxima (ring_rows);
-    other cells find a row's argmax with the forward's row kernel (same rule: first
-    maximum, first NaN), then add the row's gradients in output order.  Input rows are
+    rows of few channels at W strides 1 and 2 find each lane's winning tap along the
+    row and add the grads they won a vector at a time (max_grad_row); other cells
+    find a row's argmax with the forward's row kernel (same rule: first maximum,
+    first NaN), then add the row's gradients in output order.  Input rows are
     zeroed just before the first output row that reaches them (so the adds hit
     cache, and there is no separate zeroing pass).
     """
