@@ -15,12 +15,12 @@ from libc.string cimport memset
 
 from cypool._fused_types cimport max_t, avg_t
 from cypool._pool_rows cimport (
-    CELL_BYTES, GATHER_PAD, GROUP_WINDOW, MODE_ARGMAX, SHORT_ROW, SPAN_TAPS, RowScratch,
-    argmax_window, cypool_aligned_free, cypool_aligned_malloc, cypool_gather_bases,
-    cypool_gather_row, cypool_gather_row_few, cypool_index_bounds, cypool_max_grad_cell,
-    cypool_max_grad_ring, cypool_max_grad_ring_ok, cypool_max_grad_span, cypool_scatter_add,
-    cypool_store_fence, dtype_code, free_row_scratch, new_row_scratch, new_rows, pool_row,
-    prefetch_new_rows, prefetch_short_rows, window_rows, window_taps,
+    CELL_BYTES, GATHER_PAD, MODE_ARGMAX, SHORT_ROW, SPAN_TAPS, RowScratch, argmax_window,
+    cypool_aligned_free, cypool_aligned_malloc, cypool_gather_bases, cypool_gather_row,
+    cypool_gather_row_few, cypool_index_bounds, cypool_max_grad_cell, cypool_max_grad_ring,
+    cypool_max_grad_span, cypool_scatter_add, cypool_store_fence, dtype_code,
+    free_row_scratch, new_row_scratch, new_rows, pool_row, prefetch_new_rows,
+    prefetch_short_rows, ring_rows, window_rows, window_taps,
 )
 from cypool._windows cimport Windows, last_tap, unpack_windows
 
@@ -31,41 +31,6 @@ cdef inline void zero_rows(max_t* d, Py_ssize_t start, Py_ssize_t stop,
     streams large ones)."""
     if stop > start:
         memset(d + start * row_size, 0, (stop - start) * row_size * sizeof(max_t))
-
-
-# windows of fewer taps go cell by cell (ring_rows)
-cdef enum:
-    RING_TAPS = 25
-
-
-cdef Py_ssize_t ring_rows(const Windows* win, Py_ssize_t out_d, Py_ssize_t out_h,
-                          Py_ssize_t out_w, Py_ssize_t row_elements,
-                          Py_ssize_t channels) noexcept nogil:
-    """The max gradient's ring size (cypool_max_grad_ring): the most rows a window
-    takes, where windows are one depth row of consecutive rows at stride 1 along H
-    (each row then serves that many output rows) and of RING_TAPS or more taps, no W
-    window is empty and a window's element offsets fit int32; else 0.  (Cell by cell
-    was faster for the stem's 3x3/2, 1.5x, for 3x3/1, 1.2x, and for 5x3 at strides
-    1x2; the ring for 5x5/1, 1.5-1.8x, and 7x7/1, 5x.)"""
-    cdef Py_ssize_t o, most_h = 0, most_w = 0
-    if win.dilation[1] != 1 or win.dilation[2] != 1:
-        return 0
-    for o in range(out_d):
-        if win.count[0][o] > 1:
-            return 0
-    for o in range(out_h):
-        most_h = max(most_h, win.count[1][o])
-        if o > 0 and win.first[1][o] - win.first[1][o - 1] > 1:
-            return 0
-    for o in range(out_w):
-        if win.count[2][o] < 1:
-            return 0
-        most_w = max(most_w, win.count[2][o])
-    if most_h * most_w < RING_TAPS or most_h > GROUP_WINDOW:
-        return 0
-    if (most_h - 1) * row_elements + most_w * channels >= (<Py_ssize_t>1) << 31:
-        return 0
-    return most_h
 
 
 cdef inline bint span_rows_ok(const Windows* win) noexcept nogil:
@@ -144,7 +109,6 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef bint per_cell = ((max_t is float or max_t is double)
                           and channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES)
     cdef Py_ssize_t in_rows = x.shape[1] * in_h
-    cdef int64_t j
     cdef const max_t* x_ptr = &x[0, 0, 0, 0, 0]
     cdef const max_t* grad_ptr = &grad[0, 0, 0, 0, 0]
     cdef max_t* dx_ptr = &dx[0, 0, 0, 0, 0]
@@ -156,29 +120,19 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef RowScratch scratch
     cdef int failed_flag = 0
     cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
-    cdef Py_ssize_t ring_size = ring_rows(&win, out_d, out_h, out_w, row_elements, channels)
-    cdef void* ring_value = NULL
-    cdef int32_t* ring_code = NULL
-    cdef int64_t* ring_row = NULL
+    # windows many rows tall: rows first, through a ring of row maxima
+    cdef Py_ssize_t ring_size = ring_rows(x_ptr, &win, out_d, out_h, out_w, row_elements,
+                                          channels) if per_cell else 0
     # rows of few channels: their span's g spread along the row and winning taps
     cdef bint span_rows = not per_cell and span_rows_ok(&win)
     cdef Py_ssize_t span_room = (in_w + SPAN_TAPS) * channels * sizeof(max_t)
     cdef void* g_wide = NULL
     cdef void* winner = NULL
     cdef max_t** dx_row = NULL
-    if not (per_cell and cypool_max_grad_ring_ok(dtype_code(x_ptr), channels)):
-        ring_size = 0
     with nogil, parallel(num_threads=num_threads):
         scratch = new_row_scratch(&win, out_d, out_h, out_w, out_w * channels,
                                   0 if per_cell else row_elements, channels, sizeof(max_t),
-                                  MODE_ARGMAX, 0, False, failed)
-        if ring_size > 0:
-            ring_value = cypool_aligned_malloc(ring_size * out_w * channels * sizeof(max_t))
-            ring_code = <int32_t*>cypool_aligned_malloc(
-                ring_size * out_w * channels * sizeof(int32_t))
-            ring_row = <int64_t*>malloc(ring_size * sizeof(int64_t))
-            if ring_value == NULL or ring_code == NULL or ring_row == NULL:
-                failed[0] = 1
+                                  MODE_ARGMAX, 0, ring_size, False, failed)
         if span_rows:
             g_wide = cypool_aligned_malloc(span_room)
             winner = cypool_aligned_malloc(span_room)
@@ -194,8 +148,6 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                 continue
             p = task // chunks
             k = task % chunks
-            for j in range(ring_size):  # a new plane: the ring's rows are stale
-                ring_row[j] = -1
             d = dx_ptr + p * plane_size
             xp = x_ptr + p * plane_size  # the plane's input, as d its dx
             # the task's output rows, and the input rows it owns (id*in_h + ih):
@@ -243,8 +195,8 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                             if n_rows > 0:
                                 cypool_max_grad_ring(
                                     dtype_code(x_ptr), xp, d, g, scratch.row_offset, n_rows,
-                                    row_elements, win.first[2], win.count[2], out_w,
-                                    channels, ring_value, ring_code, ring_row, ring_size)
+                                    row_elements, p * in_rows, win.first[2], win.count[2],
+                                    out_w, channels, &scratch.ring)
                             continue
                         n_new = 0  # the next output row's rows, fetched cell by cell
                         if oh + 1 < out_h:
@@ -283,9 +235,6 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
         cypool_aligned_free(g_wide)
         cypool_aligned_free(winner)
         free(dx_row)
-        cypool_aligned_free(ring_value)
-        cypool_aligned_free(ring_code)
-        free(ring_row)
         free_row_scratch(&scratch)
     if failed_flag:
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")

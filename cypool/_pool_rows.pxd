@@ -199,19 +199,30 @@ cdef extern from "_row_simd.h":
     void cypool_max_grad_cell(int dtype, const void* x, void* dx, const void* g,
                               const int64_t* tap_offset, Py_ssize_t n_taps,
                               Py_ssize_t n) noexcept nogil
-    # the max gradient of one output row whose windows take the consecutive rows at
-    # row_offset (row_elements apart) by the W taps first_w[ow] + t, t < count_w[ow]
-    # (each >= 1), each row's first maxima along W kept in a ring of ring_size rows
-    # (ring_value, ring_code: out_w * n each, 64-byte aligned; ring_row: the row each
-    # holds, -1 for none); only where cypool_max_grad_ring_ok (AVX-512 float32, n a
-    # multiple of 16)
-    int cypool_max_grad_ring_ok(int dtype, Py_ssize_t n) noexcept nogil
+    # windows many rows tall, rows first (RING_TAPS): each row's first maxima along W
+    # kept in a per-thread ring of the last rows
+    ctypedef struct cypool_ring:
+        void* value      # size slots of out_w * n maxima (64-byte aligned) ...
+        int32_t* code    # ... and their taps' offsets from the column's first tap
+        int64_t* row     # the row key each slot holds, -1 for none
+        Py_ssize_t size  # slots: the most rows a window takes
+    # whether this build has the ring for the dtype and n channels (float32, n a
+    # multiple of a vector's lanes)
+    int cypool_ring_ok(int dtype, Py_ssize_t n) noexcept nogil
+    # one output row whose windows take the consecutive rows at row_offset
+    # (row_elements apart) by the W taps first_w[ow] + t, t < count_w[ow] (each >= 1),
+    # its rows kept in the ring as key_base + row: the argmax's maxima into out and
+    # flat indices (index_base + offset) into index; the gradient's dx[argmax] += g
+    void cypool_argmax_ring(int dtype, const void* x, void* out, int64_t* index,
+                            int64_t index_base, const int64_t* row_offset, Py_ssize_t n_rows,
+                            Py_ssize_t row_elements, int64_t key_base, const int64_t* first_w,
+                            const int64_t* count_w, Py_ssize_t out_w, Py_ssize_t n,
+                            cypool_ring* ring) noexcept nogil
     void cypool_max_grad_ring(int dtype, const void* x, void* dx, const void* g,
                               const int64_t* row_offset, Py_ssize_t n_rows,
-                              Py_ssize_t row_elements, const int64_t* first_w,
-                              const int64_t* count_w, Py_ssize_t out_w, Py_ssize_t n,
-                              void* ring_value, int32_t* ring_code, int64_t* ring_row,
-                              Py_ssize_t ring_size) noexcept nogil
+                              Py_ssize_t row_elements, int64_t key_base,
+                              const int64_t* first_w, const int64_t* count_w,
+                              Py_ssize_t out_w, Py_ssize_t n, cypool_ring* ring) noexcept nogil
     # 1-4 channels, stride 2, windows of n_w = 2 or 3 adjacent pixels: pixel i of out
     # is the max over r, t of pixel 2*i + t of the rows at row_offset[r], i < n
     # (``clipped``: output n - 1 without its last tap); 1 when a column maximum was -0.0
@@ -370,6 +381,8 @@ cdef struct RowScratch:
     void* group_rows     # max_rows_group: its reduced rows (row_group_size rows), or NULL
     Py_ssize_t w_pad     # padded_w_windows: the W windows' left padding (-1: not such
     Py_ssize_t w_taps    # windows) and their most taps
+    cypool_ring ring     # argmax of windows many rows tall: row maxima (ring_rows;
+                         # size 0: none)
     bint stream          # per-cell outputs are written with non-temporal stores
 
 
@@ -1340,20 +1353,61 @@ cdef inline Py_ssize_t max_window_taps(const Windows* win, Py_ssize_t out_d, Py_
     return most
 
 
+# windows of fewer taps go cell by cell (ring_rows)
+cdef enum:
+    RING_TAPS = 25
+
+
+cdef inline Py_ssize_t ring_rows(const max_t* dummy, const Windows* win, Py_ssize_t out_d,
+                                 Py_ssize_t out_h, Py_ssize_t out_w,
+                                 Py_ssize_t row_elements, Py_ssize_t channels) noexcept nogil:
+    """The ring's size (RowScratch.ring: the argmax and the max gradient rows first):
+    the most rows a window takes, where this build has the ring for the dtype and
+    channels (cypool_ring_ok), windows are one depth row of consecutive rows at stride
+    1 along H (each row then serves that many output rows) and of RING_TAPS or more
+    taps, no W window is empty and a window's element offsets fit int32; else 0.  (For
+    the gradient cell by cell was faster for the stem's 3x3/2, 1.5x, for 3x3/1, 1.2x,
+    and for 5x3 at strides 1x2; the ring for 5x5/1, 1.5-1.8x, and 7x7/1, 5x; for
+    max_pool_with_argmax cell by cell for 3x3/1, 1.2x, the ring for 5x5/1, 1.5x, and
+    13x13/1, 3.9x.)"""
+    cdef Py_ssize_t o, most_h = 0, most_w = 0
+    if not cypool_ring_ok(dtype_code(dummy), channels):
+        return 0
+    if win.dilation[1] != 1 or win.dilation[2] != 1:
+        return 0
+    for o in range(out_d):
+        if win.count[0][o] > 1:
+            return 0
+    for o in range(out_h):
+        most_h = max(most_h, win.count[1][o])
+        if o > 0 and win.first[1][o] - win.first[1][o - 1] > 1:
+            return 0
+    for o in range(out_w):
+        if win.count[2][o] < 1:
+            return 0
+        most_w = max(most_w, win.count[2][o])
+    if most_h * most_w < RING_TAPS or most_h > GROUP_WINDOW:
+        return 0
+    if (most_h - 1) * row_elements + most_w * channels >= (<Py_ssize_t>1) << 31:
+        return 0
+    return most_h
+
+
 cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
                                        Py_ssize_t out_h, Py_ssize_t out_w,
                                        Py_ssize_t out_row_elements,
                                        Py_ssize_t in_row_elements, Py_ssize_t channels,
                                        Py_ssize_t item_size, int mode,
-                                       Py_ssize_t group_rows, bint stream,
-                                       int* failed) noexcept nogil:
+                                       Py_ssize_t group_rows, Py_ssize_t ring_size,
+                                       bint stream, int* failed) noexcept nogil:
     """One thread's scratch (returned by value so each thread owns its copy) for pool_row
-    in ``mode``; sets ``failed[0]`` when memory runs out."""
+    in ``mode``, with a ring of ``ring_size`` rows (ring_rows); sets ``failed[0]`` when
+    memory runs out."""
     cdef bint want_max_row = mode == MODE_MAX and in_row_elements > 0
     cdef bint want_run_row = in_row_elements > 0
     cdef bint want_run_index = mode == MODE_ARGMAX and in_row_elements > 0
     cdef RowScratch scratch
-    cdef Py_ssize_t taps = max_window_taps(win, out_d, out_h, out_w)
+    cdef Py_ssize_t taps = max_window_taps(win, out_d, out_h, out_w), i
     scratch.row_offset = <int64_t*>malloc(taps * sizeof(int64_t) + 8)
     scratch.tap_offset = <int64_t*>malloc(taps * sizeof(int64_t) + 8)
     scratch.new_row = <int64_t*>malloc(taps * sizeof(int64_t) + 8)
@@ -1369,13 +1423,27 @@ cdef inline RowScratch new_row_scratch(const Windows* win, Py_ssize_t out_d,
     # (room for max_rows_group's padded rows)
     scratch.group_rows = (cypool_aligned_malloc(group_rows * item_size * padded_row_elements(
         in_row_elements, scratch.w_taps, channels)) if group_rows > 0 else NULL)
+    scratch.ring.size = ring_size
+    scratch.ring.value = NULL
+    scratch.ring.code = NULL
+    scratch.ring.row = NULL
+    if ring_size > 0:
+        scratch.ring.value = cypool_aligned_malloc(ring_size * out_row_elements * item_size)
+        scratch.ring.code = <int32_t*>cypool_aligned_malloc(
+            ring_size * out_row_elements * sizeof(int32_t))
+        scratch.ring.row = <int64_t*>malloc(ring_size * sizeof(int64_t))
+        if scratch.ring.row != NULL:
+            for i in range(ring_size):
+                scratch.ring.row[i] = -1
     scratch.stream = stream
     if (scratch.row_offset == NULL or scratch.tap_offset == NULL or scratch.new_row == NULL
             or scratch.ordinal == NULL
             or (want_max_row and scratch.max_row == NULL)
             or (want_run_row and scratch.run_row == NULL)
             or (want_run_index and scratch.run_index == NULL)
-            or (group_rows > 0 and scratch.group_rows == NULL)):
+            or (group_rows > 0 and scratch.group_rows == NULL)
+            or (ring_size > 0 and (scratch.ring.value == NULL or scratch.ring.code == NULL
+                                   or scratch.ring.row == NULL))):
         failed[0] = 1
     return scratch
 
@@ -1389,3 +1457,6 @@ cdef inline void free_row_scratch(RowScratch* scratch) noexcept nogil:
     cypool_aligned_free(scratch.run_row)
     cypool_aligned_free(scratch.run_index)
     cypool_aligned_free(scratch.group_rows)
+    cypool_aligned_free(scratch.ring.value)
+    cypool_aligned_free(scratch.ring.code)
+    free(scratch.ring.row)

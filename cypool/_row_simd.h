@@ -1887,21 +1887,28 @@ static inline void cypool_gather_row(int dtype, void *dst, const void *grad,
     switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_GATHER_ROW) }
 }
 
-/* ---- the max gradient of windows many rows tall, rows first --------------------------
+/* ---- the argmax and max gradient of windows many rows tall, rows first -------------
  * Each window's argmax is its first row's first maximum among its rows' maxima (the
  * first maximum in row-major order, a NaN counting as the greatest and the first NaN
  * staying: SPEC), so a row's first maximum along W under each output column is found
  * once, into a ring of the last rows, and shared by every output row whose windows
  * take that row (5x5/1: one row pass and one pass over 5 row results a cell instead
- * of 25 taps).  Each lane then adds its gradient at its own tap by a gather and a
- * scatter (the lanes are distinct channels, so they never collide), output by output
- * in row-major order as elsewhere.  float32, channels a multiple of a vector's lanes;
- * cypool_max_grad_ring_ok says whether this build has it.  AVX-512 picks lanes under
- * mask registers and adds by a gather and a scatter; other vector builds pick with
- * lane masks and add lane by lane (AVX2 has no scatter; cell by cell, SPPF's 5x5/1
- * max gradient took 6x its floor there). */
+ * of 25 taps).  max_pool_with_argmax stores each lane's maximum and flat index; the
+ * max gradient adds each lane's gradient at its own tap by a gather and a scatter
+ * (the lanes are distinct channels, so they never collide), output by output in
+ * row-major order as elsewhere.  float32, channels a multiple of a vector's lanes;
+ * cypool_ring_ok says whether this build has it.  AVX-512 picks lanes under mask
+ * registers and adds by a gather and a scatter; other vector builds pick with lane
+ * masks and add lane by lane (AVX2 has no scatter; cell by cell, SPPF's 5x5/1 max
+ * gradient took 6x its floor there, its argmax 4x the max forward's time). */
+typedef struct {
+    void *value;     /* size slots of out_w * n: each row's first maxima (64-byte aligned) */
+    int32_t *code;   /* ... and their taps' element offsets from the column's first tap */
+    int64_t *row;    /* the row key each slot holds (-1: none) */
+    Py_ssize_t size; /* slots: the most rows a window takes */
+} cypool_ring;
 #if defined(CYPOOL_HAVE_VECTORS)
-#define CYPOOL_HAVE_MAX_GRAD_RING 1
+#define CYPOOL_HAVE_RING 1
 enum { cypool_ring_lanes = CYPOOL_VECTOR_BYTES / sizeof(float) };
 typedef cypool_float_vec cypool_ring_value;
 typedef cypool_float_mask cypool_ring_code; /* int32 lanes */
@@ -1927,6 +1934,17 @@ typedef cypool_float_mask cypool_ring_code; /* int32 lanes */
                              _mm512_add_ps(_mm512_i32gather_ps(index_, (d), 4),        \
                                            (__m512)(gv)), 4);                          \
     } while (0)
+/* index[l] = base + l + tap[l] for each lane l, widened to int64 */
+#define CYPOOL_RING_INDEX(index, base, tap)                                            \
+    do {                                                                               \
+        __m512i at_ = _mm512_add_epi64(_mm512_set1_epi64(base),                        \
+                                       _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));      \
+        _mm512_storeu_si512((index), _mm512_add_epi64(at_, _mm512_cvtepi32_epi64(      \
+            _mm512_castsi512_si256((__m512i)(tap)))));                                 \
+        _mm512_storeu_si512((index) + 8, _mm512_add_epi64(                             \
+            _mm512_add_epi64(at_, _mm512_set1_epi64(8)),                               \
+            _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64((__m512i)(tap), 1))));     \
+    } while (0)
 #else
 #define CYPOOL_RING_STEP(a, o, v, delta) CYPOOL_ARGMAX_STEP(float, a, o, v, delta)
 #define CYPOOL_RING_ADD(d, tap, gv)                                                    \
@@ -1934,8 +1952,13 @@ typedef cypool_float_mask cypool_ring_code; /* int32 lanes */
         for (int l_ = 0; l_ < cypool_ring_lanes; l_++)                                 \
             (d)[(tap)[l_] + l_] += (gv)[l_];                                           \
     } while (0)
+#define CYPOOL_RING_INDEX(index, base, tap)                                            \
+    do {                                                                               \
+        for (int l_ = 0; l_ < cypool_ring_lanes; l_++)                                 \
+            (index)[l_] = (base) + l_ + (tap)[l_];                                     \
+    } while (0)
 #endif
-/* ring slot `slot` = for each output column ow and channel, the first maximum along W of
+/* a ring slot: for each output column ow and channel, the first maximum along W of
    the row at xr over the column's taps (values), and that tap's element offset from the
    column's first tap (codes) */
 static void cypool_ring_row_float(const float *xr, float *value, int32_t *code,
@@ -1957,69 +1980,130 @@ static void cypool_ring_row_float(const float *xr, float *value, int32_t *code,
         }
     }
 }
-/* dx[argmax] += g for the out_w windows of one output row: rows row_offset[0 .. n_rows)
-   of x (consecutive, row_elements apart) by the W taps first_w[ow] + t, t < count_w[ow]
-   (count_w[ow] >= 1).  ring_value / ring_code / ring_row: ring_size slots of out_w * n
-   (64-byte aligned), and which row each holds (-1: none). */
-static void cypool_max_grad_ring_float(const float *x, float *dx, const float *g,
-                                       const int64_t *row_offset, Py_ssize_t n_rows,
-                                       Py_ssize_t row_elements, const int64_t *first_w,
-                                       const int64_t *count_w, Py_ssize_t out_w, Py_ssize_t n,
-                                       float *ring_value, int32_t *ring_code,
-                                       int64_t *ring_row, Py_ssize_t ring_size)
+/* the ring's offsets (slot * out_w * n) of rows row_offset[0 .. n_rows) of x
+   (consecutive, row_elements apart), each row's maxima found unless the ring holds
+   them (rows are kept as key_base + row: planes must not share keys) */
+static void cypool_ring_rows_float(const float *x, const int64_t *row_offset,
+                                   Py_ssize_t n_rows, Py_ssize_t row_elements,
+                                   int64_t key_base, const int64_t *first_w,
+                                   const int64_t *count_w, Py_ssize_t out_w, Py_ssize_t n,
+                                   cypool_ring *ring, Py_ssize_t *slot_at)
 {
-    Py_ssize_t slot[CYPOOL_GROUP_WINDOW];
     for (Py_ssize_t j = 0; j < n_rows; j++) {
         int64_t row = row_offset[j] / row_elements;
-        slot[j] = (Py_ssize_t)(row % ring_size);
-        if (ring_row[slot[j]] != row) {
-            cypool_ring_row_float(x + row_offset[j], ring_value + slot[j] * out_w * n,
-                                  ring_code + slot[j] * out_w * n, first_w, count_w, out_w, n);
-            ring_row[slot[j]] = row;
+        Py_ssize_t slot = (Py_ssize_t)(row % ring->size);
+        slot_at[j] = slot * out_w * n;
+        if (ring->row[slot] != key_base + row) {
+            cypool_ring_row_float(x + row_offset[j], (float *)ring->value + slot_at[j],
+                                  ring->code + slot_at[j], first_w, count_w, out_w, n);
+            ring->row[slot] = key_base + row;
         }
     }
+}
+/* the first maximum of the rows' maxima at lane offset ``at`` (ow * n + c) and its
+   tap's element offset from the window's first tap */
+#define CYPOOL_RING_COLUMN(ring, slot_at, n_rows, row_elements, at, best, tap)         \
+    do {                                                                               \
+        const float *value_ = (const float *)(ring)->value;                            \
+        (best) = *(const cypool_ring_value *)(value_ + (slot_at)[0] + (at));           \
+        (tap) = *(const cypool_ring_code *)((ring)->code + (slot_at)[0] + (at));       \
+        for (Py_ssize_t j_ = 1; j_ < (n_rows); j_++) {                                 \
+            cypool_ring_value v_ = *(const cypool_ring_value *)(value_ + (slot_at)[j_] \
+                                                                + (at));               \
+            CYPOOL_RING_STEP((best), (tap), v_,                                        \
+                             *(const cypool_ring_code *)((ring)->code + (slot_at)[j_]  \
+                                                         + (at))                       \
+                                 + (int32_t)(j_ * (row_elements)));                    \
+        }                                                                              \
+    } while (0)
+/* the out_w windows of one output row: rows row_offset[0 .. n_rows) of x by the W
+   taps first_w[ow] + t, t < count_w[ow] (count_w[ow] >= 1).  Argmax: their maxima
+   into out and flat indices (index_base + element offset in x) into index; gradient:
+   dx[argmax] += g. */
+static void cypool_argmax_ring_float(const float *x, float *out, int64_t *index,
+                                     int64_t index_base, const int64_t *row_offset,
+                                     Py_ssize_t n_rows, Py_ssize_t row_elements,
+                                     int64_t key_base, const int64_t *first_w,
+                                     const int64_t *count_w, Py_ssize_t out_w, Py_ssize_t n,
+                                     cypool_ring *ring)
+{
+    Py_ssize_t slot_at[CYPOOL_GROUP_WINDOW];
+    cypool_ring_rows_float(x, row_offset, n_rows, row_elements, key_base, first_w, count_w,
+                           out_w, n, ring, slot_at);
+    for (Py_ssize_t ow = 0; ow < out_w; ow++) {
+        int64_t first = index_base + row_offset[0] + first_w[ow] * n;
+        for (Py_ssize_t c = 0; c < n; c += cypool_ring_lanes) {
+            cypool_ring_value best;
+            cypool_ring_code tap;
+            CYPOOL_RING_COLUMN(ring, slot_at, n_rows, row_elements, ow * n + c, best, tap);
+            memcpy(out + ow * n + c, &best, sizeof(best));
+            CYPOOL_RING_INDEX(index + ow * n + c, first + c, tap);
+        }
+    }
+}
+static void cypool_max_grad_ring_float(const float *x, float *dx, const float *g,
+                                       const int64_t *row_offset, Py_ssize_t n_rows,
+                                       Py_ssize_t row_elements, int64_t key_base,
+                                       const int64_t *first_w, const int64_t *count_w,
+                                       Py_ssize_t out_w, Py_ssize_t n, cypool_ring *ring)
+{
+    Py_ssize_t slot_at[CYPOOL_GROUP_WINDOW];
+    cypool_ring_rows_float(x, row_offset, n_rows, row_elements, key_base, first_w, count_w,
+                           out_w, n, ring, slot_at);
     for (Py_ssize_t ow = 0; ow < out_w; ow++) {
         float *d = dx + row_offset[0] + first_w[ow] * n;
         for (Py_ssize_t c = 0; c < n; c += cypool_ring_lanes) {
-            Py_ssize_t at = slot[0] * out_w * n + ow * n + c;
-            cypool_ring_value best = *(const cypool_ring_value *)(ring_value + at);
-            cypool_ring_code tap = *(const cypool_ring_code *)(ring_code + at);
-            for (Py_ssize_t j = 1; j < n_rows; j++) {
-                at = slot[j] * out_w * n + ow * n + c;
-                cypool_ring_value v = *(const cypool_ring_value *)(ring_value + at);
-                CYPOOL_RING_STEP(best, tap, v, *(const cypool_ring_code *)(ring_code + at)
-                                                   + (int32_t)(j * row_elements));
-            }
+            cypool_ring_value best;
+            cypool_ring_code tap;
+            CYPOOL_RING_COLUMN(ring, slot_at, n_rows, row_elements, ow * n + c, best, tap);
+            (void)best;
             CYPOOL_RING_ADD(d + c, tap, *(const cypool_ring_value *)(g + ow * n + c));
         }
     }
 }
 #endif
-static inline int cypool_max_grad_ring_ok(int dtype, Py_ssize_t n)
+static inline int cypool_ring_ok(int dtype, Py_ssize_t n)
 {
-#ifdef CYPOOL_HAVE_MAX_GRAD_RING
+#ifdef CYPOOL_HAVE_RING
     return dtype == 0 && n % cypool_ring_lanes == 0;
 #else
     (void)dtype; (void)n;
     return 0;
 #endif
 }
+static inline void cypool_argmax_ring(int dtype, const void *x, void *out, int64_t *index,
+                                      int64_t index_base, const int64_t *row_offset,
+                                      Py_ssize_t n_rows, Py_ssize_t row_elements,
+                                      int64_t key_base, const int64_t *first_w,
+                                      const int64_t *count_w, Py_ssize_t out_w, Py_ssize_t n,
+                                      cypool_ring *ring)
+{
+#ifdef CYPOOL_HAVE_RING
+    if (dtype == 0)
+        cypool_argmax_ring_float((const float *)x, (float *)out, index, index_base,
+                                 row_offset, n_rows, row_elements, key_base, first_w,
+                                 count_w, out_w, n, ring);
+#else
+    (void)dtype; (void)x; (void)out; (void)index; (void)index_base; (void)row_offset;
+    (void)n_rows; (void)row_elements; (void)key_base; (void)first_w; (void)count_w;
+    (void)out_w; (void)n; (void)ring;
+#endif
+}
 static inline void cypool_max_grad_ring(int dtype, const void *x, void *dx, const void *g,
                                         const int64_t *row_offset, Py_ssize_t n_rows,
-                                        Py_ssize_t row_elements, const int64_t *first_w,
-                                        const int64_t *count_w, Py_ssize_t out_w, Py_ssize_t n,
-                                        void *ring_value, int32_t *ring_code, int64_t *ring_row,
-                                        Py_ssize_t ring_size)
+                                        Py_ssize_t row_elements, int64_t key_base,
+                                        const int64_t *first_w, const int64_t *count_w,
+                                        Py_ssize_t out_w, Py_ssize_t n, cypool_ring *ring)
 {
-#ifdef CYPOOL_HAVE_MAX_GRAD_RING
+#ifdef CYPOOL_HAVE_RING
     if (dtype == 0)
         cypool_max_grad_ring_float((const float *)x, (float *)dx, (const float *)g, row_offset,
-                                   n_rows, row_elements, first_w, count_w, out_w, n,
-                                   (float *)ring_value, ring_code, ring_row, ring_size);
+                                   n_rows, row_elements, key_base, first_w, count_w, out_w,
+                                   n, ring);
 #else
     (void)dtype; (void)x; (void)dx; (void)g; (void)row_offset; (void)n_rows;
-    (void)row_elements; (void)first_w; (void)count_w; (void)out_w; (void)n;
-    (void)ring_value; (void)ring_code; (void)ring_row; (void)ring_size;
+    (void)row_elements; (void)key_base; (void)first_w; (void)count_w; (void)out_w; (void)n;
+    (void)ring;
 #endif
 }
 

@@ -380,11 +380,12 @@ def test_max_gradient_splits_planes_into_row_runs(monkeypatch, shape, fmt, k, s,
 
 # Windows of 25 or more taps at stride 1 along H (float32, channels a multiple of a
 # vector's lanes) find their argmax rows first: each row's first maximum along W kept
-# in a ring of rows shared by the output rows, then the first among the rows, each
-# lane's gradient added at its own tap (AVX-512: mask registers and a scatter; other
-# builds: lane masks and lane by lane). Ties, NaNs and -0.0 must route as the
-# reference's row-major first maximum (first NaN), at borders, W strides and padding,
-# in every kernel build.
+# in a ring of rows shared by the output rows, then the first among the rows; the
+# gradient adds each lane's gradient at its own tap (AVX-512: mask registers and a
+# scatter; other builds: lane masks and lane by lane), max_pool_with_argmax stores
+# the values and flat indices. Ties, NaNs and -0.0 must route as the reference's
+# row-major first maximum (first NaN), at borders, W strides and padding, in every
+# kernel build.
 RING_CASES = [
     ((2, 13, 11, 16), "NHWC", 5, 1, "SAME"),
     ((2, 12, 14, 32), "NHWC", 5, 1, "VALID"),
@@ -414,6 +415,18 @@ def test_max_gradient_rows_first_matches_reference(monkeypatch, variant, shape, 
         out = np.full_like(x, -7)
         got = cypool.max_pool_grad(x, y, g, k, s, pad, fmt, num_threads=threads, out=out)
         assert got.tobytes() == want.tobytes(), threads
+    # the same rows first for max_pool_with_argmax: values (NaN payloads, -0.0) and
+    # indices, per example and with the batch, int64 and int32
+    for batch_index in (False, True):
+        want_values, want_index = R.ref_max_pool_with_argmax(
+            x, k, s, ref_pad, fmt, include_batch_in_index=batch_index)
+        for threads, index_dtype in ((1, np.int64), (2, np.int32), (3, np.int64)):
+            values, index = cypool.max_pool_with_argmax(
+                x, k, s, pad, fmt, output_dtype=index_dtype,
+                include_batch_in_index=batch_index, num_threads=threads)
+            assert values.tobytes() == want_values.tobytes(), threads
+            assert index.dtype == index_dtype
+            np.testing.assert_array_equal(index, want_index)
 
 
 def test_max_gradient_keeps_planes_whole_where_rows_cannot_split():
