@@ -15,11 +15,11 @@ from libc.string cimport memset
 
 from cypool._fused_types cimport max_t, avg_t
 from cypool._pool_rows cimport (
-    CELL_BYTES, GATHER_PAD, MODE_ARGMAX, SHORT_ROW, SPAN_TAPS, RowScratch, argmax_window,
-    cypool_aligned_free, cypool_aligned_malloc, cypool_gather_bases, cypool_gather_row,
-    cypool_gather_row_few, cypool_index_bounds, cypool_max_grad_cell, cypool_max_grad_ring,
-    cypool_max_grad_span, cypool_scatter_add, cypool_store_fence, dtype_code,
-    free_row_scratch, new_row_scratch, new_rows, pool_row, prefetch_new_rows,
+    CELL_BYTES, GATHER_PAD, GRAD_RING_TAPS, MODE_ARGMAX, SHORT_ROW, SPAN_TAPS, RowScratch,
+    argmax_window, cypool_aligned_free, cypool_aligned_malloc, cypool_gather_bases,
+    cypool_gather_row, cypool_gather_row_few, cypool_index_bounds, cypool_max_grad_cell,
+    cypool_max_grad_ring, cypool_max_grad_span, cypool_scatter_add, cypool_store_fence,
+    dtype_code, free_row_scratch, new_row_scratch, new_rows, pool_row, prefetch_new_rows,
     prefetch_short_rows, ring_rows, window_rows, window_taps,
 )
 from cypool._windows cimport Windows, last_tap, unpack_windows
@@ -122,7 +122,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
     # windows many rows tall: rows first, through a ring of row maxima
     cdef Py_ssize_t ring_size = ring_rows(x_ptr, &win, out_d, out_h, out_w, row_elements,
-                                          channels) if per_cell else 0
+                                          channels, GRAD_RING_TAPS) if per_cell else 0
     # rows of few channels: their span's g spread along the row and winning taps
     cdef bint span_rows = not per_cell and span_rows_ok(&win)
     cdef Py_ssize_t span_room = (in_w + SPAN_TAPS) * channels * sizeof(max_t)

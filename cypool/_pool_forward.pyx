@@ -16,10 +16,10 @@ from libc.stdlib cimport free, malloc
 
 from cypool._fused_types cimport max_t
 from cypool._pool_rows cimport (
-    GROUP_ROWS, MODE_ARGMAX, MODE_MAX, RowScratch, cypool_aligned_free, cypool_aligned_malloc,
-    cypool_argmax_ring, cypool_narrow_indices, cypool_store_fence, dtype_code,
-    free_row_scratch, new_row_scratch, pool_row_group, ring_rows, row_group_size,
-    window_rows,
+    ARGMAX_RING_TAPS, GROUP_ROWS, MODE_ARGMAX, MODE_MAX, RowScratch, cypool_aligned_free,
+    cypool_aligned_malloc, cypool_argmax_ring, cypool_narrow_indices, cypool_store_fence,
+    dtype_code, free_row_scratch, new_row_scratch, pool_row_group, ring_rows,
+    row_group_size, window_rows,
 )
 from cypool._windows cimport Windows, last_tap, unpack_windows
 
@@ -82,8 +82,10 @@ cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* arg
     cdef Py_ssize_t n_groups = n_planes * out_d * groups_per_row, g, plane_row, oh, row, p
     cdef Py_ssize_t n_rows, n_window_rows
     # argmax windows many rows tall: rows first, through a ring of row maxima
-    cdef Py_ssize_t ring_size = ring_rows(x_ptr, win, out_d, out_h, out_w, in_w * channels,
-                                          channels) if mode == MODE_ARGMAX else 0
+    cdef Py_ssize_t ring_size = 0
+    if mode == MODE_ARGMAX:
+        ring_size = ring_rows(x_ptr, win, out_d, out_h, out_w, in_w * channels, channels,
+                              ARGMAX_RING_TAPS)
     cdef int64_t* wide_row = NULL  # per thread: a row of int64 indices to narrow to int32
     cdef int64_t* index_row  # the row's indices: into argmax, or wide_row
     cdef RowScratch scratch
@@ -101,7 +103,8 @@ cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* arg
         scratch = new_row_scratch(win, out_d, out_h, out_w, out_row_size, in_w * channels,
                                   channels, sizeof(max_t), mode,
                                   min(group, GROUP_ROWS) if mode == MODE_MAX else 0,
-                                  ring_size, stream and argmax32_ptr == NULL and half_x == NULL, failed)
+                                  ring_size,
+                                  stream and argmax32_ptr == NULL and half_x == NULL, failed)
         # int32 indices: each row's int64 indices narrowed from a per-thread row
         wide_row = <int64_t*>malloc(out_row_size * sizeof(int64_t) + 8) \
             if argmax32_ptr != NULL else NULL
@@ -140,7 +143,8 @@ cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* arg
                 cypool_argmax_ring(dtype_code(plane), plane, out_rows, index_row,
                                    (p % index_group) * plane_size, scratch.row_offset,
                                    n_window_rows, in_w * channels, p * in_d * in_h,
-                                   win.first[2], win.count[2], out_w, channels, &scratch.ring)
+                                   win.first[2], win.count[2], out_w, channels,
+                                   &scratch.ring, scratch.stream)
             else:
                 pool_row_group(mode, plane, out_rows, index_row,
                                (p % index_group) * plane_size, win, plane_row % out_d, oh,

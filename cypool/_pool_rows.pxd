@@ -199,7 +199,7 @@ cdef extern from "_row_simd.h":
     void cypool_max_grad_cell(int dtype, const void* x, void* dx, const void* g,
                               const int64_t* tap_offset, Py_ssize_t n_taps,
                               Py_ssize_t n) noexcept nogil
-    # windows many rows tall, rows first (RING_TAPS): each row's first maxima along W
+    # windows many rows tall, rows first (ring_rows): each row's first maxima along W
     # kept in a per-thread ring of the last rows
     ctypedef struct cypool_ring:
         void* value      # size slots of out_w * n maxima (64-byte aligned) ...
@@ -212,12 +212,13 @@ cdef extern from "_row_simd.h":
     # one output row whose windows take the consecutive rows at row_offset
     # (row_elements apart) by the W taps first_w[ow] + t, t < count_w[ow] (each >= 1),
     # its rows kept in the ring as key_base + row: the argmax's maxima into out and
-    # flat indices (index_base + offset) into index; the gradient's dx[argmax] += g
+    # flat indices (index_base + offset) into index (non-temporally with ``stream``);
+    # the gradient's dx[argmax] += g
     void cypool_argmax_ring(int dtype, const void* x, void* out, int64_t* index,
                             int64_t index_base, const int64_t* row_offset, Py_ssize_t n_rows,
                             Py_ssize_t row_elements, int64_t key_base, const int64_t* first_w,
                             const int64_t* count_w, Py_ssize_t out_w, Py_ssize_t n,
-                            cypool_ring* ring) noexcept nogil
+                            cypool_ring* ring, int stream) noexcept nogil
     void cypool_max_grad_ring(int dtype, const void* x, void* dx, const void* g,
                               const int64_t* row_offset, Py_ssize_t n_rows,
                               Py_ssize_t row_elements, int64_t key_base,
@@ -1353,23 +1354,26 @@ cdef inline Py_ssize_t max_window_taps(const Windows* win, Py_ssize_t out_d, Py_
     return most
 
 
-# windows of fewer taps go cell by cell (ring_rows)
+# windows of fewer taps go cell by cell (ring_rows): the max gradient's, and
+# max_pool_with_argmax's
 cdef enum:
-    RING_TAPS = 25
+    GRAD_RING_TAPS = 25
+    ARGMAX_RING_TAPS = 9
 
 
 cdef inline Py_ssize_t ring_rows(const max_t* dummy, const Windows* win, Py_ssize_t out_d,
                                  Py_ssize_t out_h, Py_ssize_t out_w,
-                                 Py_ssize_t row_elements, Py_ssize_t channels) noexcept nogil:
+                                 Py_ssize_t row_elements, Py_ssize_t channels,
+                                 Py_ssize_t min_taps) noexcept nogil:
     """The ring's size (RowScratch.ring: the argmax and the max gradient rows first):
     the most rows a window takes, where this build has the ring for the dtype and
     channels (cypool_ring_ok), windows are one depth row of consecutive rows at stride
-    1 along H (each row then serves that many output rows) and of RING_TAPS or more
-    taps, no W window is empty and a window's element offsets fit int32; else 0.  (For
+    1 along H (each row then serves that many output rows) and of ``min_taps`` or
+    more taps, no W window is empty and a window's element offsets fit int32; else 0.  (For
     the gradient cell by cell was faster for the stem's 3x3/2, 1.5x, for 3x3/1, 1.2x,
     and for 5x3 at strides 1x2; the ring for 5x5/1, 1.5-1.8x, and 7x7/1, 5x; for
-    max_pool_with_argmax cell by cell for 3x3/1, 1.2x, the ring for 5x5/1, 1.5x, and
-    13x13/1, 3.9x.)"""
+    max_pool_with_argmax the ring for 3x3/1, 1.15-1.25x, 5x5/1, 2.2x, and 13x13/1,
+    5.6x; cell by cell for 3x3 VALID over 32 channels, level.)"""
     cdef Py_ssize_t o, most_h = 0, most_w = 0
     if not cypool_ring_ok(dtype_code(dummy), channels):
         return 0
@@ -1386,7 +1390,7 @@ cdef inline Py_ssize_t ring_rows(const max_t* dummy, const Windows* win, Py_ssiz
         if win.count[2][o] < 1:
             return 0
         most_w = max(most_w, win.count[2][o])
-    if most_h * most_w < RING_TAPS or most_h > GROUP_WINDOW:
+    if most_h * most_w < min_taps or most_h > GROUP_WINDOW:
         return 0
     if (most_h - 1) * row_elements + most_w * channels >= (<Py_ssize_t>1) << 31:
         return 0

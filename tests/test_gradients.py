@@ -378,8 +378,8 @@ def test_max_gradient_splits_planes_into_row_runs(monkeypatch, shape, fmt, k, s,
         assert got.tobytes() == want.tobytes(), threads
 
 
-# Windows of 25 or more taps at stride 1 along H (float32, channels a multiple of a
-# vector's lanes) find their argmax rows first: each row's first maximum along W kept
+# Windows of 25 or more taps (max_pool_with_argmax: 9) at stride 1 along H (float32,
+# channels a multiple of a vector's lanes) find their argmax rows first: each row's first maximum along W kept
 # in a ring of rows shared by the output rows, then the first among the rows; the
 # gradient adds each lane's gradient at its own tap (AVX-512: mask registers and a
 # scatter; other builds: lane masks and lane by lane), max_pool_with_argmax stores
@@ -393,6 +393,8 @@ RING_CASES = [
     ((2, 10, 12, 16), "NHWC", 5, 1, [[0, 0], [4, 1], [2, 3], [0, 0]]),
     ((2, 1, 9, 10, 16), "NDHWC", [1, 5, 6], 1, "SAME"),  # one depth row a window
     ((1, 23, 8, 16), "NHWC", 9, 1, "SAME"),              # 9 rows a window
+    ((2, 9, 10, 32), "NHWC", 3, 1, "SAME"),              # argmax only: 9 taps
+    ((1, 7, 9, 80), "NHWC", 3, 1, "VALID"),              # 4 vectors a block, then 1
 ]
 
 
