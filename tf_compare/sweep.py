@@ -1,6 +1,7 @@
 """python -m tf_compare.sweep: cypool alone against the memory-bandwidth floor over
 shapes the benchmark leaves out (dtypes, few channels, channels-first averages,
-stride-1 windows, 3-D, gradients of few channels), to find the slow corners.
+stride-1 windows, 3-D, stride-1 argmax, gradients of few channels), to find the slow
+corners.
 
 Each case: the median of 7 calls, each after the benchmark's 256 MB read that leaves
 the caches clean; floor = the case's input and output bytes at the copy bandwidth of
@@ -32,6 +33,10 @@ def sweep_cases(threads):
     def fwd(op, k, s, pad, fmt=None):
         pool = cypool.max_pool if op == "max" else cypool.avg_pool
         return lambda x: (lambda: pool(x, k, s, pad, fmt, num_threads=threads), x.nbytes)
+
+    def argmax(k, s, pad):  # the values and int64 indices are its outputs
+        return lambda x: (lambda: cypool.max_pool_with_argmax(x, k, s, pad,
+                                                              num_threads=threads), x.nbytes)
 
     def grad(op, k, s, pad):
         def make(x):
@@ -69,6 +74,8 @@ def sweep_cases(threads):
         ("avg 5x5/1 C=64", (4, 112, 112, 64), "float32", fwd("avg", 5, 1, "SAME")),
         ("1-D avg 4/4", (64, 4096, 32), "float32", fwd("avg", 4, 4, "VALID")),
         ("1-D max 3/1", (64, 4096, 32), "float32", fwd("max", 3, 1, "SAME")),
+        ("argmax 3x3/1 C=64", (16, 56, 56, 64), "float32", argmax(3, 1, "SAME")),
+        ("argmax 5x5/1 SPPF", (8, 40, 40, 256), "float32", argmax(5, 1, "SAME")),
         ("max grad 3x3/2 float64", (16, 112, 112, 64), "float64", grad("max", 3, 2, "SAME")),
         ("max grad 3x3/2 C=3", (32, 128, 128, 3), "float32", grad("max", 3, 2, "SAME")),
         ("avg grad 3x3/2 C=3", (32, 128, 128, 3), "float32", grad("avg", 3, 2, "SAME")),
