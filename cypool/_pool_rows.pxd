@@ -382,8 +382,8 @@ cdef struct RowScratch:
     void* group_rows     # max_rows_group: its reduced rows (row_group_size rows), or NULL
     Py_ssize_t w_pad     # padded_w_windows: the W windows' left padding (-1: not such
     Py_ssize_t w_taps    # windows) and their most taps
-    cypool_ring ring     # argmax of windows many rows tall: row maxima (ring_rows;
-                         # size 0: none)
+    cypool_ring ring     # the argmax and max gradient of windows many rows tall:
+                         # row maxima (ring_rows; size 0: none)
     bint stream          # per-cell outputs are written with non-temporal stores
 
 
@@ -1369,11 +1369,11 @@ cdef inline Py_ssize_t ring_rows(const max_t* dummy, const Windows* win, Py_ssiz
     the most rows a window takes, where this build has the ring for the dtype and
     channels (cypool_ring_ok), windows are one depth row of consecutive rows at stride
     1 along H (each row then serves that many output rows) and of ``min_taps`` or
-    more taps, no W window is empty and a window's element offsets fit int32; else 0.  (For
-    the gradient cell by cell was faster for the stem's 3x3/2, 1.5x, for 3x3/1, 1.2x,
-    and for 5x3 at strides 1x2; the ring for 5x5/1, 1.5-1.8x, and 7x7/1, 5x; for
-    max_pool_with_argmax the ring for 3x3/1, 1.15-1.25x, 5x5/1, 2.2x, and 13x13/1,
-    5.6x; cell by cell for 3x3 VALID over 32 channels, level.)"""
+    more taps, no W window is empty and a window's element offsets fit int32; else 0.
+    (For the gradient, cell by cell was faster for 3x3/1, 1.2x, and for 5x3 at
+    strides 1x2, the ring for 5x5/1, 1.5-1.8x, and 7x7/1, 5x; for
+    max_pool_with_argmax, the ring for 3x3/1, 1.15-1.25x, 5x5/1, 2.2x, and 13x13/1,
+    5.6x, level for 3x3 VALID over 32 channels.)"""
     cdef Py_ssize_t o, most_h = 0, most_w = 0
     if not cypool_ring_ok(dtype_code(dummy), channels):
         return 0
