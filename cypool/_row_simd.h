@@ -216,6 +216,23 @@ typedef int64_t cypool_index_vec
 #define CYPOOL_SUM_VECTORS(T, TERM, FINISH)                                            \
     enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
     typedef cypool_##T##_vec V;                                                        \
+    for (; c + 8 * lanes <= n; c += 8 * lanes) {                                       \
+        V a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0}; \
+        for (Py_ssize_t k = 0; k < n_src; k++) {                                       \
+            const V *s = (const V *)(src + offset[k] + c);                             \
+            a0 += TERM(s[0], k); a1 += TERM(s[1], k);                                  \
+            a2 += TERM(s[2], k); a3 += TERM(s[3], k);                                  \
+            a4 += TERM(s[4], k); a5 += TERM(s[5], k);                                  \
+            a6 += TERM(s[6], k); a7 += TERM(s[7], k);                                  \
+        }                                                                              \
+        CYPOOL_PUT(V, dst + c, FINISH(a0)); CYPOOL_PUT(V, dst + c + lanes, FINISH(a1)); \
+        CYPOOL_PUT(V, dst + c + 2 * lanes, FINISH(a2));                                \
+        CYPOOL_PUT(V, dst + c + 3 * lanes, FINISH(a3));                                \
+        CYPOOL_PUT(V, dst + c + 4 * lanes, FINISH(a4));                                \
+        CYPOOL_PUT(V, dst + c + 5 * lanes, FINISH(a5));                                \
+        CYPOOL_PUT(V, dst + c + 6 * lanes, FINISH(a6));                                \
+        CYPOOL_PUT(V, dst + c + 7 * lanes, FINISH(a7));                                \
+    }                                                                                  \
     for (; c + 4 * lanes <= n; c += 4 * lanes) {                                       \
         V a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                      \
         for (Py_ssize_t k = 0; k < n_src; k++) {                                       \
