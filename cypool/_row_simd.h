@@ -368,12 +368,12 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_VMAX_NAN_FREE_uint64_t(o, v) CYPOOL_VMAX_GENERIC(uint64_t, o, v)
 
 /* out[at .. at + lanes) in one vector */
-#define CYPOOL_MAX_ONE(T, at)                                                          \
+#define CYPOOL_MAX_ONE(T, VMAX, at)                                                    \
     do {                                                                               \
         V a0 = *(const V *)(base + tap_offset[0] + (at));                              \
         for (Py_ssize_t t = 1; t < n_taps; t++) {                                      \
             V v0 = *(const V *)(base + tap_offset[t] + (at));                          \
-            CYPOOL_VMAX(T, a0, v0);                                                    \
+            VMAX(T, a0, v0);                                                           \
         }                                                                              \
         CYPOOL_PUT(V, out + (at), a0);                                                 \
     } while (0)
@@ -381,14 +381,14 @@ static inline int cypool_any_suspect(cypool_suspect acc)
    costs two), and one vector ending at n for the tail: the overlaps are computed
    twice, to the same values.  Not the head when streaming: two partial writes of a
    line would each go to memory. */
-#define CYPOOL_MAX_VECTORS(T)                                                          \
+#define CYPOOL_MAX_VECTORS(T, VMAX)                                                    \
     enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
     typedef cypool_##T##_vec V;                                                        \
     if (n >= 2 * lanes && !stream) {                                                   \
         const Py_ssize_t head_ = (Py_ssize_t)((-(uintptr_t)(base + tap_offset[0]))     \
                                               % CYPOOL_VECTOR_BYTES) / (Py_ssize_t)sizeof(T); \
         if (head_ > 0) {                                                               \
-            CYPOOL_MAX_ONE(T, 0);                                                      \
+            CYPOOL_MAX_ONE(T, VMAX, 0);                                                \
             c = head_;                                                                 \
         }                                                                              \
     }                                                                                  \
@@ -398,15 +398,14 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         for (Py_ssize_t t = 1; t < n_taps; t++) {                                      \
             s = (const V *)(base + tap_offset[t] + c);                                 \
             V v0 = s[0], v1 = s[1], v2 = s[2], v3 = s[3];                              \
-            CYPOOL_VMAX(T, a0, v0); CYPOOL_VMAX(T, a1, v1);                            \
-            CYPOOL_VMAX(T, a2, v2); CYPOOL_VMAX(T, a3, v3);                            \
+            VMAX(T, a0, v0); VMAX(T, a1, v1); VMAX(T, a2, v2); VMAX(T, a3, v3);        \
         }                                                                              \
         CYPOOL_PUT(V, out + c, a0); CYPOOL_PUT(V, out + c + lanes, a1);                \
         CYPOOL_PUT(V, out + c + 2 * lanes, a2); CYPOOL_PUT(V, out + c + 3 * lanes, a3); \
     }                                                                                  \
-    for (; c + lanes <= n; c += lanes) CYPOOL_MAX_ONE(T, c);                           \
+    for (; c + lanes <= n; c += lanes) CYPOOL_MAX_ONE(T, VMAX, c);                     \
     if (c < n && n >= lanes) {                                                         \
-        CYPOOL_MAX_ONE(T, n - lanes);                                                  \
+        CYPOOL_MAX_ONE(T, VMAX, n - lanes);                                            \
         c = n;                                                                         \
     }
 
@@ -963,7 +962,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_ROWS_GROUP_VECTORS(T)
 #define CYPOOL_SUM_VECTORS(T, TERM, FINISH)
 #define CYPOOL_CELL_JOBS(T, FIRST, NEXT, FINISH)
-#define CYPOOL_MAX_VECTORS(T)
+#define CYPOOL_MAX_VECTORS(T, VMAX)
 #define CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, SPLIT)
 #endif
 
@@ -1215,7 +1214,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
         (void)stream; /* only the vector stores stream */                              \
-        CYPOOL_MAX_VECTORS(T)                                                          \
+        CYPOOL_MAX_VECTORS(T, CYPOOL_VMAX)                                             \
         for (; c < n; c++) {                                                           \
             T acc = base[tap_offset[0] + c];                                           \
             for (Py_ssize_t t = 1; t < n_taps; t++)                                    \
@@ -1234,6 +1233,30 @@ static inline int cypool_any_suspect(cypool_suspect acc)
             CYPOOL_AHEAD(T, i);                                                        \
             cypool_max_cell_##T(base + i * cell_step, out + i * n, tap_offset, n_taps, n, \
                                 stream);                                               \
+        }                                                                              \
+    }
+
+/* cypool_max_cells' maxima where no tap is NaN (floats): one maxps a tap, which keeps
+   the first of equal values as CYPOOL_VMAX does (-0.0 against 0.0 too), where
+   CYPOOL_VMAX spends a second instruction on NaN */
+#define CYPOOL_MAX_CELLS_NAN_FREE(T)                                                   \
+    static CYPOOL_NOINLINE void cypool_max_cells_nan_free_##T(                         \
+        const T *base_cells, T *out_cells, const int64_t *tap_offset, Py_ssize_t n_taps, \
+        Py_ssize_t n, Py_ssize_t n_cells, Py_ssize_t cell_step)                        \
+    {                                                                                  \
+        const int stream = 0;                                                          \
+        for (Py_ssize_t i = 0; i < n_cells; i++) {                                     \
+            const T *base = base_cells + i * cell_step;                                \
+            T *out = out_cells + i * n;                                                \
+            Py_ssize_t c = 0;                                                          \
+            CYPOOL_MAX_VECTORS(T, CYPOOL_VMAX_NAN_FREE)                                \
+            for (; c < n; c++) {                                                       \
+                T acc = base[tap_offset[0] + c];                                       \
+                for (Py_ssize_t t = 1; t < n_taps; t++)                                \
+                    acc = CYPOOL_MAX1(acc, base[tap_offset[t] + c]);                   \
+                out[c] = acc;                                                          \
+            }                                                                          \
+            (void)stream;                                                              \
         }                                                                              \
     }
 
@@ -1654,6 +1677,8 @@ CYPOOL_MAX_HELPERS(uint32_t, int32_t, CYPOOL_LANES4)
 CYPOOL_MAX_HELPERS(int64_t, int64_t, CYPOOL_LANES8)
 CYPOOL_MAX_HELPERS(uint64_t, int64_t, CYPOOL_LANES8)
 CYPOOL_AVG_CELL(float)
+CYPOOL_MAX_CELLS_NAN_FREE(float)
+CYPOOL_MAX_CELLS_NAN_FREE(double)
 CYPOOL_ARGMAX_CELL(float, int32_t, INT32_MAX, HALVES)
 CYPOOL_ARGMAX_CELL(double, int64_t, INT64_MAX, WHOLE)
 CYPOOL_AVG_CELL(double)
@@ -1857,6 +1882,20 @@ static inline void cypool_max_cells(int dtype, const void *base, void *out,
                                     const int64_t *ahead, Py_ssize_t n_ahead, int stream)
 {
     switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_MAX_CELLS) }
+}
+#define CYPOOL_CASE_MAX_CELLS_NAN_FREE(T, code)                                        \
+    case code:                                                                         \
+        cypool_max_cells_nan_free_##T((const T *)base, (T *)out, tap_offset, n_taps, n, \
+                                      n_cells, cell_step);                             \
+        break;
+/* cypool_max_cells (no prefetches, no streaming) where no tap is NaN, floats only:
+   other codes do nothing */
+static inline void cypool_max_cells_nan_free(int dtype, const void *base, void *out,
+                                             const int64_t *tap_offset, Py_ssize_t n_taps,
+                                             Py_ssize_t n, Py_ssize_t n_cells,
+                                             Py_ssize_t cell_step)
+{
+    switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_MAX_CELLS_NAN_FREE) }
 }
 
 /* floats only: other codes do nothing */
