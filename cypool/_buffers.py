@@ -88,19 +88,32 @@ def _is_native_half(arr):
     return arr.dtype == np.float16 and arr.flags.c_contiguous
 
 
-# A C-contiguous float16 input whose planes widen to at most this many float32 bytes
-# goes to the forward kernel as it is, each plane widened by the thread that pools it
-# into a plane of its own (in cache), and the output rounded a row block at a time:
-# the float32 copies of the whole input and output cost 5x the floor.
-HALF_PLANE_BYTES = 8 << 20
+# A C-contiguous float16 input goes to the forward kernel as it is, each thread
+# widening the input rows it pools into a float32 row buffer of its own (in cache)
+# and rounding its output a row block at a time (the float32 copies of the whole input
+# and output cost 5x the floor), where that buffer takes at most this many bytes
+# (windows that overlap along D read whole depth slices) ...
+HALF_BUFFER_BYTES = 8 << 20
+# ... and about this many where a row group reads fewer, so that the rows still
+# needed move to the buffer's start only now and then (half_buffer_rows; SPPF's rows
+# moving at every group took 1.25x the time)
+HALF_RING_BYTES = 2 << 20
 
 
-def half_bits(arr, canonical_shape):
-    """A float16 input's bits as ``canonical_shape`` for the kernels that widen it a
-    plane at a time (HALF_PLANE_BYTES), else None."""
-    if not _is_native_half(arr) or math.prod(canonical_shape[1:]) * 4 > HALF_PLANE_BYTES:
+def half_bits(arr, geom, mode):
+    """For the forward kernel that widens a float16 input a row group at a time (mode
+    MAX, AVG or ARGMAX): the input's bits as ``geom``'s canonical input, and how many
+    float32 input rows each thread's buffer holds; else None (not C-contiguous float16,
+    or a buffer over HALF_BUFFER_BYTES)."""
+    if not _is_native_half(arr):
         return None
-    return arr.view(np.uint16).reshape(canonical_shape)
+    shape = geom.canonical_input
+    rows = _kernels.forward.half_buffer_rows(
+        mode, geom.first, geom.count, geom.divisor, geom.dilation, geom.w_span, *shape[1:],
+        HALF_RING_BYTES)
+    if rows * math.prod(shape[3:]) * 4 > HALF_BUFFER_BYTES:
+        return None
+    return arr.view(np.uint16).reshape(shape), rows
 
 
 def canonical_input(arr, canonical_shape, num_threads=None):

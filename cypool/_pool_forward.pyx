@@ -13,6 +13,7 @@ The row work itself is in _pool_rows.pxd, shared with the gradients.
 from cython.parallel cimport parallel, prange, threadid
 from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memmove
 
 from cypool._fused_types cimport max_t
 from cypool._pool_rows cimport (
@@ -34,31 +35,72 @@ cdef extern from "_row_simd.h" nogil:
     void cypool_narrow_half(const float* src, uint16_t* dst, Py_ssize_t n)
 
 
-cdef inline void widen_group_rows(const uint16_t* half_x, float* half_plane,
-                                  const Windows* win, Py_ssize_t p, Py_ssize_t od,
-                                  Py_ssize_t oh, Py_ssize_t n_rows, Py_ssize_t in_h,
-                                  Py_ssize_t row_elements, Py_ssize_t plane_size,
-                                  Py_ssize_t* widened) noexcept nogil:
-    """Widen the input rows (d * in_h + h) of float16 plane p that output rows (od, oh
-    .. oh + n_rows) read and the thread's half_plane lacks, just before they are
-    pooled (a whole plane widened at once left the cache before it was pooled when
-    over L2's size): ``widened`` holds the plane and its rows [lo, hi) widened so far,
-    growing from the first d tap's slab (whose rows all come before any later output
-    row's, the first taps never decreasing) to the group's last row."""
-    cdef Py_ssize_t lo = win.first[0][od] * in_h, hi = lo, o
-    if win.count[0][od] > 0:
-        for o in range(oh, oh + n_rows):
-            if win.count[1][o] > 0:
-                hi = max(hi, last_tap(win, 0, od) * in_h + last_tap(win, 1, o) + 1)
-    if widened[0] != p or lo < widened[1]:
+cdef inline bint group_rows(const Windows* win, Py_ssize_t od, Py_ssize_t oh,
+                            Py_ssize_t n_rows, Py_ssize_t in_h, Py_ssize_t* lo,
+                            Py_ssize_t* hi) noexcept nogil:
+    """The input rows (d * in_h + h) [lo, hi) from the first that output rows (od, oh ..
+    oh + n_rows) read to their last; False when they read none.  (With dilation, SAME's
+    first taps can step back: the next window's first in-bounds tap may be a row
+    above this one's.)"""
+    cdef Py_ssize_t o
+    lo[0] = -1
+    hi[0] = -1
+    if win.count[0][od] <= 0:
+        return False
+    for o in range(oh, oh + n_rows):
+        if win.count[1][o] > 0:
+            if lo[0] < 0 or win.first[0][od] * in_h + win.first[1][o] < lo[0]:
+                lo[0] = win.first[0][od] * in_h + win.first[1][o]
+            hi[0] = max(hi[0], last_tap(win, 0, od) * in_h + last_tap(win, 1, o) + 1)
+    return lo[0] >= 0
+
+
+def half_buffer_rows(int mode, tuple first, tuple count, tuple divisor, tuple dilation,
+                     tuple span, Py_ssize_t in_d, Py_ssize_t in_h, Py_ssize_t in_w,
+                     Py_ssize_t channels, Py_ssize_t buffer_bytes):
+    """How many widened float32 input rows pool_forward_half's row buffer holds a
+    thread: every row group's rows, and where they are few, more (up to
+    ``buffer_bytes``, at most 8 times as many), so that the rows still needed move to
+    the buffer's start only now and then; at most a plane's."""
+    cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
+    cdef Py_ssize_t group = row_group_size(&win, mode, channels, sizeof(float))
+    cdef Py_ssize_t od, oh, lo, hi, most = 1
+    cdef Py_ssize_t row_bytes = max(1, in_w * channels * <Py_ssize_t>sizeof(float))
+    for od in range(win.size[0]):
+        for oh in range(0, win.size[1], group):
+            if group_rows(&win, od, oh, min(group, win.size[1] - oh), in_h, &lo, &hi):
+                most = max(most, hi - lo)
+    return min(in_d * in_h, max(most, min(8 * most, buffer_bytes // row_bytes)))
+
+
+cdef inline float* widen_group_rows(const uint16_t* half_x, float* buffer,
+                                    Py_ssize_t buffer_rows, const Windows* win, Py_ssize_t p,
+                                    Py_ssize_t od, Py_ssize_t oh, Py_ssize_t n_rows,
+                                    Py_ssize_t in_h, Py_ssize_t row_elements,
+                                    Py_ssize_t plane_size, Py_ssize_t* widened) noexcept nogil:
+    """Widen the input rows of float16 plane p that output rows (od, oh .. oh + n_rows)
+    read and the thread's row buffer lacks, just before they are pooled (a whole plane
+    widened at once left the cache before it was pooled); returns where the plane's
+    row 0 would be for the pooling code's row offsets: rows [lo, hi) are held at
+    buffer + (row - lo) * row_elements (``widened``: the plane, lo and hi), appended in
+    order, and past the buffer's end the rows still needed move to its start."""
+    cdef Py_ssize_t a, b
+    if not group_rows(win, od, oh, n_rows, in_h, &a, &b):
+        return buffer  # (no row is read)
+    if widened[0] != p or a < widened[1] or a >= widened[2]:  # nothing to keep
         widened[0] = p
-        widened[1] = lo
-        widened[2] = lo
-    if hi > widened[2]:
+        widened[1] = a
+        widened[2] = a
+    elif b - widened[1] > buffer_rows:  # keep rows [a, hi), at the start
+        memmove(buffer, buffer + (a - widened[1]) * row_elements,
+                (widened[2] - a) * row_elements * sizeof(float))
+        widened[1] = a
+    if b > widened[2]:
         cypool_widen_half(half_x + p * plane_size + widened[2] * row_elements,
-                          <uint32_t*>half_plane + widened[2] * row_elements,
-                          (hi - widened[2]) * row_elements)
-        widened[2] = hi
+                          <uint32_t*>(buffer + (widened[2] - widened[1]) * row_elements),
+                          (b - widened[2]) * row_elements)
+        widened[2] = b
+    return buffer - widened[1] * row_elements
 
 
 cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* argmax_ptr,
@@ -66,14 +108,15 @@ cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* arg
                       Py_ssize_t in_d, Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t out_d,
                       Py_ssize_t out_h, Py_ssize_t out_w, Py_ssize_t channels,
                       Py_ssize_t index_group, bint stream, int num_threads,
-                      const uint16_t* half_x, uint16_t* half_out,
-                      max_t* half_planes) noexcept nogil:
+                      const uint16_t* half_x, uint16_t* half_out, max_t* half_buffers,
+                      Py_ssize_t half_rows_each) noexcept nogil:
     """pool_forward's work on raw pointers; returns 1 when scratch memory ran out.
     With ``half_x`` (then max_t is float; x_ptr and out_ptr unused) the input and the
-    output are float16 bits: each thread widens the rows of the plane it comes to into
-    its own plane of ``half_planes`` (thread t's at t * plane size) as its row groups
-    need them and pools that, a row group into a row block of its own that it rounds
-    into ``half_out`` (no float32 copy of the whole input or output in memory)."""
+    output are float16 bits: each thread widens the input rows its row groups read
+    into its own buffer of ``half_rows_each`` rows in ``half_buffers`` (thread t's at t
+    * that, see widen_group_rows) just before it pools them, a row group into a row
+    block of its own that it rounds into ``half_out`` (no float32 copy of the whole
+    input or output in memory)."""
     cdef Py_ssize_t plane_size = in_d * in_h * in_w * channels
     cdef Py_ssize_t out_row_size = out_w * channels
     # output rows go in groups of pool_row_group's size within a (d) row of a plane
@@ -91,7 +134,7 @@ cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* arg
     cdef RowScratch scratch
     cdef const max_t* plane
     cdef max_t* out_rows
-    cdef max_t* half_plane = NULL  # float16: the thread's widened plane ...
+    cdef max_t* half_buffer = NULL  # float16: the thread's widened rows ...
     cdef max_t* half_rows = NULL   # ... and its row group before rounding
     cdef Py_ssize_t* widened = NULL  # ... which plane it holds (-1: none yet), which rows
     cdef int failed_flag = 0
@@ -111,7 +154,7 @@ cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* arg
         if argmax32_ptr != NULL and wide_row == NULL:
             failed[0] = 1
         if half_x != NULL:
-            half_plane = half_planes + threadid() * plane_size
+            half_buffer = half_buffers + threadid() * half_rows_each * in_w * channels
             half_rows = <max_t*>cypool_aligned_malloc(group * out_row_size * sizeof(max_t))
             widened = <Py_ssize_t*>malloc(3 * sizeof(Py_ssize_t))
             if half_rows == NULL or widened == NULL:
@@ -130,9 +173,9 @@ cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* arg
                 plane = x_ptr + p * plane_size
                 out_rows = out_ptr + row * out_row_size
             else:
-                widen_group_rows(half_x, <float*>half_plane, win, p, plane_row % out_d, oh,
-                                 n_rows, in_h, in_w * channels, plane_size, widened)
-                plane = half_plane
+                plane = <const max_t*>widen_group_rows(
+                    half_x, <float*>half_buffer, half_rows_each, win, p, plane_row % out_d,
+                    oh, n_rows, in_h, in_w * channels, plane_size, widened)
                 out_rows = half_rows
             index_row = argmax_ptr + row * out_row_size if argmax_ptr != NULL else wide_row
             n_window_rows = 0
@@ -203,7 +246,7 @@ def pool_forward(int mode, const max_t[:, :, :, :, ::1] x, max_t[:, :, :, :, ::1
                               index.narrow, &win, out.shape[0], x.shape[1], x.shape[2],
                               x.shape[3], out.shape[1], out.shape[2], out.shape[3],
                               out.shape[4], index_group, stream, num_threads, NULL, NULL,
-                              NULL)
+                              NULL, 0)
     if failed:
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 
@@ -212,13 +255,13 @@ def pool_forward_half(int mode, const uint16_t[:, :, :, :, ::1] x,
                       uint16_t[:, :, :, :, ::1] out, int64_t[:, :, :, :, ::1] argmax,
                       int32_t[:, :, :, :, ::1] argmax32, tuple first, tuple count,
                       tuple divisor, tuple dilation, tuple span, Py_ssize_t index_group,
-                      bint stream, int num_threads, float[:, ::1] planes):
-    """pool_forward of float16 ``x`` (its bits) into float16 ``out``: each plane
-    widened to float32 (as NumPy's cast) by the thread that pools it, into its row of
-    ``planes`` (num_threads rows of a plane each: a caller's buffer, whose pages stay
-    mapped from call to call), the float32 results rounded once (as NumPy's cast), so
-    the bits are those of widening the whole input, pooling it as float32 and
-    rounding the whole output."""
+                      bint stream, int num_threads, float[:, ::1] buffers):
+    """pool_forward of float16 ``x`` (its bits) into float16 ``out``: the input rows
+    widened to float32 (as NumPy's cast) by the thread that pools them, into its row of
+    ``buffers`` (num_threads rows of half_buffer_rows input rows each: a caller's
+    buffer, whose pages stay mapped from call to call), the float32 results rounded
+    once (as NumPy's cast), so the bits are those of widening the whole input, pooling
+    it as float32 and rounding the whole output."""
     cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
     cdef IndexOutputs index = index_outputs(mode, argmax, argmax32)
     cdef int failed
@@ -227,7 +270,8 @@ def pool_forward_half(int mode, const uint16_t[:, :, :, :, ::1] x,
                               index.narrow, &win, out.shape[0], x.shape[1], x.shape[2],
                               x.shape[3], out.shape[1], out.shape[2], out.shape[3],
                               out.shape[4], index_group, stream, num_threads,
-                              &x[0, 0, 0, 0, 0], &out[0, 0, 0, 0, 0], &planes[0, 0])
+                              &x[0, 0, 0, 0, 0], &out[0, 0, 0, 0, 0], &buffers[0, 0],
+                              buffers.shape[1] // (x.shape[3] * x.shape[4]))
     if failed:
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 

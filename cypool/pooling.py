@@ -23,16 +23,16 @@ __all__ = [
 ]
 
 
-def _forward_call(x, x_bits, values, geom, num_threads):
+def _forward_call(x, half, values, geom, num_threads):
     """(kernel, its input, its trailing arguments: threads and scratch): for float16 in
-    and out (``x_bits``, and ``values`` took them) pool_forward_half, which widens a
-    plane at a time into a plane of float32 a thread, and the input's bits (at most a
-    thread a plane); else pool_forward and the canonical input."""
+    and out (``half``, and ``values`` took them) pool_forward_half, which widens the
+    input rows each thread pools into a float32 row buffer of its own, and the input's
+    bits; else pool_forward and the canonical input."""
     threads = effective_threads(num_threads, geom.work)
     if values.half_bits:
-        threads = min(threads, x_bits.shape[0])
-        planes = new_array((threads, math.prod(x_bits.shape[1:])), np.float32)
-        return _kernels.forward.pool_forward_half, x_bits, (threads, planes)
+        x_bits, rows = half
+        buffers = new_array((threads, rows * math.prod(x_bits.shape[3:])), np.float32)
+        return _kernels.forward.pool_forward_half, x_bits, (threads, buffers)
     return (_kernels.forward.pool_forward,
             canonical_input(x, geom.canonical_input, num_threads), (threads,))
 
@@ -43,12 +43,12 @@ def run_pool(kind, x, geom, out=None, num_threads=None):
     The shared back end of every forward op, including those with their own bins
     (cypool.extras): allocate the output, run the kernel.
     """
-    x_bits = half_bits(x, geom.canonical_input)
+    mode = _kernels.forward.MAX if kind == "max" else _kernels.forward.AVG
+    half = half_bits(x, geom, mode)
     buf = OutputBuffer(out, geom.output_shape, x.dtype, geom.canonical_output, (x,),
-                       half_bits=x_bits is not None)
+                       half_bits=half is not None)
     if not geom.empty:
-        mode = _kernels.forward.MAX if kind == "max" else _kernels.forward.AVG
-        kernel, x_kernel, tail = _forward_call(x, x_bits, buf, geom, num_threads)
+        kernel, x_kernel, tail = _forward_call(x, half, buf, geom, num_threads)
         kernel(mode, x_kernel, buf.kernel, None, None, geom.first, geom.count, geom.divisor,
                geom.dilation, geom.w_span, 1, streams(x, buf.kernel), *tail)
     return buf.finish(num_threads)
@@ -312,9 +312,9 @@ def run_argmax(x, geom, index_dtype, include_batch_in_index, out_values=None,
     if index_dtype == np.int32 and largest > np.iinfo(np.int32).max:
         raise ValueError(f"output_dtype int32 cannot hold indices up to {largest - 1}; "
                          "use int64")
-    x_bits = half_bits(x, geom.canonical_input)
+    half = half_bits(x, geom, _kernels.forward.ARGMAX)
     values = OutputBuffer(out_values, geom.output_shape, x.dtype, geom.canonical_output,
-                          (x,), name="out[0]", half_bits=x_bits is not None)
+                          (x,), name="out[0]", half_bits=half is not None)
     index = OutputBuffer(out_index, geom.output_shape, index_dtype, geom.canonical_output,
                          (x, values.result), name="out[1]")
     if not geom.empty:
@@ -324,7 +324,7 @@ def run_argmax(x, geom, index_dtype, include_batch_in_index, out_values=None,
         else:  # per example: channels-first planes of one example share an index space
             group = geom.channels if geom.channels_first else 1
         wide = index_dtype == np.int64  # else the kernel narrows each row to int32
-        kernel, x_kernel, tail = _forward_call(x, x_bits, values, geom, num_threads)
+        kernel, x_kernel, tail = _forward_call(x, half, values, geom, num_threads)
         kernel(
             _kernels.forward.ARGMAX, x_kernel, values.kernel,
             index.kernel if wide else None, None if wide else index.kernel, geom.first,

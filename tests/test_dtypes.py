@@ -179,16 +179,17 @@ def test_float16_avg_matches_float32_then_round(c):
 
 
 @given(c=cases(dtypes=(np.float16,), allow_empty=False), threads=st.sampled_from([1, 2, 3]),
-       whole=st.booleans(), strided=st.booleans())
-def test_float16_planes_widened_by_their_threads(c, threads, whole, strided):
-    """C-contiguous float16 goes to the kernel as it is: each thread widens the rows of
-    the plane it comes to into its own float32 plane as its row groups reach them
-    (from any row group on: the plane's rows are split among threads) and rounds each
-    row block (planes above
-    HALF_PLANE_BYTES, and strided inputs, take whole float32 copies): the bits of max,
-    average and argmax are those of pooling the float32 cast and rounding once, at any
-    thread count, with NaN payloads (signalling too), subnormals, infinities and
-    signed zeros among the inputs."""
+       whole=st.booleans(), strided=st.booleans(), tight=st.booleans())
+def test_float16_rows_widened_by_their_threads(c, threads, whole, strided, tight):
+    """C-contiguous float16 goes to the kernel as it is: each thread widens the input
+    rows its row groups read into its own float32 row buffer as it reaches them (from
+    any row group on: a plane's rows are split among threads), the rows still needed
+    moving to the buffer's start when it fills (``tight``: a buffer of just the most
+    rows a group reads, so that they move at almost every group), and rounds each row
+    block (buffers over HALF_BUFFER_BYTES, and strided inputs, take whole float32
+    copies): the bits of max, average and argmax are those of pooling the float32 cast
+    and rounding once, at any thread count, with NaN payloads (signalling too),
+    subnormals, infinities and signed zeros among the inputs."""
     rng = np.random.default_rng(c.x.size)
     x = c.x.copy()
     bits = x.reshape(-1).view(np.uint16)
@@ -204,7 +205,8 @@ def test_float16_planes_widened_by_their_threads(c, threads, whole, strided):
         return
     want_avg = cypool.avg_pool(x.astype(np.float32), *args, **kw)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("cypool._buffers.HALF_PLANE_BYTES", 0 if whole else 8 << 20)
+        mp.setattr("cypool._buffers.HALF_BUFFER_BYTES", 0 if whole else 8 << 20)
+        mp.setattr("cypool._buffers.HALF_RING_BYTES", 0 if tight else 2 << 20)
         mp.setattr("cypool._threads.SERIAL_WORK", 0)
         given = np.stack([x, x], -1)[..., 0] if strided else x
         got_max = cypool.max_pool(given, *args, num_threads=threads, **kw)
