@@ -1,4 +1,6 @@
 """dtype coverage: every SPEC dtype for max/argmax, floats for avg, extremes, rejects."""
+import tracemalloc
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -224,6 +226,26 @@ def test_float16_rows_widened_by_their_threads(c, threads, whole, strided, tight
                                   want_max.astype(np.float16).view(np.uint16))
     np.testing.assert_array_equal(got_avg.view(np.uint16),
                                   want_avg.astype(np.float16).view(np.uint16))
+
+
+def test_float16_large_plane_widens_a_row_buffer_a_thread():
+    """A float16 plane far past HALF_BUFFER_BYTES as float32 (a 1200x1200 RGB image:
+    17 MB) still widens into a row buffer a thread, not into whole float32 copies of
+    the input and output: the bits of pooling the float32 cast and rounding once, at
+    one and two threads (the plane's rows split between them), with the call's traced
+    peak under half the input's float32 size (whole copies took more than all of it)."""
+    x = np.random.default_rng(5).standard_normal((1, 1200, 1200, 3), dtype=np.float32)
+    x = x.astype(np.float16)
+    want = cypool.max_pool(x.astype(np.float32), 3, 2, "SAME").astype(np.float16)
+    for threads in (1, 2):
+        tracemalloc.start()
+        try:
+            got = cypool.max_pool(x, 3, 2, "SAME", num_threads=threads)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
+        assert peak < x.size * 4 // 2, peak
 
 
 def test_float16_avg_rounds_once():
