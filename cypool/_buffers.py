@@ -95,8 +95,7 @@ def _is_native_half(arr):
 # (windows that overlap along D read whole depth slices) ...
 HALF_BUFFER_BYTES = 8 << 20
 # ... and about this many where a row group reads fewer, so that the rows still
-# needed move to the buffer's start only now and then (half_buffer_rows; SPPF's rows
-# moving at every group took 1.25x the time)
+# needed move to the buffer's start only now and then (half_buffer_rows)
 HALF_RING_BYTES = 2 << 20
 
 

@@ -67,9 +67,11 @@ def half_buffer_rows(int mode, tuple first, tuple count, tuple divisor, tuple di
     cdef Py_ssize_t od, oh, lo, hi, most = 1
     cdef Py_ssize_t row_bytes = max(1, in_w * channels * <Py_ssize_t>sizeof(float))
     for od in range(win.size[0]):
-        for oh in range(0, win.size[1], group):
+        oh = 0
+        while oh < win.size[1]:  # (a range of a run-time step loops in Python)
             if group_rows(&win, od, oh, min(group, win.size[1] - oh), in_h, &lo, &hi):
                 most = max(most, hi - lo)
+            oh += group
     return min(in_d * in_h, max(most, min(8 * most, buffer_bytes // row_bytes)))
 
 

@@ -1206,22 +1206,27 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     for (Py_ssize_t i = 0; i < n; i++) CYPOOL_ADD_SOURCE(T, U, i);
 #endif
 
-/* out[c] = max over t of base[tap_offset[t] + c], c < n; n_taps >= 1 */
-#define CYPOOL_MAX_CELL(T)                                                             \
-    static CYPOOL_NOINLINE void cypool_max_cell_##T(                                   \
+/* NAME_T: out[c] = max over t of base[tap_offset[t] + c], c < n; n_taps >= 1, VMAX
+   the vector max: CYPOOL_VMAX, or where no tap is NaN (floats) CYPOOL_VMAX_NAN_FREE,
+   one maxps a tap, which keeps the first of equal values as CYPOOL_VMAX does (-0.0
+   against 0.0 too) where CYPOOL_VMAX spends a second instruction on NaN */
+#define CYPOOL_MAX_CELL_HELPER(NAME, T, VMAX)                                          \
+    static CYPOOL_NOINLINE void NAME##_##T(                                            \
         const T *base, T *out, const int64_t *tap_offset, Py_ssize_t n_taps,           \
         Py_ssize_t n, int stream)                                                      \
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
         (void)stream; /* only the vector stores stream */                              \
-        CYPOOL_MAX_VECTORS(T, CYPOOL_VMAX)                                             \
+        CYPOOL_MAX_VECTORS(T, VMAX)                                                    \
         for (; c < n; c++) {                                                           \
             T acc = base[tap_offset[0] + c];                                           \
             for (Py_ssize_t t = 1; t < n_taps; t++)                                    \
                 acc = CYPOOL_MAX1(acc, base[tap_offset[t] + c]);                       \
             out[c] = acc;                                                              \
         }                                                                              \
-    }                                                                                  \
+    }
+#define CYPOOL_MAX_CELL(T)                                                             \
+    CYPOOL_MAX_CELL_HELPER(cypool_max_cell, T, CYPOOL_VMAX)                            \
     /* n_cells cells: cell i the max over the taps of base + i * cell_step, out + i * n */ \
     static CYPOOL_NOINLINE void cypool_max_cells_##T(                                  \
         const T *base, T *out, const int64_t *tap_offset, Py_ssize_t n_taps,           \
@@ -1235,29 +1240,16 @@ static inline int cypool_any_suspect(cypool_suspect acc)
                                 stream);                                               \
         }                                                                              \
     }
-
-/* cypool_max_cells' maxima where no tap is NaN (floats): one maxps a tap, which keeps
-   the first of equal values as CYPOOL_VMAX does (-0.0 against 0.0 too), where
-   CYPOOL_VMAX spends a second instruction on NaN */
+/* cypool_max_cells (no prefetches, no streaming) where no tap is NaN (floats) */
 #define CYPOOL_MAX_CELLS_NAN_FREE(T)                                                   \
+    CYPOOL_MAX_CELL_HELPER(cypool_max_cell_nan_free, T, CYPOOL_VMAX_NAN_FREE)          \
     static CYPOOL_NOINLINE void cypool_max_cells_nan_free_##T(                         \
-        const T *base_cells, T *out_cells, const int64_t *tap_offset, Py_ssize_t n_taps, \
+        const T *base, T *out, const int64_t *tap_offset, Py_ssize_t n_taps,           \
         Py_ssize_t n, Py_ssize_t n_cells, Py_ssize_t cell_step)                        \
     {                                                                                  \
-        const int stream = 0;                                                          \
-        for (Py_ssize_t i = 0; i < n_cells; i++) {                                     \
-            const T *base = base_cells + i * cell_step;                                \
-            T *out = out_cells + i * n;                                                \
-            Py_ssize_t c = 0;                                                          \
-            CYPOOL_MAX_VECTORS(T, CYPOOL_VMAX_NAN_FREE)                                \
-            for (; c < n; c++) {                                                       \
-                T acc = base[tap_offset[0] + c];                                       \
-                for (Py_ssize_t t = 1; t < n_taps; t++)                                \
-                    acc = CYPOOL_MAX1(acc, base[tap_offset[t] + c]);                   \
-                out[c] = acc;                                                          \
-            }                                                                          \
-            (void)stream;                                                              \
-        }                                                                              \
+        for (Py_ssize_t i = 0; i < n_cells; i++)                                       \
+            cypool_max_cell_nan_free_##T(base + i * cell_step, out + i * n, tap_offset, \
+                                         n_taps, n, 0);                                \
     }
 
 /* Rows 0 .. G - 1 of out (out_stride apart) = the maxima over windows of K rows,
