@@ -831,9 +831,11 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     }                                                                                  \
     suspect = cypool_any_suspect(suspect_);
 /* A block of n_cells cells of n channels, cell i reading base + i * cell_step and
-   writing out + i * n, where n is one to three whole vectors (16-48 float32 channels)
+   writing out + i * n, where n is one to four whole vectors (16-64 float32 channels)
    or half of one (8): each vector alone is a chain of maxima or sums, one dependent
-   instruction a tap, so the block's vectors go four at a time as independent chains:
+   instruction a tap, so the block's vectors go four at a time as independent chains
+   (at four vectors, the cell helper's aligned head left NumPy's 16-byte-aligned cells
+   single vectors, one chain each: a stem 3x3/2 max in cache took 1.13x as long):
    vector j % per_cell of cell j / per_cell, or of half vectors cells 2j and 2j + 1
    (adjacent in out), their halves loaded apart.  A cell's value is FINISH(NEXT(...
    NEXT(FIRST(tap 0), tap 1)...)), tap by tap in window order as in a cell helper.
@@ -891,7 +893,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_CELL_JOBS(T, FIRST, NEXT, FINISH)                                       \
     enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
     typedef cypool_##T##_vec V;                                                        \
-    if (n % lanes == 0 && n < 4 * lanes) {                                             \
+    if (n % lanes == 0 && n <= 4 * lanes) {                                            \
         const Py_ssize_t per_cell = n / lanes, n_jobs = n_cells * per_cell;            \
         Py_ssize_t j = 0, job_cell = 0, job_vector = 0;                                \
         const T *q0, *q1, *q2, *q3;                                                    \
