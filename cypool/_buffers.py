@@ -83,7 +83,7 @@ def new_array(shape, dtype):
     return np.empty(shape, dtype=dtype)
 
 
-def _is_native_half(arr):
+def is_native_half(arr):
     """A C-contiguous float16 array that the conversion kernel takes as it is."""
     return arr.dtype == np.float16 and arr.flags.c_contiguous
 
@@ -104,7 +104,7 @@ def half_bits(arr, geom, mode):
     MAX, AVG or ARGMAX): the input's bits as ``geom``'s canonical input, and how many
     float32 input rows each thread's buffer holds; else None (not C-contiguous float16,
     or a buffer over HALF_BUFFER_BYTES)."""
-    if not _is_native_half(arr):
+    if not is_native_half(arr):
         return None
     shape = geom.canonical_input
     rows = _kernels.forward.half_buffer_rows(
@@ -118,7 +118,7 @@ def half_bits(arr, geom, mode):
 def canonical_input(arr, canonical_shape, num_threads=None):
     """A C-contiguous array of the compute dtype, viewed as ``canonical_shape``
     (float16 widened by cypool's kernel, bit for bit as NumPy's cast, in parallel)."""
-    if _is_native_half(arr):
+    if is_native_half(arr):
         work = new_array(arr.shape, np.float32)
         _kernels.forward.convert_half(arr.reshape(-1).view(np.uint16), work.reshape(-1), True,
                                       effective_threads(num_threads, arr.size))
@@ -148,7 +148,7 @@ class OutputBuffer:
                     raise ValueError(f"{name} must not share memory with the inputs")
         work = compute_dtype(dtype)
         self.widened = work != dtype
-        self.half_bits = half_bits and _is_native_half(self.result)
+        self.half_bits = half_bits and is_native_half(self.result)
         if self.half_bits:
             self.widened = False
             self.kernel = self.result.view(np.uint16).reshape(canonical_shape)
@@ -158,7 +158,7 @@ class OutputBuffer:
             self.kernel = self.result.reshape(canonical_shape)
 
     def finish(self, num_threads=None):
-        if self.widened and _is_native_half(self.result):  # round once, as NumPy would
+        if self.widened and is_native_half(self.result):  # round once, as NumPy would
             _kernels.forward.convert_half(self.result.reshape(-1).view(np.uint16),
                                           self.kernel.reshape(-1), False,
                                           effective_threads(num_threads, self.result.size))

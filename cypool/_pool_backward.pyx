@@ -9,7 +9,7 @@ contributions in the same order, on one thread, for any thread count.
 """
 
 from cython.parallel cimport prange, parallel
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 
@@ -23,6 +23,11 @@ from cypool._pool_rows cimport (
     prefetch_short_rows, ring_rows, window_rows, window_taps,
 )
 from cypool._windows cimport Windows, last_tap, unpack_windows
+
+
+cdef extern from "_row_simd.h" nogil:
+    void cypool_widen_half(const uint16_t* src, uint32_t* dst, Py_ssize_t n)
+    void cypool_narrow_half(const float* src, uint16_t* dst, Py_ssize_t n)
 
 
 cdef inline void zero_rows(max_t* d, Py_ssize_t start, Py_ssize_t stop,
@@ -240,38 +245,55 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 
 
-def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
-                  tuple cover_offsets, tuple cover_outputs, tuple divisor, bint stream,
-                  int num_threads):
-    """dx[i] = sum of grad[o] * T(1/divisor(o)) over the outputs o whose window taps i.
+cdef inline void widen_pair_rows(const uint16_t* half_grad, float* slots, int64_t* tag,
+                                 int64_t* pair_slot, int64_t* pair_offset,
+                                 Py_ssize_t n_pairs, Py_ssize_t n_slots, Py_ssize_t slot_size,
+                                 Py_ssize_t grad_lanes) noexcept nogil:
+    """Point a dx row's pairs (their float16 grad rows at pair_offset) at float32 copies
+    in the thread's slots: rows a slot still holds (``tag``: the grad row's offset, -1
+    none) are kept, the others widened into slots this row does not use; pair_offset
+    becomes each copy's offset from ``slots``.  Neighbouring dx rows share most of
+    their covering rows, so each grad row is mostly widened once."""
+    cdef Py_ssize_t k, s, free_slot = 0
+    for k in range(n_pairs):
+        pair_slot[k] = -1
+        for s in range(n_slots):
+            if tag[s] == pair_offset[k]:
+                pair_slot[k] = s
+    for k in range(n_pairs):
+        if pair_slot[k] >= 0:
+            continue
+        while True:  # a slot none of this row's pairs holds (there are n_slots >= n_pairs)
+            s = 0
+            while s < n_pairs and pair_slot[s] != free_slot:
+                s += 1
+            if s == n_pairs:
+                break
+            free_slot += 1
+        tag[free_slot] = pair_offset[k]
+        pair_slot[k] = free_slot
+        cypool_widen_half(half_grad + pair_offset[k], <uint32_t*>(slots + free_slot * slot_size),
+                          grad_lanes)
+    for k in range(n_pairs):
+        pair_offset[k] = pair_slot[k] * slot_size
 
-    A gather: the covering outputs of each dx cell come in row-major order, which is
-    the order in which TF's scatter adds them, so the sums are bit-identical; each dx
-    row has one writer and dx needs no zeroing.  ``stream``: dx is written with
-    non-temporal stores.
-    """
-    cdef const int64_t* off[3]
-    cdef const int64_t* outs[3]
-    cdef const int64_t* div[3]
-    cdef const int64_t[::1] view
-    cdef int axis
-    for axis in range(3):
-        view = cover_offsets[axis]
-        off[axis] = &view[0]
-        view = cover_outputs[axis]
-        outs[axis] = &view[0] if view.shape[0] else NULL
-        view = divisor[axis]
-        div[axis] = &view[0] if view.shape[0] else NULL
-    cdef Py_ssize_t in_d = dx.shape[1], in_h = dx.shape[2], in_w = dx.shape[3]
-    cdef Py_ssize_t channels = dx.shape[4]
-    cdef Py_ssize_t out_d = grad.shape[1], out_h = grad.shape[2], out_w = grad.shape[3]
-    cdef Py_ssize_t rows = dx.shape[0] * in_d * in_h, row, p, id_, ih, n_pairs
-    cdef Py_ssize_t a, b, od, oh, ow, i, slot = 0
+
+cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off,
+                       const int64_t** outs, const int64_t** div, Py_ssize_t n_planes,
+                       Py_ssize_t in_d, Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t channels,
+                       Py_ssize_t out_d, Py_ssize_t out_h, Py_ssize_t out_w, bint stream,
+                       int num_threads, const uint16_t* half_grad,
+                       uint16_t* half_dx) noexcept nogil:
+    """avg_pool_grad's work on raw pointers; returns 1 when scratch memory ran out.
+    With ``half_grad`` (then avg_t is float; grad_ptr and dx_ptr unused) grad and dx
+    are float16 bits: each thread widens the grad rows its dx rows gather from into
+    slots of its own (widen_pair_rows), sums each dx row into a float32 row and rounds
+    it into ``half_dx`` (no float32 copy of the whole grad or dx in memory)."""
+    cdef Py_ssize_t rows = n_planes * in_d * in_h, row, p, id_, ih, n_pairs
+    cdef Py_ssize_t a, b, od, oh, ow, i, slot = 0, axis
     cdef Py_ssize_t sizes[3]
     cdef Py_ssize_t most[3]
     cdef int64_t pair_divisor
-    cdef const avg_t* grad_ptr = &grad[0, 0, 0, 0, 0]
-    cdef avg_t* dx_ptr = &dx[0, 0, 0, 0, 0]
     cdef int64_t* src_offset = NULL
     cdef avg_t* src_scale = NULL
     cdef int64_t* pair_offset = NULL   # a dx row's covering (od, oh): their grad rows
@@ -288,6 +310,15 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
     cdef avg_t* lane_scale = NULL
     cdef avg_t* scaled = NULL
     cdef avg_t* sums = NULL
+    # float16: the thread's widened grad rows (a slot a covering pair), their tags, and
+    # the float32 dx row it rounds
+    cdef Py_ssize_t n_slots, slot_size = grad_lanes + 16
+    cdef float* grad_slots = NULL
+    cdef int64_t* slot_tag = NULL
+    cdef int64_t* pair_slot = NULL
+    cdef avg_t* dx_row = NULL
+    cdef const avg_t* grad_rows
+    cdef avg_t* dst
     cdef int failed_flag = 0
     cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
     sizes[0] = in_d
@@ -297,41 +328,51 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
         most[axis] = 1
         for i in range(sizes[axis]):
             most[axis] = max(most[axis], off[axis][i + 1] - off[axis][i])
+    n_slots = most[0] * most[1]
     if few:  # lane iw*C + c's j-th covering output along W as a grad row lane, or -1
         slot_source = <int32_t*>malloc(most[2] * row_lanes * sizeof(int32_t) + 8)
         slot_base = <int32_t*>malloc(most[2] * row_lanes * sizeof(int32_t) + 8)
         if slot_source == NULL or slot_base == NULL:
             free(slot_source)
             free(slot_base)
-            raise MemoryError("cypool: out of memory for the average gradient's sources")
+            return 1
         for j in range(most[2]):
             for i in range(in_w):
                 for c in range(channels):
                     slot_source[j * row_lanes + i * channels + c] = <int32_t>(
                         outs[2][off[2][i] + j] * channels + c
                         if off[2][i] + j < off[2][i + 1] else -1)
-        cypool_gather_bases(dtype_code(dx_ptr), slot_source, most[2], row_lanes, slot_base)
-    with nogil, parallel(num_threads=num_threads):
-        pair_offset = <int64_t*>malloc(most[0] * most[1] * sizeof(int64_t) + 8)
-        pair_cached = <int64_t*>malloc(most[0] * most[1] * sizeof(int64_t) + 8)
-        pair_scale = <avg_t*>malloc(most[0] * most[1] * out_w * sizeof(avg_t) + 8)
+        cypool_gather_bases(dtype_code(<avg_t*>NULL), slot_source, most[2], row_lanes,
+                            slot_base)
+    with parallel(num_threads=num_threads):
+        pair_offset = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
+        pair_cached = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
+        pair_scale = <avg_t*>malloc(n_slots * out_w * sizeof(avg_t) + 8)
         if few:  # the whole row's scratch
-            lane_scale = <avg_t*>cypool_aligned_malloc(
-                most[0] * most[1] * grad_lanes * sizeof(avg_t))
+            lane_scale = <avg_t*>cypool_aligned_malloc(n_slots * grad_lanes * sizeof(avg_t))
             scaled = <avg_t*>cypool_aligned_malloc(grad_lanes * sizeof(avg_t) + GATHER_PAD)
             if scaled != NULL:  # the pad is read (into lanes masked off): defined bytes
                 memset(scaled, 0, grad_lanes * sizeof(avg_t) + GATHER_PAD)
             sums = <avg_t*>cypool_aligned_malloc(row_lanes * sizeof(avg_t))
         else:  # a cell's sources
-            src_offset = <int64_t*>malloc(most[0] * most[1] * most[2] * sizeof(int64_t) + 8)
-            src_scale = <avg_t*>malloc(most[0] * most[1] * most[2] * sizeof(avg_t) + 8)
+            src_offset = <int64_t*>malloc(n_slots * most[2] * sizeof(int64_t) + 8)
+            src_scale = <avg_t*>malloc(n_slots * most[2] * sizeof(avg_t) + 8)
+        if half_grad != NULL:
+            grad_slots = <float*>cypool_aligned_malloc(n_slots * slot_size * sizeof(float))
+            slot_tag = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
+            pair_slot = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
+            dx_row = <avg_t*>cypool_aligned_malloc(row_lanes * sizeof(avg_t) + 8)
         if (pair_offset == NULL or pair_cached == NULL or pair_scale == NULL
                 or (few and (lane_scale == NULL or scaled == NULL or sums == NULL))
-                or (not few and (src_offset == NULL or src_scale == NULL))):
+                or (not few and (src_offset == NULL or src_scale == NULL))
+                or (half_grad != NULL and (grad_slots == NULL or slot_tag == NULL
+                                           or pair_slot == NULL or dx_row == NULL))):
             failed[0] = 1
         else:
-            for slot in range(most[0] * most[1]):
+            for slot in range(n_slots):
                 pair_cached[slot] = -1
+                if half_grad != NULL:
+                    slot_tag[slot] = -1
         for row in prange(rows, schedule="static"):
             if failed[0]:
                 continue
@@ -357,15 +398,24 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
                                     lane_scale[(n_pairs * out_w + ow) * channels + c] = \
                                         pair_scale[n_pairs * out_w + ow]
                     n_pairs = n_pairs + 1  # not "+=": prange would make it a reduction
+            grad_rows = grad_ptr
+            dst = dx_ptr + row * row_lanes if dx_ptr != NULL else NULL
+            if half_grad != NULL:
+                widen_pair_rows(half_grad, grad_slots, slot_tag, pair_slot, pair_offset,
+                                n_pairs, n_slots, slot_size, grad_lanes)
+                grad_rows = <const avg_t*>grad_slots
+                dst = dx_row
             if few:
-                cypool_gather_row_few(dtype_code(dx_ptr), dx_ptr + row * row_lanes, grad_ptr,
-                                      pair_offset, lane_scale, n_pairs, slot_source,
-                                      slot_base, most[2], row_lanes, grad_lanes, scaled,
-                                      sums, stream)
+                cypool_gather_row_few(dtype_code(dst), dst, grad_rows, pair_offset,
+                                      lane_scale, n_pairs, slot_source, slot_base, most[2],
+                                      row_lanes, grad_lanes, scaled, sums,
+                                      stream and half_dx == NULL)
             else:
-                cypool_gather_row(dtype_code(dx_ptr), dx_ptr + row * row_lanes, grad_ptr,
-                                  pair_offset, pair_scale, n_pairs, off[2], outs[2], in_w,
-                                  out_w, channels, src_offset, src_scale, stream)
+                cypool_gather_row(dtype_code(dst), dst, grad_rows, pair_offset, pair_scale,
+                                  n_pairs, off[2], outs[2], in_w, out_w, channels,
+                                  src_offset, src_scale, stream and half_dx == NULL)
+            if half_dx != NULL:
+                cypool_narrow_half(<float*>dx_row, half_dx + row * row_lanes, row_lanes)
         if stream:
             cypool_store_fence()
         free(src_offset)
@@ -376,10 +426,73 @@ def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
         cypool_aligned_free(lane_scale)
         cypool_aligned_free(scaled)
         cypool_aligned_free(sums)
+        cypool_aligned_free(grad_slots)
+        free(slot_tag)
+        free(pair_slot)
+        cypool_aligned_free(dx_row)
     free(slot_source)
     free(slot_base)
-    if failed_flag:
-        raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
+    return failed_flag
+
+
+cdef struct Cover:  # avg_pool_grad's covering outputs, per axis, as pointers
+    const int64_t* off[3]
+    const int64_t* outs[3]
+    const int64_t* div[3]
+
+
+cdef Cover unpack_cover(tuple cover_offsets, tuple cover_outputs, tuple divisor):
+    """Pointers into the geometry's per-axis int64 arrays (which outlive the call)."""
+    cdef Cover cover
+    cdef const int64_t[::1] view
+    cdef int axis
+    for axis in range(3):
+        view = cover_offsets[axis]
+        cover.off[axis] = &view[0]
+        view = cover_outputs[axis]
+        cover.outs[axis] = &view[0] if view.shape[0] else NULL
+        view = divisor[axis]
+        cover.div[axis] = &view[0] if view.shape[0] else NULL
+    return cover
+
+
+def avg_pool_grad(const avg_t[:, :, :, :, ::1] grad, avg_t[:, :, :, :, ::1] dx,
+                  tuple cover_offsets, tuple cover_outputs, tuple divisor, bint stream,
+                  int num_threads):
+    """dx[i] = sum of grad[o] * T(1/divisor(o)) over the outputs o whose window taps i.
+
+    A gather: the covering outputs of each dx cell come in row-major order, which is
+    the order in which TF's scatter adds them, so the sums are bit-identical; each dx
+    row has one writer and dx needs no zeroing.  ``stream``: dx is written with
+    non-temporal stores.
+    """
+    cdef Cover cover = unpack_cover(cover_offsets, cover_outputs, divisor)
+    cdef int failed
+    with nogil:
+        failed = avg_grad_rows(&grad[0, 0, 0, 0, 0], &dx[0, 0, 0, 0, 0], cover.off,
+                               cover.outs, cover.div, dx.shape[0], dx.shape[1], dx.shape[2],
+                               dx.shape[3], dx.shape[4], grad.shape[1], grad.shape[2],
+                               grad.shape[3], stream, num_threads, NULL, NULL)
+    if failed:
+        raise MemoryError("cypool: out of memory for the average gradient's scratch")
+
+
+def avg_pool_grad_half(const uint16_t[:, :, :, :, ::1] grad, uint16_t[:, :, :, :, ::1] dx,
+                       tuple cover_offsets, tuple cover_outputs, tuple divisor,
+                       int num_threads):
+    """avg_pool_grad of float16 ``grad`` (its bits) into float16 ``dx``: the sums in
+    float32 from the grad rows widened as NumPy's cast, each dx row rounded once as
+    NumPy's cast, so the bits are those of widening grad, the float32 gradient and
+    rounding it, without their float32 copies."""
+    cdef Cover cover = unpack_cover(cover_offsets, cover_outputs, divisor)
+    cdef int failed
+    with nogil:
+        failed = avg_grad_rows(<const float*>NULL, <float*>NULL, cover.off, cover.outs,
+                               cover.div, dx.shape[0], dx.shape[1], dx.shape[2], dx.shape[3],
+                               dx.shape[4], grad.shape[1], grad.shape[2], grad.shape[3],
+                               False, num_threads, &grad[0, 0, 0, 0, 0], &dx[0, 0, 0, 0, 0])
+    if failed:
+        raise MemoryError("cypool: out of memory for the average gradient's scratch")
 
 
 # the dtypes of argmax indices

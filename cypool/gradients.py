@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from cypool import _kernels
-from cypool._buffers import OutputBuffer, canonical_input, streams
+from cypool._buffers import OutputBuffer, canonical_input, is_native_half, streams
 from cypool._geometry import (
     as_input_array, check_bool, check_shape, parse_pool_args, parse_shape,
 )
@@ -119,16 +119,21 @@ def avg_pool_grad(orig_input_shape, grad, ksize, strides, padding, data_format=N
 
 def run_avg_pool_grad(shape, grad_arr, geom, out=None, num_threads=None):
     """dx of an average pool over ``geom``'s windows (validated grad)."""
-    dx = OutputBuffer(out, shape, grad_arr.dtype, geom.canonical_input, (grad_arr,))
+    dx = OutputBuffer(out, shape, grad_arr.dtype, geom.canonical_input, (grad_arr,),
+                      half_bits=is_native_half(grad_arr))
     if geom.empty or not dx.kernel.size:
         dx.kernel[...] = 0
+        return dx.finish(num_threads)
+    offsets, outputs = zip(*geom.cover)
+    threads = effective_threads(num_threads, geom.work)
+    if dx.half_bits:  # float16 grad rows widened and dx rows rounded by the kernel
+        _kernels.backward.avg_pool_grad_half(
+            grad_arr.view(np.uint16).reshape(geom.canonical_output), dx.kernel, offsets,
+            outputs, geom.divisor, threads)
     else:
-        offsets, outputs = zip(*geom.cover)
         _kernels.backward.avg_pool_grad(
             canonical_input(grad_arr, geom.canonical_output, num_threads), dx.kernel,
-            offsets, outputs,
-            geom.divisor, streams(grad_arr, dx.kernel),
-            effective_threads(num_threads, geom.work))
+            offsets, outputs, geom.divisor, streams(grad_arr, dx.kernel), threads)
     return dx.finish(num_threads)
 
 

@@ -5,6 +5,8 @@ dtype), against finite differences, for determinism across thread counts, and fo
 their errors and edge cases. Agreement with TensorFlow (raw ops and GradientTape) is
 checked in test_golden.py / test_tf_live.py through tf_compare's cases.
 """
+import tracemalloc
+
 import numpy as np
 import pytest
 from hypothesis import example, given, strategies as st
@@ -493,6 +495,28 @@ def test_float16_gradients_accumulate_in_float32():
     for _ in range(32):
         halves = np.float16(halves + np.float16(0.0999))
     assert dx[0, 0, 0] == exact and exact != halves
+
+
+@pytest.mark.parametrize("shape, k, s", [((4, 96, 96, 16), 3, 2), ((2, 64, 64, 3), 3, 1),
+                                         ((2, 6, 24, 24, 8), 2, 2)])
+def test_float16_average_gradient_widens_grad_rows_a_thread(shape, k, s):
+    """A float16 average gradient widens the grad rows each dx row gathers from into a
+    thread's slots and rounds each dx row itself: the bits of the float32 gradient of
+    the widened grad, rounded once, at one and two threads, with the call's traced
+    peak under dx's float16 size plus a quarter of its float32 size (float32 copies of
+    grad and dx took dx's float16 size plus 1.25x its float32 size)."""
+    g = np.random.default_rng(6).standard_normal(
+        cypool.avg_pool(np.zeros(shape, np.float32), k, s, "SAME").shape).astype(np.float16)
+    want = cypool.avg_pool_grad(shape, g.astype(np.float32), k, s, "SAME").astype(np.float16)
+    for threads in (1, 2):
+        tracemalloc.start()
+        try:
+            got = cypool.avg_pool_grad(shape, g, k, s, "SAME", num_threads=threads)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
+        assert peak < got.nbytes + got.size * 4 // 4, peak
 
 
 def test_out_buffer_is_filled_and_inputs_untouched():
