@@ -115,6 +115,43 @@ def half_bits(arr, geom, mode):
     return arr.view(np.uint16).reshape(shape), rows
 
 
+def half_grad_rows(x, grad, geom):
+    """For the max gradient kernel that widens float16 ``x`` and ``grad`` a row at a
+    time and rounds dx rows once no later window reaches them: ``(settled, x_rows,
+    dx_rows)``, for each output row (od, oh) in row-major order the least first input
+    row (d * in_h + h) of the non-empty windows from it on, and how many input rows a
+    thread's x and dx buffers hold (every window's rows; where few, more, up to
+    HALF_RING_BYTES); else None (not both C-contiguous float16, or buffers over
+    HALF_BUFFER_BYTES)."""
+    if not (is_native_half(x) and is_native_half(grad)):
+        return None
+    _, in_d, in_h, in_w, channels = geom.canonical_input
+    row_bytes = max(1, in_w * channels * 4)
+    first, last, empty = [], [], []
+    for axis in (0, 1):
+        f, n = geom.first[axis], geom.count[axis]
+        first.append(f)
+        last.append(f + (np.maximum(n, 1) - 1) * geom.dilation[axis])
+        empty.append(n <= 0)
+    start = (first[0][:, None] * in_h + first[1][None, :]).ravel()
+    reach = (last[0][:, None] * in_h + last[1][None, :] + 1).ravel()
+    full = ~(empty[0][:, None] | empty[1][None, :]).ravel()
+    if not full.any():
+        return None
+    in_rows = in_d * in_h
+    settled = np.minimum.accumulate(np.where(full, start, in_rows)[::-1])[::-1]
+    # a task's dx rows: from the settled row to the furthest row reached so far
+    reached = np.maximum.accumulate(np.where(full, reach, 0))
+    x_rows = int((reach - start)[full].max())
+    dx_rows = int((reached - settled)[full].max())
+    if (x_rows + dx_rows) * row_bytes > HALF_BUFFER_BYTES:
+        return None
+    more = HALF_RING_BYTES // row_bytes
+    x_rows = min(in_rows, max(x_rows, min(8 * x_rows, more)))
+    dx_rows = min(in_rows, max(dx_rows, min(8 * dx_rows, more)))
+    return np.ascontiguousarray(settled, dtype=np.int64), x_rows, dx_rows
+
+
 def canonical_input(arr, canonical_shape, num_threads=None):
     """A C-contiguous array of the compute dtype, viewed as ``canonical_shape``
     (float16 widened by cypool's kernel, bit for bit as NumPy's cast, in parallel)."""

@@ -8,26 +8,22 @@ and visits its outputs in row-major order, so every ``dx`` cell gets its
 contributions in the same order, on one thread, for any thread count.
 """
 
-from cython.parallel cimport prange, parallel
+from cython.parallel cimport prange, parallel, threadid
 from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t
 from libc.stdlib cimport malloc, free
-from libc.string cimport memset
+from libc.string cimport memmove, memset
 
 from cypool._fused_types cimport max_t, avg_t
 from cypool._pool_rows cimport (
     CELL_BYTES, GATHER_PAD, GRAD_RING_TAPS, MODE_ARGMAX, SHORT_ROW, SPAN_TAPS, RowScratch,
     argmax_window, cypool_aligned_free, cypool_aligned_malloc, cypool_gather_bases,
     cypool_gather_row, cypool_gather_row_few, cypool_index_bounds, cypool_max_grad_cell,
-    cypool_max_grad_ring, cypool_max_grad_span, cypool_scatter_add, cypool_store_fence,
-    dtype_code, free_row_scratch, new_row_scratch, new_rows, pool_row, prefetch_new_rows,
-    prefetch_short_rows, ring_rows, window_rows, window_taps,
+    cypool_max_grad_ring, cypool_max_grad_span, cypool_narrow_half, cypool_scatter_add,
+    cypool_store_fence, cypool_widen_half, dtype_code, free_row_scratch, hold_half_rows,
+    new_row_scratch, new_rows, pool_row, prefetch_new_rows, prefetch_short_rows, ring_rows,
+    window_rows, window_taps,
 )
 from cypool._windows cimport Windows, last_tap, unpack_windows
-
-
-cdef extern from "_row_simd.h" nogil:
-    void cypool_widen_half(const uint16_t* src, uint32_t* dst, Py_ssize_t n)
-    void cypool_narrow_half(const float* src, uint16_t* dst, Py_ssize_t n)
 
 
 cdef inline void zero_rows(max_t* d, Py_ssize_t start, Py_ssize_t stop,
@@ -80,9 +76,39 @@ cdef inline void max_grad_row(const max_t* x, max_t* d, const max_t* g, const Wi
                        (out_w - hi) * channels, own_lo * row_elements, own_hi * row_elements)
 
 
-def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] grad,
-                  max_t[:, :, :, :, ::1] dx, tuple first, tuple count, tuple divisor, tuple dilation,
-                  tuple span, int split_axis, Py_ssize_t chunks, int num_threads):
+cdef struct HalfGrad:  # the max gradient of float16 bits (max_pool_grad_half)
+    const uint16_t* x
+    const uint16_t* grad
+    uint16_t* dx
+    const int64_t* settled  # per output row (od, oh): the input rows below it are final
+    float* buffers          # a thread's: x rows, then dx rows, then a grad row
+    Py_ssize_t x_rows       # input rows a buffer holds (widened x, float32 dx)
+    Py_ssize_t dx_rows
+    Py_ssize_t each         # floats a thread
+
+
+cdef inline void round_dx_rows(const float* dx_rows, uint16_t* half_dx, Py_ssize_t lo,
+                               Py_ssize_t hi, Py_ssize_t row_elements) noexcept nogil:
+    """Round input rows [lo, hi) of a float32 dx (row r at dx_rows + r * row_elements:
+    a buffer's plane base) into the plane's float16 dx."""
+    if hi > lo:
+        cypool_narrow_half(dx_rows + lo * row_elements, half_dx + lo * row_elements,
+                           (hi - lo) * row_elements)
+
+
+cdef inline void zero_half_rows(uint16_t* half_dx, Py_ssize_t lo, Py_ssize_t hi,
+                                Py_ssize_t row_elements) noexcept nogil:
+    """Zero input rows [lo, hi) of a plane's float16 dx (rows no window reaches)."""
+    if hi > lo:
+        memset(half_dx + lo * row_elements, 0, (hi - lo) * row_elements * sizeof(uint16_t))
+
+
+cdef int max_grad_tasks(const max_t* x_ptr, const max_t* grad_ptr, max_t* dx_ptr,
+                        const Windows* win, Py_ssize_t n_planes, Py_ssize_t in_d,
+                        Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t channels,
+                        Py_ssize_t out_d, Py_ssize_t out_h, Py_ssize_t out_w,
+                        int split_axis, Py_ssize_t chunks, int num_threads,
+                        const HalfGrad* half) noexcept nogil:
     """dx[argmax(o)] += grad[o]; dx need not be zeroed.
 
     Each task is a plane, or with ``chunks`` > 1 a run of its output rows along D
@@ -97,13 +123,18 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     find a row's argmax with the forward's row kernel (same rule: first maximum,
     first NaN), then add the row's gradients in output order.  Input rows are
     zeroed just before the first output row that reaches them (so the adds hit
-    cache, and there is no separate zeroing pass).
+    cache, and there is no separate zeroing pass).  Returns 1 when scratch memory ran
+    out.
+
+    With ``half`` (then max_t is float; x_ptr, grad_ptr and dx_ptr unused) x, grad
+    and dx are float16 bits: each thread widens the input rows its windows read into
+    its x buffer (hold_half_rows) and each grad row into a row of its own, adds into
+    float32 dx rows in its dx buffer, and rounds them into the float16 dx once no
+    later output row of the task reaches them (``half.settled``), so no float32 copy of
+    the whole x, grad or dx is in memory.
     """
-    cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
-    cdef Py_ssize_t in_h = x.shape[2], in_w = x.shape[3], channels = x.shape[4]
     cdef Py_ssize_t row_elements = in_w * channels
-    cdef Py_ssize_t plane_size = x.shape[1] * in_h * row_elements
-    cdef Py_ssize_t out_d = grad.shape[1], out_h = grad.shape[2], out_w = grad.shape[3]
+    cdef Py_ssize_t plane_size = in_d * in_h * row_elements
     cdef Py_ssize_t grad_plane = out_d * out_h * out_w * channels
     cdef Py_ssize_t task, p, k, od, oh, ow, c, i, zeroed, start, reach, n_rows, n_new
     cdef Py_ssize_t od_lo, od_hi, oh_lo, oh_hi, own_lo, own_hi
@@ -113,10 +144,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     # kernel's argmax and a scalar scatter
     cdef bint per_cell = ((max_t is float or max_t is double)
                           and channels * <Py_ssize_t>sizeof(max_t) >= CELL_BYTES)
-    cdef Py_ssize_t in_rows = x.shape[1] * in_h
-    cdef const max_t* x_ptr = &x[0, 0, 0, 0, 0]
-    cdef const max_t* grad_ptr = &grad[0, 0, 0, 0, 0]
-    cdef max_t* dx_ptr = &dx[0, 0, 0, 0, 0]
+    cdef Py_ssize_t in_rows = in_d * in_h
     cdef const max_t* g
     cdef const max_t* xp
     cdef max_t* d
@@ -126,16 +154,25 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
     cdef int failed_flag = 0
     cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
     # windows many rows tall: rows first, through a ring of row maxima
-    cdef Py_ssize_t ring_size = ring_rows(x_ptr, &win, out_d, out_h, out_w, row_elements,
+    cdef Py_ssize_t ring_size = ring_rows(x_ptr, win, out_d, out_h, out_w, row_elements,
                                           channels, GRAD_RING_TAPS) if per_cell else 0
     # rows of few channels: their span's g spread along the row and winning taps
-    cdef bint span_rows = not per_cell and span_rows_ok(&win)
+    cdef bint span_rows = not per_cell and span_rows_ok(win)
     cdef Py_ssize_t span_room = (in_w + SPAN_TAPS) * channels * sizeof(max_t)
     cdef void* g_wide = NULL
     cdef void* winner = NULL
     cdef max_t** dx_row = NULL
-    with nogil, parallel(num_threads=num_threads):
-        scratch = new_row_scratch(&win, out_d, out_h, out_w, out_w * channels,
+    # float16: the thread's buffers, the rows its x buffer holds (hold_half_rows), its
+    # dx buffer's rows (the row at its start, the first not yet rounded), and the
+    # task's float16 dx plane
+    cdef float* x_buffer = NULL
+    cdef float* dx_buffer = NULL
+    cdef float* grad_row = NULL
+    cdef Py_ssize_t* held = NULL
+    cdef Py_ssize_t dx_base = 0, dx_lo = 0, settle, new_hi
+    cdef uint16_t* half_dx = NULL
+    with parallel(num_threads=num_threads):
+        scratch = new_row_scratch(win, out_d, out_h, out_w, out_w * channels,
                                   0 if per_cell else row_elements, channels, sizeof(max_t),
                                   MODE_ARGMAX, 0, ring_size, False, failed)
         if span_rows:
@@ -148,7 +185,16 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
         index = <int64_t*>malloc(out_w * channels * sizeof(int64_t) + 8)
         if values == NULL or index == NULL:
             failed[0] = 1
-        for task in prange(x.shape[0] * chunks, schedule="static"):
+        if half != NULL:
+            x_buffer = half.buffers + threadid() * half.each
+            dx_buffer = x_buffer + half.x_rows * row_elements
+            grad_row = dx_buffer + half.dx_rows * row_elements
+            held = <Py_ssize_t*>malloc(3 * sizeof(Py_ssize_t))
+            if held == NULL:
+                failed[0] = 1
+            else:
+                held[0] = -1
+        for task in prange(n_planes * chunks, schedule="static"):
             if failed[0]:
                 continue
             p = task // chunks
@@ -170,7 +216,7 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                     own_lo = win.first[0][od_lo] * in_h
                 if k + 1 < chunks:
                     own_hi = win.first[0][od_hi] * in_h
-                while od_lo > 0 and last_tap(&win, 0, od_lo - 1) * in_h + in_h > own_lo:
+                while od_lo > 0 and last_tap(win, 0, od_lo - 1) * in_h + in_h > own_lo:
                     od_lo = od_lo - 1  # an earlier window reaching into the task's rows
             elif split_axis == 2:
                 oh_lo = k * out_h // chunks
@@ -179,22 +225,58 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                     own_lo = win.first[1][oh_lo]
                 if k + 1 < chunks:
                     own_hi = win.first[1][oh_hi]
-                while oh_lo > 0 and last_tap(&win, 1, oh_lo - 1) + 1 > own_lo:
+                while oh_lo > 0 and last_tap(win, 1, oh_lo - 1) + 1 > own_lo:
                     oh_lo = oh_lo - 1
             zeroed = own_lo
+            if half != NULL:
+                half_dx = half.dx + p * plane_size
+                dx_base = own_lo
+                dx_lo = own_lo
             for od in range(od_lo, od_hi):
                 for oh in range(oh_lo, oh_hi):
                     start = own_lo  # empty windows: nothing to add, nothing to clip
                     reach = own_lo
                     if win.count[0][od] > 0 and win.count[1][oh] > 0:
                         start = win.first[0][od] * in_h + win.first[1][oh]
-                        reach = last_tap(&win, 0, od) * in_h + last_tap(&win, 1, oh) + 1
+                        reach = last_tap(win, 0, od) * in_h + last_tap(win, 1, oh) + 1
+                    elif half != NULL:
+                        continue  # (an empty window adds nothing)
+                    if half != NULL:
+                        # round the rows no later output row reaches (those never
+                        # reached are zeros), then make room for rows up to reach
+                        settle = min(half.settled[od * out_h + oh], own_hi)
+                        if settle >= zeroed:
+                            round_dx_rows(dx_buffer - dx_base * row_elements, half_dx,
+                                          dx_lo, zeroed, row_elements)
+                            zero_half_rows(half_dx, zeroed, settle, row_elements)
+                            zeroed = settle
+                            dx_base = settle
+                            dx_lo = settle
+                        elif settle > dx_lo:
+                            round_dx_rows(dx_buffer - dx_base * row_elements, half_dx,
+                                          dx_lo, settle, row_elements)
+                            dx_lo = settle
+                        new_hi = min(reach, own_hi)
+                        if new_hi - dx_base > half.dx_rows:  # rows from dx_lo to the start
+                            memmove(dx_buffer, dx_buffer + (dx_lo - dx_base) * row_elements,
+                                    (zeroed - dx_lo) * row_elements * sizeof(float))
+                            dx_base = dx_lo
+                        d = <max_t*>(dx_buffer - dx_base * row_elements)
+                        xp = <const max_t*>hold_half_rows(
+                            half.x + p * plane_size, x_buffer, half.x_rows, p, start, reach,
+                            row_elements, held)
+                    if reach > start:
                         zero_rows(d, zeroed, min(reach, own_hi), row_elements)
                         zeroed = max(zeroed, min(reach, own_hi))
                     g = grad_ptr + p * grad_plane + (od * out_h + oh) * out_w * channels
+                    if half != NULL:
+                        cypool_widen_half(half.grad + p * grad_plane
+                                          + (od * out_h + oh) * out_w * channels,
+                                          <uint32_t*>grad_row, out_w * channels)
+                        g = <const max_t*>grad_row
                     if per_cell and start >= own_lo and reach <= own_hi:
                         # argmax and adds cell by cell, in vector registers
-                        n_rows = window_rows(&win, od, oh, in_h, in_w, channels,
+                        n_rows = window_rows(win, od, oh, in_h, in_w, channels,
                                              scratch.row_offset)
                         if ring_size > 0:  # or rows first, through the ring
                             if n_rows > 0:
@@ -214,34 +296,85 @@ def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] g
                             prefetch_new_rows(xp, scratch.new_row, n_new,
                                               win.first[2][ow] * channels, step * sizeof(max_t),
                                               sizeof(max_t))
-                            n_taps = window_taps(&win, ow, scratch.row_offset, n_rows, channels,
+                            n_taps = window_taps(win, ow, scratch.row_offset, n_rows, channels,
                                                  scratch.tap_offset)
                             if n_taps > 0:  # an empty window has no gradient
                                 cypool_max_grad_cell(dtype_code(x_ptr), xp, d, g + ow * channels,
                                                      scratch.tap_offset, n_taps, channels)
                         continue
                     if span_rows:
-                        n_rows = window_rows(&win, od, oh, in_h, in_w, channels,
+                        n_rows = window_rows(win, od, oh, in_h, in_w, channels,
                                              scratch.row_offset)
                         if 0 < n_rows * win.count[2][win.span_lo] <= SPAN_TAPS:
-                            max_grad_row(xp, d, g, &win, oh, n_rows, out_w, row_elements,
+                            max_grad_row(xp, d, g, win, oh, n_rows, out_w, row_elements,
                                          channels, own_lo, own_hi, values, index, dx_row,
                                          g_wide, winner, &scratch)
                             continue
                     pool_row(MODE_ARGMAX, xp, values, index, 0,
-                             &win, od, oh, out_w, in_h, in_w, channels, &scratch)
+                             win, od, oh, out_w, in_h, in_w, channels, &scratch)
                     # in output order; -1: an empty window has no gradient; a window
                     # shared with another task adds only into own rows
                     cypool_scatter_add(dtype_code(x_ptr), d, g, index, out_w * channels,
                                        own_lo * row_elements, own_hi * row_elements)
-            zero_rows(d, zeroed, own_hi, row_elements)
+            if half != NULL:  # the rows left: rounded, and zeros
+                round_dx_rows(dx_buffer - dx_base * row_elements, half_dx, dx_lo, zeroed,
+                              row_elements)
+                zero_half_rows(half_dx, zeroed, own_hi, row_elements)
+            else:
+                zero_rows(d, zeroed, own_hi, row_elements)
         free(values)
+        free(held)
         free(index)
         cypool_aligned_free(g_wide)
         cypool_aligned_free(winner)
         free(dx_row)
         free_row_scratch(&scratch)
-    if failed_flag:
+    return failed_flag
+
+
+def max_pool_grad(const max_t[:, :, :, :, ::1] x, const max_t[:, :, :, :, ::1] grad,
+                  max_t[:, :, :, :, ::1] dx, tuple first, tuple count, tuple divisor, tuple dilation,
+                  tuple span, int split_axis, Py_ssize_t chunks, int num_threads):
+    """dx[argmax(o)] += grad[o]; dx need not be zeroed (max_grad_tasks)."""
+    cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
+    cdef int failed
+    with nogil:
+        failed = max_grad_tasks(&x[0, 0, 0, 0, 0], &grad[0, 0, 0, 0, 0], &dx[0, 0, 0, 0, 0],
+                                &win, x.shape[0], x.shape[1], x.shape[2], x.shape[3],
+                                x.shape[4], grad.shape[1], grad.shape[2], grad.shape[3],
+                                split_axis, chunks, num_threads, NULL)
+    if failed:
+        raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
+
+
+def max_pool_grad_half(const uint16_t[:, :, :, :, ::1] x, const uint16_t[:, :, :, :, ::1] grad,
+                       uint16_t[:, :, :, :, ::1] dx, tuple first, tuple count, tuple divisor,
+                       tuple dilation, tuple span, int split_axis, Py_ssize_t chunks,
+                       const int64_t[::1] settled, Py_ssize_t x_rows, Py_ssize_t dx_rows,
+                       float[:, ::1] buffers, int num_threads):
+    """max_pool_grad of float16 ``x`` and ``grad`` (their bits) into float16 ``dx``:
+    the bits of widening both as NumPy's cast, the float32 gradient, and rounding it
+    once as NumPy's cast, through per-thread buffers (``buffers``: num_threads rows
+    of x_rows widened input rows, dx_rows float32 dx rows and a grad row; ``settled``:
+    for each output row (od, oh), the least first input row (d * in_h + h) of the
+    non-empty windows from it on, gradients.half_grad_rows)."""
+    cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
+    cdef HalfGrad half
+    cdef int failed
+    half.x = &x[0, 0, 0, 0, 0]
+    half.grad = &grad[0, 0, 0, 0, 0]
+    half.dx = &dx[0, 0, 0, 0, 0]
+    half.settled = &settled[0]
+    half.buffers = &buffers[0, 0]
+    half.x_rows = x_rows
+    half.dx_rows = dx_rows
+    half.each = buffers.shape[1]
+    with nogil:
+        failed = max_grad_tasks(<const float*>NULL, <const float*>NULL, <float*>NULL, &win,
+                                x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4],
+                                grad.shape[1], grad.shape[2], grad.shape[3], split_axis,
+                                chunks, num_threads, &half)
+    if failed:
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 
 

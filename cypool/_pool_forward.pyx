@@ -13,14 +13,13 @@ The row work itself is in _pool_rows.pxd, shared with the gradients.
 from cython.parallel cimport parallel, prange, threadid
 from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memmove
 
 from cypool._fused_types cimport max_t
 from cypool._pool_rows cimport (
     ARGMAX_RING_TAPS, GROUP_ROWS, MODE_ARGMAX, MODE_MAX, RowScratch, cypool_aligned_free,
-    cypool_aligned_malloc, cypool_argmax_ring, cypool_narrow_indices, cypool_store_fence,
-    dtype_code, free_row_scratch, new_row_scratch, pool_row_group, ring_rows,
-    row_group_size, window_rows,
+    cypool_aligned_malloc, cypool_argmax_ring, cypool_narrow_half, cypool_narrow_indices,
+    cypool_store_fence, cypool_widen_half, dtype_code, free_row_scratch, hold_half_rows,
+    new_row_scratch, pool_row_group, ring_rows, row_group_size, window_rows,
 )
 from cypool._windows cimport Windows, last_tap, unpack_windows
 
@@ -28,11 +27,6 @@ from cypool._windows cimport Windows, last_tap, unpack_windows
 MAX = 0
 AVG = 1
 ARGMAX = 2
-
-
-cdef extern from "_row_simd.h" nogil:
-    void cypool_widen_half(const uint16_t* src, uint32_t* dst, Py_ssize_t n)
-    void cypool_narrow_half(const float* src, uint16_t* dst, Py_ssize_t n)
 
 
 cdef inline bint group_rows(const Windows* win, Py_ssize_t od, Py_ssize_t oh,
@@ -83,26 +77,12 @@ cdef inline float* widen_group_rows(const uint16_t* half_x, float* buffer,
     """Widen the input rows of float16 plane p that output rows (od, oh .. oh + n_rows)
     read and the thread's row buffer lacks, just before they are pooled (a whole plane
     widened at once left the cache before it was pooled); returns where the plane's
-    row 0 would be for the pooling code's row offsets: rows [lo, hi) are held at
-    buffer + (row - lo) * row_elements (``widened``: the plane, lo and hi), appended in
-    order, and past the buffer's end the rows still needed move to its start."""
+    row 0 would be for the pooling code's row offsets (hold_half_rows)."""
     cdef Py_ssize_t a, b
     if not group_rows(win, od, oh, n_rows, in_h, &a, &b):
         return buffer  # (no row is read)
-    if widened[0] != p or a < widened[1] or a >= widened[2]:  # nothing to keep
-        widened[0] = p
-        widened[1] = a
-        widened[2] = a
-    elif b - widened[1] > buffer_rows:  # keep rows [a, hi), at the start
-        memmove(buffer, buffer + (a - widened[1]) * row_elements,
-                (widened[2] - a) * row_elements * sizeof(float))
-        widened[1] = a
-    if b > widened[2]:
-        cypool_widen_half(half_x + p * plane_size + widened[2] * row_elements,
-                          <uint32_t*>(buffer + (widened[2] - widened[1]) * row_elements),
-                          (b - widened[2]) * row_elements)
-        widened[2] = b
-    return buffer - widened[1] * row_elements
+    return hold_half_rows(half_x + p * plane_size, buffer, buffer_rows, p, a, b,
+                          row_elements, widened)
 
 
 cdef int forward_rows(int mode, const max_t* x_ptr, max_t* out_ptr, int64_t* argmax_ptr,

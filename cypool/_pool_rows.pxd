@@ -22,6 +22,7 @@ from libc.stdint cimport (
 )
 
 from libc.stdlib cimport malloc, free
+from libc.string cimport memmove
 
 from cypool._fused_types cimport max_t
 from cypool._windows cimport Windows
@@ -112,6 +113,9 @@ cdef extern from "_row_simd.h":
     void cypool_aligned_free(void* p) noexcept nogil
     # after a thread's last non-temporal store (the helpers' ``stream``)
     void cypool_store_fence() noexcept nogil
+    # float16 bits <-> float32, as NumPy's casts bit for bit
+    void cypool_widen_half(const uint16_t* src, uint32_t* dst, Py_ssize_t n) noexcept nogil
+    void cypool_narrow_half(const float* src, uint16_t* dst, Py_ssize_t n) noexcept nogil
     # rows 0 .. n_group - 1 of out (out_stride apart): maxima over n_window rows, row j
     # over rows j .. j + n_window - 1 of base + row_offset[r] (2 <= n_group < n_window);
     # rows of a row, or cells of a row's pixels.  ``ahead``: ask for the last n_group
@@ -1325,6 +1329,32 @@ cdef inline Py_ssize_t few_channel_rows_run(int mode, const max_t* plane, max_t*
                             tap_offset, n_taps, n_span, win.span_step, channels,
                             window_divisor(win, od, oh + j, lo), scratch)
     return n_run
+
+
+cdef inline float* hold_half_rows(const uint16_t* half_plane, float* buffer,
+                                  Py_ssize_t capacity, Py_ssize_t plane, Py_ssize_t a,
+                                  Py_ssize_t b, Py_ssize_t row_elements,
+                                  Py_ssize_t* held) noexcept nogil:
+    """Rows [a, b) of float16 plane ``plane`` (at half_plane) widened in a thread's
+    buffer of ``capacity`` rows, b - a <= capacity: rows already held stay, the others
+    are appended in order, and past the buffer's end the rows from a on move to its
+    start.  ``held``: the plane, the row at the buffer's start and the end of the rows
+    held (plane -1: none).  Returns where the plane's row 0 would be, so that the
+    kernels' plane offsets land in the buffer for rows [a, b)."""
+    if held[0] != plane or a < held[1] or a >= held[2]:  # nothing to keep
+        held[0] = plane
+        held[1] = a
+        held[2] = a
+    elif b - held[1] > capacity:  # keep rows [a, held), at the start
+        memmove(buffer, buffer + (a - held[1]) * row_elements,
+                (held[2] - a) * row_elements * sizeof(float))
+        held[1] = a
+    if b > held[2]:
+        cypool_widen_half(half_plane + held[2] * row_elements,
+                          <uint32_t*>(buffer + (held[2] - held[1]) * row_elements),
+                          (b - held[2]) * row_elements)
+        held[2] = b
+    return buffer - held[1] * row_elements
 
 
 cdef inline Py_ssize_t padded_w_windows(const Windows* win, Py_ssize_t in_w,

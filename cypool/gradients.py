@@ -6,7 +6,9 @@ import math
 import numpy as np
 
 from cypool import _kernels
-from cypool._buffers import OutputBuffer, canonical_input, is_native_half, streams
+from cypool._buffers import (
+    OutputBuffer, canonical_input, half_grad_rows, is_native_half, new_array, streams,
+)
 from cypool._geometry import (
     as_input_array, check_bool, check_shape, parse_pool_args, parse_shape,
 )
@@ -78,16 +80,31 @@ def max_pool_grad(orig_input, orig_output, grad, ksize, strides, padding,
 
 def run_max_pool_grad(x, grad, geom, out=None, num_threads=None):
     """dx of a max pool over ``geom``'s windows (validated x and grad)."""
-    dx = OutputBuffer(out, x.shape, x.dtype, geom.canonical_input, (x, grad))
+    half = None if geom.empty or not x.size else half_grad_rows(x, grad, geom)
+    dx = OutputBuffer(out, x.shape, x.dtype, geom.canonical_input, (x, grad),
+                      half_bits=half is not None)
     if geom.empty or not x.size:
         dx.kernel[...] = 0
-    else:  # the kernel zeroes dx as it goes
-        threads = effective_threads(num_threads, geom.work)
+        return dx.finish(num_threads)
+    # the kernel zeroes dx as it goes
+    threads = effective_threads(num_threads, geom.work)
+    windows = (geom.first, geom.count, geom.divisor, geom.dilation, geom.w_span,
+               *_row_chunks(geom, threads))
+    if dx.half_bits:  # float16 rows widened and dx rows rounded by the kernel
+        settled, x_rows, dx_rows = half
+        row = geom.canonical_input[3] * geom.canonical_input[4]
+        buffers = new_array((threads, (x_rows + dx_rows) * row
+                             + geom.canonical_output[3] * geom.canonical_output[4] + 16),
+                            np.float32)
+        _kernels.backward.max_pool_grad_half(
+            x.view(np.uint16).reshape(geom.canonical_input),
+            grad.view(np.uint16).reshape(geom.canonical_output), dx.kernel, *windows,
+            settled, x_rows, dx_rows, buffers, threads)
+    else:
         _kernels.backward.max_pool_grad(
             canonical_input(x, geom.canonical_input, num_threads),
-            canonical_input(grad, geom.canonical_output, num_threads), dx.kernel, geom.first,
-            geom.count, geom.divisor, geom.dilation, geom.w_span,
-            *_row_chunks(geom, threads), threads)
+            canonical_input(grad, geom.canonical_output, num_threads), dx.kernel, *windows,
+            threads)
     return dx.finish(num_threads)
 
 
