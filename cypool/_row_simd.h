@@ -27,6 +27,11 @@
 #define CYPOOL_NOINLINE
 #define CYPOOL_INLINE inline
 #endif
+#if defined(__GNUC__) || defined(_MSC_VER)
+#define CYPOOL_RESTRICT __restrict
+#else
+#define CYPOOL_RESTRICT
+#endif
 
 /* -DCYPOOL_SCALAR_HELPERS builds the scalar loops other compilers get (for checking) */
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(CYPOOL_SCALAR_HELPERS)
@@ -1017,8 +1022,8 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     static CYPOOL_NOINLINE void cypool_gather_row_##T(                                 \
         T *dst, const T *grad, const int64_t *pair_offset, const T *pair_scale,        \
         Py_ssize_t n_pairs, const int64_t *cover_first, const int64_t *cover_output,   \
-        Py_ssize_t in_w, Py_ssize_t out_w, Py_ssize_t n, int64_t *offset, T *scale,    \
-        int stream)                                                                    \
+        Py_ssize_t in_w, Py_ssize_t out_w, Py_ssize_t n, int64_t *CYPOOL_RESTRICT offset, \
+        T *CYPOOL_RESTRICT scale, int stream)                                          \
     {                                                                                  \
         for (Py_ssize_t iw = 0; iw < in_w; iw++) {                                     \
             Py_ssize_t n_src = 0;                                                      \
