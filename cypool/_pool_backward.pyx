@@ -87,20 +87,35 @@ cdef struct HalfGrad:  # the max gradient of float16 bits (max_pool_grad_half)
     Py_ssize_t each         # floats a thread
 
 
-cdef inline void round_dx_rows(const float* dx_rows, uint16_t* half_dx, Py_ssize_t lo,
-                               Py_ssize_t hi, Py_ssize_t row_elements) noexcept nogil:
-    """Round input rows [lo, hi) of a float32 dx (row r at dx_rows + r * row_elements:
-    a buffer's plane base) into the plane's float16 dx."""
-    if hi > lo:
-        cypool_narrow_half(dx_rows + lo * row_elements, half_dx + lo * row_elements,
-                           (hi - lo) * row_elements)
-
-
-cdef inline void zero_half_rows(uint16_t* half_dx, Py_ssize_t lo, Py_ssize_t hi,
-                                Py_ssize_t row_elements) noexcept nogil:
-    """Zero input rows [lo, hi) of a plane's float16 dx (rows no window reaches)."""
-    if hi > lo:
-        memset(half_dx + lo * row_elements, 0, (hi - lo) * row_elements * sizeof(uint16_t))
+cdef inline float* settle_dx_rows(float* dx_buffer, Py_ssize_t capacity,
+                                  uint16_t* half_dx, Py_ssize_t settle, Py_ssize_t new_hi,
+                                  Py_ssize_t row_elements, Py_ssize_t* base, Py_ssize_t* lo,
+                                  Py_ssize_t* zeroed) noexcept nogil:
+    """A task's float32 dx rows in a thread's buffer of ``capacity`` rows, before an
+    output row adds into rows up to new_hi: rows [lo, zeroed) are open, row ``base``
+    at the buffer's start.  Rows below ``settle`` (no later output row reaches them)
+    are rounded into the plane's float16 dx (those never zeroed are zeros there); when
+    rows up to new_hi would not fit, the open rows move to the buffer's start.
+    Returns where the plane's row 0 would be (the kernels' plane offsets)."""
+    if settle >= zeroed[0]:  # every open row is final: round them, reset the buffer
+        if zeroed[0] > lo[0]:
+            cypool_narrow_half(dx_buffer + (lo[0] - base[0]) * row_elements,
+                               half_dx + lo[0] * row_elements, (zeroed[0] - lo[0]) * row_elements)
+        if settle > zeroed[0]:
+            memset(half_dx + zeroed[0] * row_elements, 0,
+                   (settle - zeroed[0]) * row_elements * sizeof(uint16_t))
+        zeroed[0] = settle
+        base[0] = settle
+        lo[0] = settle
+    elif settle > lo[0]:
+        cypool_narrow_half(dx_buffer + (lo[0] - base[0]) * row_elements,
+                           half_dx + lo[0] * row_elements, (settle - lo[0]) * row_elements)
+        lo[0] = settle
+    if new_hi - base[0] > capacity:  # the open rows to the start
+        memmove(dx_buffer, dx_buffer + (lo[0] - base[0]) * row_elements,
+                (zeroed[0] - lo[0]) * row_elements * sizeof(float))
+        base[0] = lo[0]
+    return dx_buffer - base[0] * row_elements
 
 
 cdef int max_grad_tasks(const max_t* x_ptr, const max_t* grad_ptr, max_t* dx_ptr,
@@ -169,7 +184,7 @@ cdef int max_grad_tasks(const max_t* x_ptr, const max_t* grad_ptr, max_t* dx_ptr
     cdef float* dx_buffer = NULL
     cdef float* grad_row = NULL
     cdef Py_ssize_t* held = NULL
-    cdef Py_ssize_t dx_base = 0, dx_lo = 0, settle, new_hi
+    cdef Py_ssize_t dx_base = 0, dx_lo = 0
     cdef uint16_t* half_dx = NULL
     with parallel(num_threads=num_threads):
         scratch = new_row_scratch(win, out_d, out_h, out_w, out_w * channels,
@@ -241,27 +256,11 @@ cdef int max_grad_tasks(const max_t* x_ptr, const max_t* grad_ptr, max_t* dx_ptr
                         reach = last_tap(win, 0, od) * in_h + last_tap(win, 1, oh) + 1
                     elif half != NULL:
                         continue  # (an empty window adds nothing)
-                    if half != NULL:
-                        # round the rows no later output row reaches (those never
-                        # reached are zeros), then make room for rows up to reach
-                        settle = min(half.settled[od * out_h + oh], own_hi)
-                        if settle >= zeroed:
-                            round_dx_rows(dx_buffer - dx_base * row_elements, half_dx,
-                                          dx_lo, zeroed, row_elements)
-                            zero_half_rows(half_dx, zeroed, settle, row_elements)
-                            zeroed = settle
-                            dx_base = settle
-                            dx_lo = settle
-                        elif settle > dx_lo:
-                            round_dx_rows(dx_buffer - dx_base * row_elements, half_dx,
-                                          dx_lo, settle, row_elements)
-                            dx_lo = settle
-                        new_hi = min(reach, own_hi)
-                        if new_hi - dx_base > half.dx_rows:  # rows from dx_lo to the start
-                            memmove(dx_buffer, dx_buffer + (dx_lo - dx_base) * row_elements,
-                                    (zeroed - dx_lo) * row_elements * sizeof(float))
-                            dx_base = dx_lo
-                        d = <max_t*>(dx_buffer - dx_base * row_elements)
+                    if half != NULL:  # the task's rows in the thread's buffers
+                        d = <max_t*>settle_dx_rows(
+                            dx_buffer, half.dx_rows, half_dx,
+                            min(half.settled[od * out_h + oh], own_hi), min(reach, own_hi),
+                            row_elements, &dx_base, &dx_lo, &zeroed)
                         xp = <const max_t*>hold_half_rows(
                             half.x + p * plane_size, x_buffer, half.x_rows, p, start, reach,
                             row_elements, held)
@@ -317,14 +316,13 @@ cdef int max_grad_tasks(const max_t* x_ptr, const max_t* grad_ptr, max_t* dx_ptr
                     cypool_scatter_add(dtype_code(x_ptr), d, g, index, out_w * channels,
                                        own_lo * row_elements, own_hi * row_elements)
             if half != NULL:  # the rows left: rounded, and zeros
-                round_dx_rows(dx_buffer - dx_base * row_elements, half_dx, dx_lo, zeroed,
-                              row_elements)
-                zero_half_rows(half_dx, zeroed, own_hi, row_elements)
+                settle_dx_rows(dx_buffer, half.dx_rows, half_dx, own_hi, own_hi, row_elements,
+                               &dx_base, &dx_lo, &zeroed)
             else:
                 zero_rows(d, zeroed, own_hi, row_elements)
         free(values)
-        free(held)
         free(index)
+        free(held)
         cypool_aligned_free(g_wide)
         cypool_aligned_free(winner)
         free(dx_row)

@@ -136,6 +136,21 @@ def make_values(rng, shape, dtype, style):
     return rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True)
 
 
+# float16 bit patterns the widening and rounding must keep: signalling and quiet NaNs
+# with payloads, infinities, the least subnormals, signed zeros
+HALF_SPECIALS = np.array([0x7c01, 0xfe00, 0x7d55, 0x7c00, 0xfc00, 0x0001, 0x83ff, 0x8000],
+                         np.uint16)
+
+
+def with_half_specials(x, rng):
+    """A copy of float16 ``x`` with a fifth of its elements set to HALF_SPECIALS."""
+    x = x.copy()
+    bits = x.reshape(-1).view(np.uint16)
+    picks = rng.integers(0, bits.size, bits.size // 5)
+    bits[picks] = HALF_SPECIALS[rng.integers(0, HALF_SPECIALS.size, picks.size)]
+    return x
+
+
 @st.composite
 def cases(draw, n_spatial=None, dtypes=(np.float32,), allow_empty=True, allow_dilation=True,
           channels_first=None, max_dim=None):

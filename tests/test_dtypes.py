@@ -7,7 +7,9 @@ from hypothesis import given, strategies as st
 
 import cypool
 import reference as R
-from conftest import cases, fmt_for, full_shape, kernel_builds, make_values, use_kernel_build
+from conftest import (
+    cases, fmt_for, full_shape, kernel_builds, make_values, use_kernel_build, with_half_specials,
+)
 
 MAX_DTYPES = [np.float16, np.float32, np.float64, np.int8, np.uint8, np.int16, np.uint16,
               np.int32, np.uint32, np.int64, np.uint64]
@@ -193,12 +195,7 @@ def test_float16_rows_widened_by_their_threads(c, threads, whole, strided, tight
     and rounding once, at any thread count, with NaN payloads (signalling too),
     subnormals, infinities and signed zeros among the inputs."""
     rng = np.random.default_rng(c.x.size)
-    x = c.x.copy()
-    bits = x.reshape(-1).view(np.uint16)
-    special = np.array([0x7c01, 0xfe00, 0x7d55, 0x7c00, 0xfc00, 0x0001, 0x83ff, 0x8000],
-                       np.uint16)
-    picks = rng.integers(0, bits.size, bits.size // 5)
-    bits[picks] = special[rng.integers(0, special.size, picks.size)]
+    x = with_half_specials(c.x, rng)
     args = (list(c.ksize), list(c.strides), c.api_padding, c.data_format)
     kw = dict(dilations=list(c.dilations))
     try:

@@ -13,7 +13,7 @@ from hypothesis import example, given, strategies as st
 
 import cypool
 import reference as R
-from conftest import cases, kernel_builds, make_values, use_kernel_build
+from conftest import cases, kernel_builds, make_values, use_kernel_build, with_half_specials
 
 
 def _args(c):
@@ -509,12 +509,7 @@ def test_float16_gradients_widen_rows_a_thread(c, threads, whole, tight):
     float32 gradients of the widened inputs rounded once, at any thread count, with
     NaN payloads (signalling too), subnormals, infinities and signed zeros."""
     rng = np.random.default_rng(c.x.size)
-    x = c.x.copy()
-    special = np.array([0x7c01, 0xfe00, 0x7d55, 0x7c00, 0xfc00, 0x0001, 0x83ff, 0x8000],
-                       np.uint16)
-    bits = x.reshape(-1).view(np.uint16)
-    picks = rng.integers(0, bits.size, bits.size // 5)
-    bits[picks] = special[rng.integers(0, special.size, picks.size)]
+    x = with_half_specials(c.x, rng)
     args = (list(c.ksize), list(c.strides), c.api_padding, c.data_format)
     kw = dict(dilations=list(c.dilations))
     try:
