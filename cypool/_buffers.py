@@ -95,8 +95,15 @@ def is_native_half(arr):
 # (windows that overlap along D read whole depth slices) ...
 HALF_BUFFER_BYTES = 8 << 20
 # ... and about this many where a row group reads fewer, so that the rows still
-# needed move to the buffer's start only now and then (half_buffer_rows)
+# needed move to the buffer's start only now and then (_buffer_rows)
 HALF_RING_BYTES = 2 << 20
+
+
+def _buffer_rows(rows, in_rows, row_bytes):
+    """How many float32 input rows a thread's float16 row buffer holds, for kernels
+    that need ``rows`` at once: those, and where they are few, more (up to
+    HALF_RING_BYTES, at most 8 times as many); at most a plane's ``in_rows``."""
+    return min(in_rows, max(rows, min(8 * rows, HALF_RING_BYTES // row_bytes)))
 
 
 def half_bits(arr, geom, mode):
@@ -107,22 +114,24 @@ def half_bits(arr, geom, mode):
     if not is_native_half(arr):
         return None
     shape = geom.canonical_input
-    rows = _kernels.forward.half_buffer_rows(
-        mode, geom.first, geom.count, geom.divisor, geom.dilation, geom.w_span, *shape[1:],
-        HALF_RING_BYTES)
-    if rows * math.prod(shape[3:]) * 4 > HALF_BUFFER_BYTES:
+    row_bytes = max(1, shape[3] * shape[4] * 4)
+    rows = _kernels.forward.half_group_rows(
+        mode, geom.first, geom.count, geom.divisor, geom.dilation, geom.w_span, shape[2],
+        shape[4])
+    if rows * row_bytes > HALF_BUFFER_BYTES:
         return None
-    return arr.view(np.uint16).reshape(shape), rows
+    return arr.view(np.uint16).reshape(shape), _buffer_rows(rows, shape[1] * shape[2],
+                                                            row_bytes)
 
 
 def half_grad_rows(x, grad, geom):
     """For the max gradient kernel that widens float16 ``x`` and ``grad`` a row at a
     time and rounds dx rows once no later window reaches them: ``(settled, x_rows,
-    dx_rows)``, for each output row (od, oh) in row-major order the least first input
-    row (d * in_h + h) of the non-empty windows from it on, and how many input rows a
-    thread's x and dx buffers hold (every window's rows; where few, more, up to
-    HALF_RING_BYTES); else None (not both C-contiguous float16, or buffers over
-    HALF_BUFFER_BYTES)."""
+    dx_rows, each)``, for each output row (od, oh) in row-major order the least first
+    input row (d * in_h + h) of the non-empty windows from it on, how many input rows
+    a thread's x and dx buffers hold (_buffer_rows), and the floats of a thread's
+    buffers (x rows, dx rows, a grad row); else None (not both C-contiguous float16,
+    or buffers over HALF_BUFFER_BYTES)."""
     if not (is_native_half(x) and is_native_half(grad)):
         return None
     _, in_d, in_h, in_w, channels = geom.canonical_input
@@ -146,10 +155,10 @@ def half_grad_rows(x, grad, geom):
     dx_rows = int((reached - settled)[full].max())
     if (x_rows + dx_rows) * row_bytes > HALF_BUFFER_BYTES:
         return None
-    more = HALF_RING_BYTES // row_bytes
-    x_rows = min(in_rows, max(x_rows, min(8 * x_rows, more)))
-    dx_rows = min(in_rows, max(dx_rows, min(8 * dx_rows, more)))
-    return np.ascontiguousarray(settled, dtype=np.int64), x_rows, dx_rows
+    x_rows = _buffer_rows(x_rows, in_rows, row_bytes)
+    dx_rows = _buffer_rows(dx_rows, in_rows, row_bytes)
+    each = (x_rows + dx_rows) * in_w * channels + math.prod(geom.canonical_output[3:]) + 16
+    return np.ascontiguousarray(settled, dtype=np.int64), x_rows, dx_rows, each
 
 
 def canonical_input(arr, canonical_shape, num_threads=None):

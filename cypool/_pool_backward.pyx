@@ -355,7 +355,7 @@ def max_pool_grad_half(const uint16_t[:, :, :, :, ::1] x, const uint16_t[:, :, :
     once as NumPy's cast, through per-thread buffers (``buffers``: num_threads rows
     of x_rows widened input rows, dx_rows float32 dx rows and a grad row; ``settled``:
     for each output row (od, oh), the least first input row (d * in_h + h) of the
-    non-empty windows from it on, gradients.half_grad_rows)."""
+    non-empty windows from it on, _buffers.half_grad_rows)."""
     cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
     cdef HalfGrad half
     cdef int failed
@@ -376,6 +376,16 @@ def max_pool_grad_half(const uint16_t[:, :, :, :, ::1] x, const uint16_t[:, :, :
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 
 
+cdef inline bint slot_taken(const int64_t* pair_slot, Py_ssize_t n_pairs,
+                            Py_ssize_t slot) noexcept nogil:
+    """Whether one of a dx row's pairs holds ``slot``."""
+    cdef Py_ssize_t k
+    for k in range(n_pairs):
+        if pair_slot[k] == slot:
+            return True
+    return False
+
+
 cdef inline void widen_pair_rows(const uint16_t* half_grad, float* slots, int64_t* tag,
                                  int64_t* pair_slot, int64_t* pair_offset,
                                  Py_ssize_t n_pairs, Py_ssize_t n_slots, Py_ssize_t slot_size,
@@ -391,15 +401,12 @@ cdef inline void widen_pair_rows(const uint16_t* half_grad, float* slots, int64_
         for s in range(n_slots):
             if tag[s] == pair_offset[k]:
                 pair_slot[k] = s
+                break
     for k in range(n_pairs):
         if pair_slot[k] >= 0:
             continue
-        while True:  # a slot none of this row's pairs holds (there are n_slots >= n_pairs)
-            s = 0
-            while s < n_pairs and pair_slot[s] != free_slot:
-                s += 1
-            if s == n_pairs:
-                break
+        # a slot none of this row's pairs holds (there are n_slots >= n_pairs)
+        while slot_taken(pair_slot, n_pairs, free_slot):
             free_slot += 1
         tag[free_slot] = pair_offset[k]
         pair_slot[k] = free_slot

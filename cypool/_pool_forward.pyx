@@ -49,24 +49,21 @@ cdef inline bint group_rows(const Windows* win, Py_ssize_t od, Py_ssize_t oh,
     return lo[0] >= 0
 
 
-def half_buffer_rows(int mode, tuple first, tuple count, tuple divisor, tuple dilation,
-                     tuple span, Py_ssize_t in_d, Py_ssize_t in_h, Py_ssize_t in_w,
-                     Py_ssize_t channels, Py_ssize_t buffer_bytes):
-    """How many widened float32 input rows pool_forward_half's row buffer holds a
-    thread: every row group's rows, and where they are few, more (up to
-    ``buffer_bytes``, at most 8 times as many), so that the rows still needed move to
-    the buffer's start only now and then; at most a plane's."""
+def half_group_rows(int mode, tuple first, tuple count, tuple divisor, tuple dilation,
+                    tuple span, Py_ssize_t in_h, Py_ssize_t channels):
+    """The most input rows (d * in_h + h, first to last) one of forward_rows' row groups
+    reads: what pool_forward_half's row buffer must hold at least (_buffers.half_bits
+    sizes it)."""
     cdef Windows win = unpack_windows(first, count, divisor, dilation, span)
     cdef Py_ssize_t group = row_group_size(&win, mode, channels, sizeof(float))
     cdef Py_ssize_t od, oh, lo, hi, most = 1
-    cdef Py_ssize_t row_bytes = max(1, in_w * channels * <Py_ssize_t>sizeof(float))
     for od in range(win.size[0]):
         oh = 0
         while oh < win.size[1]:  # (a range of a run-time step loops in Python)
             if group_rows(&win, od, oh, min(group, win.size[1] - oh), in_h, &lo, &hi):
                 most = max(most, hi - lo)
             oh += group
-    return min(in_d * in_h, max(most, min(8 * most, buffer_bytes // row_bytes)))
+    return most
 
 
 cdef inline float* widen_group_rows(const uint16_t* half_x, float* buffer,
@@ -240,7 +237,7 @@ def pool_forward_half(int mode, const uint16_t[:, :, :, :, ::1] x,
                       bint stream, int num_threads, float[:, ::1] buffers):
     """pool_forward of float16 ``x`` (its bits) into float16 ``out``: the input rows
     widened to float32 (as NumPy's cast) by the thread that pools them, into its row of
-    ``buffers`` (num_threads rows of half_buffer_rows input rows each: a caller's
+    ``buffers`` (num_threads rows of _buffers.half_bits' input rows each: a caller's
     buffer, whose pages stay mapped from call to call), the float32 results rounded
     once (as NumPy's cast), so the bits are those of widening the whole input, pooling
     it as float32 and rounding the whole output."""

@@ -80,10 +80,11 @@ def max_pool_grad(orig_input, orig_output, grad, ksize, strides, padding,
 
 def run_max_pool_grad(x, grad, geom, out=None, num_threads=None):
     """dx of a max pool over ``geom``'s windows (validated x and grad)."""
-    half = None if geom.empty or not x.size else half_grad_rows(x, grad, geom)
+    empty = geom.empty or not x.size
+    half = None if empty else half_grad_rows(x, grad, geom)
     dx = OutputBuffer(out, x.shape, x.dtype, geom.canonical_input, (x, grad),
                       half_bits=half is not None)
-    if geom.empty or not x.size:
+    if empty:
         dx.kernel[...] = 0
         return dx.finish(num_threads)
     # the kernel zeroes dx as it goes
@@ -91,11 +92,8 @@ def run_max_pool_grad(x, grad, geom, out=None, num_threads=None):
     windows = (geom.first, geom.count, geom.divisor, geom.dilation, geom.w_span,
                *_row_chunks(geom, threads))
     if dx.half_bits:  # float16 rows widened and dx rows rounded by the kernel
-        settled, x_rows, dx_rows = half
-        row = geom.canonical_input[3] * geom.canonical_input[4]
-        buffers = new_array((threads, (x_rows + dx_rows) * row
-                             + geom.canonical_output[3] * geom.canonical_output[4] + 16),
-                            np.float32)
+        settled, x_rows, dx_rows, each = half
+        buffers = new_array((threads, each), np.float32)
         _kernels.backward.max_pool_grad_half(
             x.view(np.uint16).reshape(geom.canonical_input),
             grad.view(np.uint16).reshape(geom.canonical_output), dx.kernel, *windows,
