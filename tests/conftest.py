@@ -117,6 +117,10 @@ class Case:
             return self.padding
         return explicit_padding(self.padding, self.data_format)
 
+    def api_args(self):
+        """ksize, strides, padding and data_format as the API's positional arguments."""
+        return (list(self.ksize), list(self.strides), self.api_padding, self.data_format)
+
     def ref_args(self):
         return dict(ksize=self.ksize, strides=self.strides, padding=self.padding,
                     data_format=self.data_format, dilations=self.dilations)

@@ -196,8 +196,7 @@ def test_float16_rows_widened_by_their_threads(c, threads, whole, strided, tight
     subnormals, infinities and signed zeros among the inputs."""
     rng = np.random.default_rng(c.x.size)
     x = with_half_specials(c.x, rng)
-    args = (list(c.ksize), list(c.strides), c.api_padding, c.data_format)
-    kw = dict(dilations=list(c.dilations))
+    args, kw = c.api_args(), dict(dilations=list(c.dilations))
     try:
         want_max = cypool.max_pool(x.astype(np.float32), *args, **kw)
     except ValueError:

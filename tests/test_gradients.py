@@ -16,13 +16,9 @@ import reference as R
 from conftest import cases, kernel_builds, make_values, use_kernel_build, with_half_specials
 
 
-def _args(c):
-    return (list(c.ksize), list(c.strides), c.api_padding, c.data_format)
-
-
 def _forward_or_none(c):
     try:
-        return cypool.max_pool(c.x, *_args(c), dilations=list(c.dilations))
+        return cypool.max_pool(c.x, *c.api_args(), dilations=list(c.dilations))
     except ValueError:
         return None
 
@@ -40,7 +36,7 @@ def test_max_pool_grad_matches_reference(c):
     if y is None:
         return
     g = _grad_like(y) if y.dtype.kind == "f" else np.ones_like(y)
-    got = cypool.max_pool_grad(c.x, y, g, *_args(c), dilations=list(c.dilations))
+    got = cypool.max_pool_grad(c.x, y, g, *c.api_args(), dilations=list(c.dilations))
     want = R.ref_max_pool_grad(c.x, g, c.ksize, c.strides, c.padding, c.data_format,
                                c.dilations)
     assert got.dtype == c.x.dtype and got.shape == c.x.shape
@@ -57,7 +53,7 @@ def test_threaded_max_pool_grad_matches_reference(c, threads):
     g = _grad_like(y) if y.dtype.kind == "f" else np.ones_like(y)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("cypool._threads.SERIAL_WORK", 0)
-        got = cypool.max_pool_grad(c.x, y, g, *_args(c), dilations=list(c.dilations),
+        got = cypool.max_pool_grad(c.x, y, g, *c.api_args(), dilations=list(c.dilations),
                                    num_threads=threads)
     want = R.ref_max_pool_grad(c.x, g, c.ksize, c.strides, c.padding, c.data_format,
                                c.dilations)
@@ -70,7 +66,7 @@ def test_avg_pool_grad_matches_reference(c):
     if y is None:
         return
     g = _grad_like(y)
-    got = cypool.avg_pool_grad(c.x.shape, g, *_args(c), dilations=list(c.dilations))
+    got = cypool.avg_pool_grad(c.x.shape, g, *c.api_args(), dilations=list(c.dilations))
     want = R.ref_avg_pool_grad(c.x.shape, g, c.ksize, c.strides, c.padding,
                                c.data_format, c.dilations)
     assert got.dtype == g.dtype and got.shape == c.x.shape
@@ -210,7 +206,7 @@ def test_few_channel_argmax_spans_in_every_build(monkeypatch, variant, dtype):
 def test_max_pool_grad_with_argmax_matches_reference(c, include_batch):
     try:
         y, argmax = cypool.max_pool_with_argmax(
-            c.x, *_args(c), include_batch_in_index=include_batch,
+            c.x, *c.api_args(), include_batch_in_index=include_batch,
             dilations=list(c.dilations))
     except ValueError:
         return
@@ -222,7 +218,7 @@ def test_max_pool_grad_with_argmax_matches_reference(c, include_batch):
     np.testing.assert_array_equal(got, want)
     # the same as max_pool_grad: both route to the first maximum
     np.testing.assert_array_equal(
-        got, cypool.max_pool_grad(c.x, y, g, *_args(c), dilations=list(c.dilations)))
+        got, cypool.max_pool_grad(c.x, y, g, *c.api_args(), dilations=list(c.dilations)))
 
 
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
@@ -510,8 +506,7 @@ def test_float16_gradients_widen_rows_a_thread(c, threads, whole, tight):
     NaN payloads (signalling too), subnormals, infinities and signed zeros."""
     rng = np.random.default_rng(c.x.size)
     x = with_half_specials(c.x, rng)
-    args = (list(c.ksize), list(c.strides), c.api_padding, c.data_format)
-    kw = dict(dilations=list(c.dilations))
+    args, kw = c.api_args(), dict(dilations=list(c.dilations))
     try:
         y = cypool.max_pool(x.astype(np.float32), *args, **kw)
     except ValueError:
