@@ -833,9 +833,12 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
             mode, win, channels * sizeof(max_t))
     n_w = win.count[2][lo] if n_span > 0 else 0
     stride2 = stride2_rows(mode, win, n_rows, channels, out_w, &clipped)
-    # Later output rows' input rows are fetched while this row computes: the hardware
-    # prefetcher alone leaves one thread at half the DRAM bandwidth.  Per-cell rows ask
-    # for the next row's cell by cell below; short rows of few channels ask now.
+    # Later output rows' input rows are fetched while this row computes: short rows of
+    # few channels ask now, an argmax's cells ask for the next row's cell by cell
+    # below.  Max and average cells leave the next row to the hardware prefetcher:
+    # asking cell by cell made them 1.07-1.14x slower cold (VGG 2x2/2, stem 3x3/2 at
+    # one thread; 1.06-1.08x at two), where the argmax without it took 1.08x.  Rows
+    # with no next row in their plane still ask (ALONG_AHEAD: 1-D 4/4 without it 1.19x).
     next_rows = 0
     row_bytes = in_w * channels * <Py_ssize_t>sizeof(max_t)
     if n_rows > 0 and not per_cell and 0 < row_bytes <= SHORT_ROW:
@@ -935,9 +938,10 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     if per_cell:
         if mode == MODE_AVG:
             divisor = <max_t>window_divisor(win, od, oh, lo)
-        n_new = new_rows(row_offset, n_rows, next_rows, scratch.new_row)
+        n_new = new_rows(row_offset, n_rows, next_rows if mode == MODE_ARGMAX else 0,
+                         scratch.new_row)
         new_offset = tap_offset[0] - row_offset[0]
-        if n_new == 0:
+        if n_new == 0 and (mode == MODE_ARGMAX or next_rows == 0):
             # no next row in this plane (1-D rows, a plane's last): the same rows
             # ALONG_AHEAD further on, past the last into the next plane
             for r in range(n_rows):
@@ -946,9 +950,9 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
             new_offset += ALONG_AHEAD // <Py_ssize_t>sizeof(max_t)
         for r in range(n_new):  # (offsets from the span's first cell)
             scratch.new_row[r] += new_offset
-        # A helper call takes a block of cells, each asking for its share of the next
-        # rows just before it (a call a cell cost 16-32 channels twice the time of the
-        # same bytes in 64 channels); at stride 1 they are one long cell, each value's
+        # A helper call takes a block of cells, each asking for its share of the rows
+        # to prefetch just before it (a call a cell cost 16-32 channels twice the time of
+        # the same bytes in 64 channels); at stride 1 they are one long cell, each value's
         # taps still in window order (the argmax's flat index tap_offset + position
         # holds along the run), SPAN_BLOCK bytes at a time.
         cells_a_call = n_span
