@@ -417,8 +417,9 @@ cdef enum:
     # cypool_argmax_span, cypool_max_grad_span
     SPAN_TAPS = 127
     PREFETCH_AHEAD = 4096
-    # Per-cell rows with no next row in their plane ask for their own rows this many
-    # bytes ahead (1-D 4/4 over 32 channels, cold: 4 KB 1.18, 8 KB 1.12, 16 KB 1.17 ms)
+    # An argmax's per-cell rows with no next row in their plane ask for their own rows
+    # this many bytes ahead (measured on the 1-D 4/4 max over 32 channels when max
+    # cells asked too, cold: 4 KB 1.18, 8 KB 1.12, 16 KB 1.17 ms)
     ALONG_AHEAD = 8192
     # Rows reduced first go a block of this many bytes at a time
     REDUCE_BLOCK = 4096
@@ -835,10 +836,9 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     stride2 = stride2_rows(mode, win, n_rows, channels, out_w, &clipped)
     # Later output rows' input rows are fetched while this row computes: short rows of
     # few channels ask now, an argmax's cells ask for the next row's cell by cell
-    # below.  Max and average cells leave the next row to the hardware prefetcher:
+    # below.  Max and average cells leave their rows to the hardware prefetcher:
     # asking cell by cell made them 1.07-1.14x slower cold (VGG 2x2/2, stem 3x3/2 at
-    # one thread; 1.06-1.08x at two), where the argmax without it took 1.08x.  Rows
-    # with no next row in their plane still ask (ALONG_AHEAD: 1-D 4/4 without it 1.19x).
+    # one thread; 1.06-1.08x at two), where the argmax without it took 1.08x.
     next_rows = 0
     row_bytes = in_w * channels * <Py_ssize_t>sizeof(max_t)
     if n_rows > 0 and not per_cell and 0 < row_bytes <= SHORT_ROW:
@@ -938,23 +938,24 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     if per_cell:
         if mode == MODE_AVG:
             divisor = <max_t>window_divisor(win, od, oh, lo)
-        n_new = new_rows(row_offset, n_rows, next_rows if mode == MODE_ARGMAX else 0,
-                         scratch.new_row)
-        new_offset = tap_offset[0] - row_offset[0]
-        if n_new == 0 and (mode == MODE_ARGMAX or next_rows == 0):
-            # no next row in this plane (1-D rows, a plane's last): the same rows
-            # ALONG_AHEAD further on, past the last into the next plane
-            for r in range(n_rows):
-                scratch.new_row[r] = row_offset[r]
-            n_new = n_rows
-            new_offset += ALONG_AHEAD // <Py_ssize_t>sizeof(max_t)
-        for r in range(n_new):  # (offsets from the span's first cell)
-            scratch.new_row[r] += new_offset
-        # A helper call takes a block of cells, each asking for its share of the rows
-        # to prefetch just before it (a call a cell cost 16-32 channels twice the time of
-        # the same bytes in 64 channels); at stride 1 they are one long cell, each value's
-        # taps still in window order (the argmax's flat index tap_offset + position
-        # holds along the run), SPAN_BLOCK bytes at a time.
+        n_new = 0  # the rows an argmax's cells ask for
+        if mode == MODE_ARGMAX:
+            n_new = new_rows(row_offset, n_rows, next_rows, scratch.new_row)
+            new_offset = tap_offset[0] - row_offset[0]
+            if n_new == 0:
+                # no next row in this plane (1-D rows, a plane's last): the same rows
+                # ALONG_AHEAD further on, past the last into the next plane
+                for r in range(n_rows):
+                    scratch.new_row[r] = row_offset[r]
+                n_new = n_rows
+                new_offset += ALONG_AHEAD // <Py_ssize_t>sizeof(max_t)
+            for r in range(n_new):  # (offsets from the span's first cell)
+                scratch.new_row[r] += new_offset
+        # A helper call takes a block of cells, an argmax's each asking for its share
+        # of the rows to prefetch just before it (a call a cell cost 16-32 channels
+        # twice the time of the same bytes in 64 channels); at stride 1 they are one
+        # long cell, each value's taps still in window order (the argmax's flat index
+        # tap_offset + position holds along the run), SPAN_BLOCK bytes at a time.
         cells_a_call = n_span
         if w_step == channels:
             cells_a_call = max(1, SPAN_BLOCK // (channels * <Py_ssize_t>sizeof(max_t)))
