@@ -417,6 +417,11 @@ cdef enum:
     # cypool_argmax_span, cypool_max_grad_span
     SPAN_TAPS = 127
     PREFETCH_AHEAD = 4096
+    # Max and average cells ask for this many bytes of each of the next output row's
+    # new rows before a row: the hardware prefetcher does the rest, but starts late
+    # on each new 4 KB page (the 3-D 2x2x2/2 case's rows are a page each: 0.86x
+    # with it, cold at one thread; 64 bytes alike, 512 slower)
+    KICK_BYTES = 128
     # An argmax's per-cell rows with no next row in their plane ask for their own rows
     # this many bytes ahead (measured on the 1-D 4/4 max over 32 channels when max
     # cells asked too, cold: 4 KB 1.18, 8 KB 1.12, 16 KB 1.17 ms)
@@ -836,9 +841,10 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     stride2 = stride2_rows(mode, win, n_rows, channels, out_w, &clipped)
     # Later output rows' input rows are fetched while this row computes: short rows of
     # few channels ask now, an argmax's cells ask for the next row's cell by cell
-    # below.  Max and average cells leave their rows to the hardware prefetcher:
-    # asking cell by cell made them 1.07-1.14x slower cold (VGG 2x2/2, stem 3x3/2 at
-    # one thread; 1.06-1.08x at two), where the argmax without it took 1.08x.
+    # below.  Max and average cells leave their rows to the hardware prefetcher once
+    # started (KICK_BYTES): asking cell by cell made them 1.07-1.14x slower cold (VGG
+    # 2x2/2, stem 3x3/2 at one thread; 1.06-1.08x at two), where the argmax without
+    # it took 1.08x.
     next_rows = 0
     row_bytes = in_w * channels * <Py_ssize_t>sizeof(max_t)
     if n_rows > 0 and not per_cell and 0 < row_bytes <= SHORT_ROW:
@@ -951,6 +957,10 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
                 new_offset += ALONG_AHEAD // <Py_ssize_t>sizeof(max_t)
             for r in range(n_new):  # (offsets from the span's first cell)
                 scratch.new_row[r] += new_offset
+        else:  # max and average cells: the first lines of the next rows (KICK_BYTES)
+            for r in range(new_rows(row_offset, n_rows, next_rows, scratch.new_row)):
+                cypool_prefetch(src, (scratch.new_row[r] + tap_offset[0] - row_offset[0])
+                                * sizeof(max_t), KICK_BYTES)
         # A helper call takes a block of cells, an argmax's each asking for its share
         # of the rows to prefetch just before it (a call a cell cost 16-32 channels
         # twice the time of the same bytes in 64 channels); at stride 1 they are one
