@@ -912,7 +912,9 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     }
 /* ... for windows of N taps, N a constant and the taps' offsets in registers (the
    tap loops unrolled): cold, a tap loop reading its offsets from memory kept fewer
-   lines in flight (a C loop over 1-D 4/4 windows of 32 channels took 1.6x as long) */
+   lines in flight (a C loop over 1-D 4/4 windows of 32 channels took 1.6x as long).
+   Maxima only (CONSTANT_TAPS): the averages ran 1-D 4/4 1.2-1.3x slower cold that
+   way (one division a vector; their tap loop as it was: 0.75x) */
 #define CYPOOL_JOBS_OF_TAPS(N, T, FIRST, NEXT, FINISH)                                 \
     case N: {                                                                          \
         int64_t taps_[N];                                                              \
@@ -924,12 +926,12 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         }                                                                              \
         return;                                                                        \
     }
-#define CYPOOL_CELL_JOBS(T, FIRST, NEXT, FINISH)                                       \
+#define CYPOOL_CELL_JOBS(T, CONSTANT_TAPS, FIRST, NEXT, FINISH)                        \
     enum { lanes = CYPOOL_VECTOR_BYTES / sizeof(T) };                                  \
     typedef cypool_##T##_vec V;                                                        \
     if (n % lanes == 0 && n <= 4 * lanes) {                                            \
         const Py_ssize_t per_cell = n / lanes, n_jobs = n_cells * per_cell;            \
-        switch (n_taps) { /* 2x2 and 1-D 4, 2x2x2, 3x3 */                              \
+        switch (CONSTANT_TAPS ? n_taps : 0) { /* 2x2 and 1-D 4, 2x2x2, 3x3 */          \
             CYPOOL_JOBS_OF_TAPS(4, T, FIRST, NEXT, FINISH)                             \
             CYPOOL_JOBS_OF_TAPS(8, T, FIRST, NEXT, FINISH)                             \
             CYPOOL_JOBS_OF_TAPS(9, T, FIRST, NEXT, FINISH)                             \
@@ -993,7 +995,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_MAX_GRAD_VECTORS(T, IT)
 #define CYPOOL_ROWS_GROUP_VECTORS(T)
 #define CYPOOL_SUM_VECTORS(T, TERM, FINISH)
-#define CYPOOL_CELL_JOBS(T, FIRST, NEXT, FINISH)
+#define CYPOOL_CELL_JOBS(T, CONSTANT_TAPS, FIRST, NEXT, FINISH)
 #define CYPOOL_MAX_VECTORS(T, VMAX)
 #define CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, SPLIT)
 #endif
@@ -1025,7 +1027,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         Py_ssize_t n, Py_ssize_t n_cells, Py_ssize_t cell_step, const int64_t *ahead,  \
         Py_ssize_t n_ahead, T divisor, int stream)                                     \
     {                                                                                  \
-        CYPOOL_CELL_JOBS(T, CYPOOL_JOB_SUM_FIRST, CYPOOL_JOB_ADD, CYPOOL_JOB_DIVIDED)  \
+        CYPOOL_CELL_JOBS(T, 0, CYPOOL_JOB_SUM_FIRST, CYPOOL_JOB_ADD, CYPOOL_JOB_DIVIDED) \
         for (Py_ssize_t i = 0; i < n_cells; i++) {                                     \
             CYPOOL_AHEAD(T, i);                                                        \
             cypool_avg_cell_##T(out + i * n, base + i * cell_step, tap_offset, n_taps, n, \
@@ -1265,7 +1267,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         Py_ssize_t n, Py_ssize_t n_cells, Py_ssize_t cell_step, const int64_t *ahead,  \
         Py_ssize_t n_ahead, int stream)                                                \
     {                                                                                  \
-        CYPOOL_CELL_JOBS(T, CYPOOL_JOB_FIRST, CYPOOL_JOB_MAX, CYPOOL_JOB_AS_IS)        \
+        CYPOOL_CELL_JOBS(T, 1, CYPOOL_JOB_FIRST, CYPOOL_JOB_MAX, CYPOOL_JOB_AS_IS)     \
         for (Py_ssize_t i = 0; i < n_cells; i++) {                                     \
             CYPOOL_AHEAD(T, i);                                                        \
             cypool_max_cell_##T(base + i * cell_step, out + i * n, tap_offset, n_taps, n, \
