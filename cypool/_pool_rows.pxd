@@ -944,23 +944,24 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     if per_cell:
         if mode == MODE_AVG:
             divisor = <max_t>window_divisor(win, od, oh, lo)
-        n_new = 0  # the rows an argmax's cells ask for
-        if mode == MODE_ARGMAX:
-            n_new = new_rows(row_offset, n_rows, next_rows, scratch.new_row)
-            new_offset = tap_offset[0] - row_offset[0]
-            if n_new == 0:
-                # no next row in this plane (1-D rows, a plane's last): the same rows
-                # ALONG_AHEAD further on, past the last into the next plane
-                for r in range(n_rows):
-                    scratch.new_row[r] = row_offset[r]
-                n_new = n_rows
-                new_offset += ALONG_AHEAD // <Py_ssize_t>sizeof(max_t)
-            for r in range(n_new):  # (offsets from the span's first cell)
-                scratch.new_row[r] += new_offset
-        else:  # max and average cells: the first lines of the next rows (KICK_BYTES)
-            for r in range(new_rows(row_offset, n_rows, next_rows, scratch.new_row)):
-                cypool_prefetch(src, (scratch.new_row[r] + tap_offset[0] - row_offset[0])
-                                * sizeof(max_t), KICK_BYTES)
+        # the next window's new rows, offsets from the span's first cell
+        n_new = new_rows(row_offset, n_rows, next_rows, scratch.new_row)
+        new_offset = tap_offset[0] - row_offset[0]
+        if mode != MODE_ARGMAX:
+            # max and average cells: only the rows' first lines (KICK_BYTES), now
+            for r in range(n_new):
+                cypool_prefetch(src, (scratch.new_row[r] + new_offset) * sizeof(max_t),
+                                KICK_BYTES)
+            n_new = 0
+        elif n_new == 0:
+            # no next row in this plane (1-D rows, a plane's last): the same rows
+            # ALONG_AHEAD further on, past the last into the next plane
+            for r in range(n_rows):
+                scratch.new_row[r] = row_offset[r]
+            n_new = n_rows
+            new_offset += ALONG_AHEAD // <Py_ssize_t>sizeof(max_t)
+        for r in range(n_new):  # what an argmax's cells ask for, cell by cell
+            scratch.new_row[r] += new_offset
         # A helper call takes a block of cells, an argmax's each asking for its share
         # of the rows to prefetch just before it (a call a cell cost 16-32 channels
         # twice the time of the same bytes in 64 channels); at stride 1 they are one
