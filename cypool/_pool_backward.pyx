@@ -704,6 +704,48 @@ def scatter_add_rows(const max_t[:, ::1] grad, const index_t[:, ::1] index,
                 memset(d + zeroed, 0, (piece.hi - zeroed) * sizeof(max_t))
 
 
+cdef enum:
+    # float16 grad elements a scatter_add_rows_half task widens at a time (8 KB)
+    HALF_CHUNK = 2048
+HALF_SCATTER_CHUNK = HALF_CHUNK  # (for Python, sizing the buffers)
+
+
+def scatter_add_rows_half(const uint16_t[:, ::1] grad, const index_t[:, ::1] index,
+                          uint16_t[:, ::1] dx, Py_ssize_t row_step, Py_ssize_t parts,
+                          float[:, ::1] buffers, int num_threads):
+    """scatter_add_rows of float16 bits: each piece's sums in float32, in a buffer of
+    the thread's (a row of ``buffers``: the piece's elements, then HALF_SCATTER_CHUNK
+    for grad widened that many at a time), each rounded into dx once; so the bits are
+    those of widening grad, adding in float32 and rounding, without their float32
+    copies."""
+    cdef Py_ssize_t task, i, start, count, size, n = grad.shape[1]
+    cdef Piece piece
+    cdef int64_t j, lo
+    cdef float* sums
+    cdef float* wide
+    cdef const index_t* idx
+    with nogil:
+        for task in prange(grad.shape[0] * parts, num_threads=num_threads,
+                           schedule="static"):
+            piece = row_piece(task, parts, dx.shape[1])
+            size = piece.hi - piece.lo
+            lo = piece.row * row_step + piece.lo
+            sums = &buffers[threadid(), 0]
+            wide = sums + (buffers.shape[1] - HALF_CHUNK)
+            idx = &index[piece.row, 0]
+            memset(sums, 0, size * sizeof(float))
+            start = 0
+            while start < n:
+                count = min(<Py_ssize_t>HALF_CHUNK, n - start)
+                cypool_widen_half(&grad[piece.row, start], <uint32_t*>wide, count)
+                for i in range(count):
+                    j = idx[start + i] - lo
+                    if j >= 0 and j < size:  # -1s fall below every piece
+                        sums[j] += wide[i]
+                start = start + count  # (not +=: a reduction in prange)
+            cypool_narrow_half(sums, &dx[piece.row, piece.lo], size)
+
+
 def gather_rows(const max_t[:, ::1] src, const index_t[:, ::1] index, max_t[:, ::1] result,
                 Py_ssize_t row_step, Py_ssize_t parts, int num_threads):
     """result[r, i] = src[r, index[r, i] - r * row_step], 0 where index is -1

@@ -592,7 +592,7 @@ def max_unpool(values, argmax, output_shape, include_batch_in_index=False, data_
     include_batch_in_index = check_bool(include_batch_in_index, "include_batch_in_index")
     rows, row_step = index_rows(index, shape, include_batch_in_index, "argmax", "output",
                                 num_threads)
-    dx = OutputBuffer(out, shape, v.dtype, shape, (v, index))
+    dx = OutputBuffer(out, shape, v.dtype, shape, (v, index), half_bits=True)
     if rows is None or dx.kernel.size == 0:
         dx.kernel[...] = 0
         return dx.finish()
@@ -625,7 +625,8 @@ def max_unpool_grad(grad, argmax, include_batch_in_index=False, *, out=None,
         _check_threads(num_threads, "num_threads")
     rows, row_step = index_rows(index, g.shape, include_batch_in_index, "argmax", "output",
                                 num_threads)
-    result = OutputBuffer(out, index.shape, g.dtype, index.shape, (g, index))
+    result = OutputBuffer(out, index.shape, g.dtype, index.shape, (g, index),
+                          half_bits=True)
     if rows is None:
         return result.finish()
     if g.size == 0:  # every index is -1

@@ -7,7 +7,8 @@ import numpy as np
 
 from cypool import _kernels
 from cypool._buffers import (
-    OutputBuffer, canonical_input, half_grad_rows, is_native_half, new_array, streams,
+    HALF_BUFFER_BYTES, OutputBuffer, canonical_input, half_grad_rows, is_native_half,
+    new_array, streams,
 )
 from cypool._geometry import (
     as_input_array, check_bool, check_shape, parse_pool_args, parse_shape,
@@ -179,7 +180,8 @@ def max_pool_grad_with_argmax(input, grad, argmax, ksize, strides, padding,
     include_batch_in_index = check_bool(include_batch_in_index, "include_batch_in_index")
     rows, row_step = index_rows(index, x.shape, include_batch_in_index, "argmax", "input",
                                 num_threads)
-    dx = OutputBuffer(out, x.shape, x.dtype, geom.canonical_input, (x, grad, index))
+    dx = OutputBuffer(out, x.shape, x.dtype, geom.canonical_input, (x, grad, index),
+                      half_bits=True)
     if rows is None or x.size == 0:
         dx.kernel[...] = 0
         return dx.finish(num_threads)
@@ -242,21 +244,38 @@ def index_rows(index, shape, include_batch_in_index, name, what, num_threads=Non
     return rows, 0
 
 
+# A float16 scatter sums a row (an example) in float32, in a buffer of the thread's of
+# at most this many floats: longer rows in pieces, each reading all of the row's grad
+# and indices.
+HALF_SUM_FLOATS = HALF_BUFFER_BYTES // 4
+
+
 def run_scatter_add(grad, rows, row_step, dx, num_threads=None):
     """dx.flat[index] += grad per row of ``index_rows``' layout (dx need not be zeroed)."""
     dx_rows = dx.kernel.reshape(rows.shape[0], -1)
-    grad_rows = canonical_input(grad, rows.shape, num_threads)
     threads = effective_threads(num_threads, rows.size + dx_rows.size)
-    _kernels.backward.scatter_add_rows(grad_rows, rows, dx_rows, row_step,
-                                       _row_parts(rows.shape[0], threads), threads)
+    parts = _row_parts(rows.shape[0], threads)
+    if dx.half_bits:  # float16 bits: each thread sums a piece of a row in float32
+        parts = max(parts, -(-dx_rows.shape[1] // HALF_SUM_FLOATS))
+        chunk = _kernels.backward.HALF_SCATTER_CHUNK
+        buffers = new_array((threads, -(-dx_rows.shape[1] // parts) + chunk), np.float32)
+        _kernels.backward.scatter_add_rows_half(
+            np.ascontiguousarray(grad).view(np.uint16).reshape(rows.shape), rows, dx_rows,
+            row_step, parts, buffers, threads)
+        return dx.finish(num_threads)
+    grad_rows = canonical_input(grad, rows.shape, num_threads)
+    _kernels.backward.scatter_add_rows(grad_rows, rows, dx_rows, row_step, parts, threads)
     return dx.finish(num_threads)
 
 
 def run_gather(source, rows, row_step, result, num_threads=None):
     """result.flat[i] = source.flat[index[i]] per row of ``index_rows``' layout (0 for -1)."""
     threads = effective_threads(num_threads, 2 * rows.size)
-    _kernels.backward.gather_rows(
-        canonical_input(source, (rows.shape[0], -1), num_threads), rows,
+    if result.half_bits:  # float16: a copy of bits, nothing widened
+        source = np.ascontiguousarray(source).view(np.uint16)
+    else:
+        source = canonical_input(source, source.shape, num_threads)
+    _kernels.backward.gather_rows(source.reshape(rows.shape[0], -1), rows,
                                   result.kernel.reshape(rows.shape), row_step,
                                   _row_parts(rows.shape[0], threads), threads)
     return result.finish(num_threads)

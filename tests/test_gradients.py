@@ -559,6 +559,74 @@ def test_float16_gradients_keep_no_float32_copies(op, shape, k, s):
         assert peak < got.nbytes + got.size * 4 * 3 // 4, peak
 
 
+@given(c=cases(dtypes=(np.float16,), allow_empty=False), threads=st.sampled_from([1, 2, 3]),
+       piece=st.sampled_from([1, 7, 64, None]), include_batch=st.booleans())
+def test_float16_scatters_sum_pieces_in_float32(c, threads, piece, include_batch):
+    """float16 max_pool_grad_with_argmax and max_unpool add a row's grads into a
+    thread's float32 sums of a piece of the row (at most HALF_SUM_FLOATS floats;
+    ``piece`` cuts every example into many) and round each sum once; max_unpool_grad
+    gathers float16 bits: the bits of the float32 ops on the widened grads, rounded
+    once, at any thread count, with NaN payloads, infinities and subnormals in grad."""
+    rng = np.random.default_rng(c.x.size)
+    args, kw = c.api_args(), dict(dilations=list(c.dilations))
+    try:
+        y, argmax = cypool.max_pool_with_argmax(c.x, *args,
+                                                include_batch_in_index=include_batch, **kw)
+    except ValueError:
+        return
+    g = with_half_specials(rng.standard_normal(y.shape).astype(np.float16), rng)
+    g32 = g.astype(np.float32)
+    want_grad = cypool.max_pool_grad_with_argmax(
+        c.x.astype(np.float32), g32, argmax, *args[:3], include_batch,
+        data_format=c.data_format, **kw).astype(np.float16)
+    want_unpool = cypool.max_unpool(g32, argmax, c.x.shape, include_batch,
+                                    c.data_format).astype(np.float16)
+    want_gather = cypool.max_unpool_grad(want_unpool.astype(np.float32), argmax,
+                                         include_batch).astype(np.float16)
+    with pytest.MonkeyPatch.context() as mp:
+        if piece is not None:
+            mp.setattr("cypool.gradients.HALF_SUM_FLOATS", piece)
+        mp.setattr("cypool._threads.SERIAL_WORK", 0)
+        got_grad = cypool.max_pool_grad_with_argmax(
+            c.x, g, argmax, *args[:3], include_batch, data_format=c.data_format,
+            num_threads=threads, **kw)
+        got_unpool = cypool.max_unpool(g, argmax, c.x.shape, include_batch, c.data_format,
+                                       num_threads=threads)
+        got_gather = cypool.max_unpool_grad(want_unpool, argmax, include_batch,
+                                            num_threads=threads)
+    np.testing.assert_array_equal(got_grad.view(np.uint16), want_grad.view(np.uint16))
+    np.testing.assert_array_equal(got_unpool.view(np.uint16), want_unpool.view(np.uint16))
+    np.testing.assert_array_equal(got_gather.view(np.uint16), want_gather.view(np.uint16))
+
+
+@pytest.mark.parametrize("op", ["grad_with_argmax", "max_unpool", "max_unpool_grad"])
+def test_float16_scatters_keep_no_float32_copies(op):
+    """A float16 scatter sums an example at a time in a thread's float32 buffer and a
+    gather copies bits: the call's traced peak stays under its float16 result plus
+    half of its float32 size (float32 copies of grad and the result took 1.25x)."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((8, 96, 96, 16)).astype(np.float16)
+    y, argmax = cypool.max_pool_with_argmax(x, 3, 2, "SAME")
+    g = rng.standard_normal(y.shape).astype(np.float16)
+    calls = {
+        "grad_with_argmax": lambda a, b, **kw: cypool.max_pool_grad_with_argmax(
+            a, b, argmax, 3, 2, "SAME", **kw),
+        "max_unpool": lambda a, b, **kw: cypool.max_unpool(b, argmax, x.shape, **kw),
+        "max_unpool_grad": lambda a, b, **kw: cypool.max_unpool_grad(a, argmax, **kw),
+    }
+    call = calls[op]
+    want = call(x.astype(np.float32), g.astype(np.float32)).astype(np.float16)
+    for threads in (1, 2):
+        tracemalloc.start()
+        try:
+            got = call(x, g, num_threads=threads)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
+        assert peak < got.nbytes + got.size * 4 // 2, peak
+
+
 def test_out_buffer_is_filled_and_inputs_untouched():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 6, 6, 3)).astype(np.float32)
