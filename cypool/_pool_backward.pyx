@@ -59,8 +59,8 @@ cdef inline void max_grad_row(const max_t* x, max_t* d, const max_t* g, const Wi
         prefetch_short_rows(x, win, oh, scratch.row_offset, n_rows, row_bytes, row_elements)
     for ow in range(lo):
         argmax_window(x, values, index, 0, win, scratch.row_offset, n_rows, ow, channels)
-    cypool_scatter_add(dtype_code(x), d, g, index, lo * channels, own_lo * row_elements,
-                       own_hi * row_elements)
+    cypool_scatter_add(dtype_code(x), True, d, g, index, lo * channels, 0,
+                       own_lo * row_elements, own_hi * row_elements, own_hi * row_elements)
     for r in range(n_rows):
         row = scratch.row_offset[r] // row_elements
         dx_row[r] = NULL
@@ -72,8 +72,9 @@ cdef inline void max_grad_row(const max_t* x, max_t* d, const max_t* g, const Wi
                          channels, g_wide, winner)
     for ow in range(hi, out_w):
         argmax_window(x, values, index, 0, win, scratch.row_offset, n_rows, ow, channels)
-    cypool_scatter_add(dtype_code(x), d, g + hi * channels, index + hi * channels,
-                       (out_w - hi) * channels, own_lo * row_elements, own_hi * row_elements)
+    cypool_scatter_add(dtype_code(x), True, d, g + hi * channels, index + hi * channels,
+                       (out_w - hi) * channels, 0, own_lo * row_elements,
+                       own_hi * row_elements, own_hi * row_elements)
 
 
 cdef struct HalfGrad:  # the max gradient of float16 bits (max_pool_grad_half)
@@ -313,8 +314,9 @@ cdef int max_grad_tasks(const max_t* x_ptr, const max_t* grad_ptr, max_t* dx_ptr
                              win, od, oh, out_w, in_h, in_w, channels, &scratch)
                     # in output order; -1: an empty window has no gradient; a window
                     # shared with another task adds only into own rows
-                    cypool_scatter_add(dtype_code(x_ptr), d, g, index, out_w * channels,
-                                       own_lo * row_elements, own_hi * row_elements)
+                    cypool_scatter_add(dtype_code(x_ptr), True, d, g, index,
+                                       out_w * channels, 0, own_lo * row_elements,
+                                       own_hi * row_elements, own_hi * row_elements)
             if half != NULL:  # the rows left: rounded, and zeros
                 settle_dx_rows(dx_buffer, half.dx_rows, half_dx, own_hi, own_hi, row_elements,
                                &dx_base, &dx_lo, &zeroed)
@@ -674,34 +676,19 @@ def scatter_add_rows(const max_t[:, ::1] grad, const index_t[:, ::1] index,
     parallel, each piece's task reading all of its row and adding what lands in the
     piece.  dx need not be zeroed: a piece is zeroed ahead of its adds, a block at a
     time (so the adds hit cache)."""
-    cdef Py_ssize_t task, i, zeroed, stop, n = grad.shape[1]
-    cdef Py_ssize_t block = 16384 // sizeof(max_t)
+    cdef Py_ssize_t task
     cdef Piece piece
-    cdef int64_t j, base
-    cdef const max_t* g
-    cdef const index_t* idx
-    cdef max_t* d
+    cdef int64_t zeroed
     with nogil:
         for task in prange(grad.shape[0] * parts, num_threads=num_threads,
                            schedule="static"):
             piece = row_piece(task, parts, dx.shape[1])
-            base = piece.row * row_step
-            # raw row pointers: through the memoryviews, gcc reloads their data and
-            # strides after every add (2.7x slower)
-            g = &grad[piece.row, 0]
-            idx = &index[piece.row, 0]
-            d = &dx[piece.row, 0]
-            zeroed = piece.lo  # d[piece.lo:zeroed] is zeroed
-            for i in range(n):
-                j = idx[i] - base
-                if j >= piece.lo and j < piece.hi:  # -1s fall below every piece
-                    if j >= zeroed:
-                        stop = min(max(j + 1, zeroed + block), piece.hi)
-                        memset(d + zeroed, 0, (stop - zeroed) * sizeof(max_t))
-                        zeroed = stop
-                    d[j] += g[i]
+            zeroed = cypool_scatter_add(
+                dtype_code(&dx[0, 0]), index_t is int64_t, &dx[piece.row, 0],
+                &grad[piece.row, 0], &index[piece.row, 0], grad.shape[1],
+                piece.row * row_step, piece.lo, piece.hi, piece.lo)
             if piece.hi > zeroed:
-                memset(d + zeroed, 0, (piece.hi - zeroed) * sizeof(max_t))
+                memset(&dx[piece.row, zeroed], 0, (piece.hi - zeroed) * sizeof(max_t))
 
 
 cdef enum:
@@ -718,31 +705,29 @@ def scatter_add_rows_half(const uint16_t[:, ::1] grad, const index_t[:, ::1] ind
     for grad widened that many at a time), each rounded into dx once; so the bits are
     those of widening grad, adding in float32 and rounding, without their float32
     copies."""
-    cdef Py_ssize_t task, i, start, count, size, n = grad.shape[1]
+    cdef Py_ssize_t task, start, count, size, n = grad.shape[1]
     cdef Piece piece
-    cdef int64_t j, lo
+    cdef int64_t zeroed
     cdef float* sums
     cdef float* wide
-    cdef const index_t* idx
     with nogil:
         for task in prange(grad.shape[0] * parts, num_threads=num_threads,
                            schedule="static"):
             piece = row_piece(task, parts, dx.shape[1])
             size = piece.hi - piece.lo
-            lo = piece.row * row_step + piece.lo
             sums = &buffers[threadid(), 0]
             wide = sums + (buffers.shape[1] - HALF_CHUNK)
-            idx = &index[piece.row, 0]
-            memset(sums, 0, size * sizeof(float))
+            zeroed = 0
             start = 0
             while start < n:
                 count = min(<Py_ssize_t>HALF_CHUNK, n - start)
                 cypool_widen_half(&grad[piece.row, start], <uint32_t*>wide, count)
-                for i in range(count):
-                    j = idx[start + i] - lo
-                    if j >= 0 and j < size:  # -1s fall below every piece
-                        sums[j] += wide[i]
+                zeroed = cypool_scatter_add(dtype_code(sums), index_t is int64_t, sums, wide,
+                                            &index[piece.row, start], count,
+                                            piece.row * row_step + piece.lo, 0, size, zeroed)
                 start = start + count  # (not +=: a reduction in prange)
+            if size > zeroed:
+                memset(sums + zeroed, 0, (size - zeroed) * sizeof(float))
             cypool_narrow_half(sums, &dx[piece.row, piece.lo], size)
 
 

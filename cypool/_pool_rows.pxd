@@ -181,9 +181,11 @@ cdef extern from "_row_simd.h":
     # int32 of room)
     void cypool_gather_bases(int dtype, const int32_t* slot_source, Py_ssize_t n_slots,
                              Py_ssize_t n, int32_t* base) noexcept nogil
-    # the max gradient's adds of a row: dx[index[i]] += g[i] where lo <= index[i] < hi
-    void cypool_scatter_add(int dtype, void* dx, const void* g, const int64_t* index,
-                            Py_ssize_t n, int64_t lo, int64_t hi) noexcept nogil
+    # argmax indices' adds: dx[j] += g[i], j = index[i] - base, where lo <= j < hi,
+    # zeroing dx ahead of them from ``zeroed`` up; returns how far dx is zeroed
+    int64_t cypool_scatter_add(int dtype, int wide, void* dx, const void* g,
+                               const void* index, Py_ssize_t n, int64_t base, int64_t lo,
+                               int64_t hi, int64_t zeroed) noexcept nogil
     # the max and flat index (tap_offset[t] + lane + index_base) of a span of n_span
     # outputs of n channels whose windows start step pixels apart (tap t of output i at
     # tap_offset[t] + i * step * n), into out and index (n_span * n); winner (lanes of

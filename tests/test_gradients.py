@@ -272,6 +272,39 @@ def test_max_pool_grad_with_argmax_zeroes_ahead_of_far_jumps():
             assert got.tobytes() == want.tobytes(), (batch, threads)
 
 
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_max_pool_grad_with_argmax_scatters_blocks_of_any_indices(monkeypatch, index_dtype):
+    """The scatter's blocks of outputs (each zeroing dx up to its greatest index first,
+    its indices loaded and asked for ahead of their adds) over an example of many
+    blocks: an argmax's indices with a quarter replaced by any index or -1, so that
+    blocks jump far ahead and back; float32 against the reference, float16 (its sums
+    cut into pieces of 1000 floats) against float32 rounded, at 1-3 threads, where
+    examples are fewer than threads too."""
+    monkeypatch.setattr("cypool._threads.SERIAL_WORK", 0)
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 40, 40, 16)).astype(np.float32)  # 25600 cells an example
+    y, index = cypool.max_pool_with_argmax(x, 3, 2, "SAME", output_dtype=index_dtype)
+    wild = rng.random(index.shape) < 0.25
+    index[wild] = rng.integers(-1, x[0].size, size=int(wild.sum()))
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    for batch in (2, 1):
+        want = R.ref_max_pool_grad_with_argmax(x[:batch].shape, g[:batch], index[:batch])
+        for threads in (1, 2, 3):
+            out = np.full_like(x[:batch], np.nan)
+            got = cypool.max_pool_grad_with_argmax(x[:batch], g[:batch], index[:batch], 3,
+                                                   2, "SAME", out=out, num_threads=threads)
+            assert got.tobytes() == want.tobytes(), (batch, threads)
+            with monkeypatch.context() as mp:
+                mp.setattr("cypool.gradients.HALF_SUM_FLOATS", 1000)
+                half = cypool.max_pool_grad_with_argmax(
+                    x[:batch].astype(np.float16), g[:batch].astype(np.float16),
+                    index[:batch], 3, 2, "SAME", num_threads=threads)
+            want_half = cypool.max_pool_grad_with_argmax(
+                x[:batch], g[:batch].astype(np.float16).astype(np.float32), index[:batch],
+                3, 2, "SAME").astype(np.float16)
+            assert half.tobytes() == want_half.tobytes(), (batch, threads)
+
+
 # ------------------------------------------------------------- finite differences
 
 def _finite_difference(f, x, g, eps=1e-6):
