@@ -263,13 +263,32 @@ def test_max_pool_grad_with_argmax_zeroes_ahead_of_far_jumps():
     for b in range(2):
         index[b, 0, 0, :4] = [5, 20000, 20001, 3]  # a far jump, then back
         index[b, 0, 1, 0] = 20000  # a second add to the same cell
-    for batch in (2, 1):  # fewer examples than threads: each cut into dx pieces
-        want = R.ref_max_pool_grad_with_argmax(x[:batch].shape, g[:batch], index[:batch])
+    _assert_scatters_as_reference(x, g, index)
+
+
+def _assert_scatters_as_reference(x, g, index, half_pieces=None):
+    """max_pool_grad_with_argmax (3x3/2 SAME) of x's two examples and of the first
+    alone (fewer examples than threads: each cut into dx pieces), at 1-3 threads, into
+    an out= full of NaN: the reference's bits; with ``half_pieces``, float16 too, its
+    sums in pieces of that many floats: the float32 scatter of its grads, rounded."""
+    for batch in (2, 1):
+        xb, gb, ib = x[:batch], g[:batch], index[:batch]
+        want = R.ref_max_pool_grad_with_argmax(xb.shape, gb, ib)
+        want_half = cypool.max_pool_grad_with_argmax(
+            xb, gb.astype(np.float16).astype(np.float32), ib, 3, 2, "SAME").astype(np.float16)
         for threads in (1, 2, 3):
-            out = np.full_like(x[:batch], np.nan)
-            got = cypool.max_pool_grad_with_argmax(x[:batch], g[:batch], index[:batch], 3,
-                                                   2, "SAME", out=out, num_threads=threads)
+            out = np.full_like(xb, np.nan)
+            got = cypool.max_pool_grad_with_argmax(xb, gb, ib, 3, 2, "SAME", out=out,
+                                                   num_threads=threads)
             assert got.tobytes() == want.tobytes(), (batch, threads)
+            if half_pieces is None:
+                continue
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr("cypool.gradients.HALF_SUM_FLOATS", half_pieces)
+                half = cypool.max_pool_grad_with_argmax(
+                    xb.astype(np.float16), gb.astype(np.float16), ib, 3, 2, "SAME",
+                    num_threads=threads)
+            assert half.tobytes() == want_half.tobytes(), (batch, threads)
 
 
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
@@ -287,22 +306,7 @@ def test_max_pool_grad_with_argmax_scatters_blocks_of_any_indices(monkeypatch, i
     wild = rng.random(index.shape) < 0.25
     index[wild] = rng.integers(-1, x[0].size, size=int(wild.sum()))
     g = rng.standard_normal(y.shape).astype(np.float32)
-    for batch in (2, 1):
-        want = R.ref_max_pool_grad_with_argmax(x[:batch].shape, g[:batch], index[:batch])
-        for threads in (1, 2, 3):
-            out = np.full_like(x[:batch], np.nan)
-            got = cypool.max_pool_grad_with_argmax(x[:batch], g[:batch], index[:batch], 3,
-                                                   2, "SAME", out=out, num_threads=threads)
-            assert got.tobytes() == want.tobytes(), (batch, threads)
-            with monkeypatch.context() as mp:
-                mp.setattr("cypool.gradients.HALF_SUM_FLOATS", 1000)
-                half = cypool.max_pool_grad_with_argmax(
-                    x[:batch].astype(np.float16), g[:batch].astype(np.float16),
-                    index[:batch], 3, 2, "SAME", num_threads=threads)
-            want_half = cypool.max_pool_grad_with_argmax(
-                x[:batch], g[:batch].astype(np.float16).astype(np.float32), index[:batch],
-                3, 2, "SAME").astype(np.float16)
-            assert half.tobytes() == want_half.tobytes(), (batch, threads)
+    _assert_scatters_as_reference(x, g, index, half_pieces=1000)
 
 
 # ------------------------------------------------------------- finite differences
@@ -560,6 +564,15 @@ def test_float16_gradients_widen_rows_a_thread(c, threads, whole, tight):
     np.testing.assert_array_equal(got_avg.view(np.uint16), want_avg.view(np.uint16))
 
 
+def _traced_peak(call, *args, **kwargs):
+    """call(*args, **kwargs) and the peak of the memory it allocated (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        return call(*args, **kwargs), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.parametrize("shape, k, s", [((8, 128, 128, 16), 3, 2), ((4, 128, 128, 3), 3, 1),
                                          ((2, 32, 64, 64, 16), 2, 2)])
 @pytest.mark.parametrize("op", ["max", "avg"])
@@ -582,12 +595,7 @@ def test_float16_gradients_keep_no_float32_copies(op, shape, k, s):
             return cypool.avg_pool_grad(arr.shape, grad_arr, k, s, "SAME", **kw)
     want = grad(x.astype(np.float32), g.astype(np.float32)).astype(np.float16)
     for threads in (1, 2):
-        tracemalloc.start()
-        try:
-            got = grad(x, g, num_threads=threads)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        got, peak = _traced_peak(grad, x, g, num_threads=threads)
         np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
         assert peak < got.nbytes + got.size * 4 * 3 // 4, peak
 
@@ -650,12 +658,7 @@ def test_float16_scatters_keep_no_float32_copies(op):
     call = calls[op]
     want = call(x.astype(np.float32), g.astype(np.float32)).astype(np.float16)
     for threads in (1, 2):
-        tracemalloc.start()
-        try:
-            got = call(x, g, num_threads=threads)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        got, peak = _traced_peak(call, x, g, num_threads=threads)
         np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
         assert peak < got.nbytes + got.size * 4 // 2, peak
 
