@@ -644,7 +644,8 @@ def test_float16_scatters_sum_pieces_in_float32(c, threads, piece, include_batch
 def test_float16_scatters_keep_no_float32_copies(op):
     """A float16 scatter sums an example at a time in a thread's float32 buffer and a
     gather copies bits: the call's traced peak stays under its float16 result plus
-    half of its float32 size (float32 copies of grad and the result took 1.25x)."""
+    half of its float32 size (the scatters' float32 copies of grad and the result took
+    1.25x, the gather's float32 copy of its source 4x)."""
     rng = np.random.default_rng(7)
     x = rng.standard_normal((8, 96, 96, 16)).astype(np.float16)
     y, argmax = cypool.max_pool_with_argmax(x, 3, 2, "SAME")
