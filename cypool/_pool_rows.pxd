@@ -419,6 +419,12 @@ cdef enum:
     # cypool_argmax_span, cypool_max_grad_span
     SPAN_TAPS = 127
     PREFETCH_AHEAD = 4096
+    # Stride-2 rows of few channels whose window takes at most this many bytes ask
+    # for the whole window as their row starts, not for rows ahead: cold, in a slow
+    # state of the VM (a random DRAM read 179 ns), grayscale 3x3/2 0.72x, NCHW 3x3/2
+    # max 0.78x and average 0.90x, uint8 RGB 2x2/2 0.76x; RGB float32 3x3/2 (8 KB
+    # windows) 1.11x, so larger windows keep the prefetch ahead
+    NEAR_WINDOW = 4096
     # Max and average cells ask for this many bytes of each of the next output row's
     # new rows before a row: the hardware prefetcher does the rest, but starts late
     # on each new 4 KB page (the 3-D 2x2x2/2 case's rows are a page each: 0.86x
@@ -1247,8 +1253,13 @@ cdef inline Py_ssize_t rows_stride2_run(int mode, const max_t* plane, max_t* out
         return 0
     n_run = rows_a_step_apart(win, oh, n_group, step)
     # as pool_row_fast: each row asks for the rows the next adds, PREFETCH_AHEAD on
-    ahead = prefetch_distance(row_bytes)
+    # past its window (ahead: from the window's first row); a window of up to
+    # NEAR_WINDOW bytes asks for itself, whole
     new_bytes = min(step, n_rows) * row_bytes
+    ahead = n_rows * row_bytes - new_bytes + prefetch_distance(row_bytes)
+    if n_rows * row_bytes <= NEAR_WINDOW:
+        ahead = 0
+        new_bytes = n_rows * row_bytes
     if mode == MODE_AVG:
         n_run_same = 1
         while n_run_same < n_run and win.divisor[1][oh + n_run_same] == win.divisor[1][oh]:
@@ -1257,15 +1268,13 @@ cdef inline Py_ssize_t rows_stride2_run(int mode, const max_t* plane, max_t* out
                                 plane + win.first[2][0] * channels, row_offset, n_rows,
                                 win.count[2][0], out_w, clipped, n_run_same,
                                 out_w * channels, step * in_w * channels,
-                                n_rows * row_bytes - new_bytes + ahead, new_bytes,
-                                window_divisor(win, od, oh, 0),
+                                ahead, new_bytes, window_divisor(win, od, oh, 0),
                                 window_divisor(win, od, oh, out_w - 1))
         return n_run_same
     if cypool_max_rows_stride2(dtype_code(plane), channels, out_row,
                                plane + win.first[2][0] * channels, row_offset, n_rows,
                                win.count[2][0], out_w, clipped, n_run, out_w * channels,
-                               step * in_w * channels, n_rows * row_bytes - new_bytes + ahead,
-                               new_bytes):
+                               step * in_w * channels, ahead, new_bytes):
         for j in range(n_run):  # a column maximum was -0.0 (ZEROS_SUSPECT)
             fix_signed_zeros(plane, out_row + j * out_w * channels, win, od, oh + j, out_w,
                              in_h, in_w, channels, NULL, scratch)
