@@ -422,9 +422,10 @@ cdef enum:
     # Stride-2 rows of few channels whose window takes at most this many bytes ask
     # for the whole window as their row starts, not for rows ahead: cold, in a slow
     # state of the VM (a random DRAM read 179 ns), grayscale 3x3/2 0.72x, NCHW 3x3/2
-    # max 0.78x and average 0.90x, uint8 RGB 2x2/2 0.76x; RGB float32 3x3/2 (8 KB
-    # windows) 1.11x, so larger windows keep the prefetch ahead
-    NEAR_WINDOW = 4096
+    # max 0.78x and average 0.90x, uint8 RGB 2x2/2 0.76x, float32 RGB 2x2/2 (5.3 KB
+    # windows) 0.94x; float32 RGB 3x3/2 (8 KB windows) 1.11x, so larger windows keep
+    # the prefetch ahead (asking for just their new rows: gray 1.03x, RGB 0.95x)
+    NEAR_WINDOW = 6144
     # Max and average cells ask for this many bytes of each of the next output row's
     # new rows before a row: the hardware prefetcher does the rest, but starts late
     # on each new 4 KB page (the 3-D 2x2x2/2 case's rows are a page each: 0.86x
