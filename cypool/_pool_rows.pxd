@@ -1238,7 +1238,7 @@ cdef inline Py_ssize_t rows_stride2_run(int mode, const max_t* plane, max_t* out
     borders of H or W)."""
     cdef int64_t* row_offset = scratch.row_offset
     cdef Py_ssize_t n_rows = window_rows(win, od, oh, in_h, in_w, channels, row_offset)
-    cdef Py_ssize_t r, j, step, ahead, new_bytes, n_run, n_run_same
+    cdef Py_ssize_t r, j, step, ahead, new_bytes, window_bytes, n_run, n_run_same
     cdef Py_ssize_t row_bytes = in_w * channels * <Py_ssize_t>sizeof(max_t)
     cdef bint clipped = False
     if (not stride2_rows(mode, win, n_rows, channels, out_w, &clipped)
@@ -1256,11 +1256,12 @@ cdef inline Py_ssize_t rows_stride2_run(int mode, const max_t* plane, max_t* out
     # as pool_row_fast: each row asks for the rows the next adds, PREFETCH_AHEAD on
     # past its window (ahead: from the window's first row); a window of up to
     # NEAR_WINDOW bytes asks for itself, whole
+    window_bytes = n_rows * row_bytes
     new_bytes = min(step, n_rows) * row_bytes
-    ahead = n_rows * row_bytes - new_bytes + prefetch_distance(row_bytes)
-    if n_rows * row_bytes <= NEAR_WINDOW:
+    ahead = window_bytes - new_bytes + prefetch_distance(row_bytes)
+    if window_bytes <= NEAR_WINDOW:
         ahead = 0
-        new_bytes = n_rows * row_bytes
+        new_bytes = window_bytes
     if mode == MODE_AVG:
         n_run_same = 1
         while n_run_same < n_run and win.divisor[1][oh + n_run_same] == win.divisor[1][oh]:

@@ -262,9 +262,9 @@ def run_scatter_add(grad, rows, row_step, dx, num_threads=None):
         _kernels.backward.scatter_add_rows_half(
             np.ascontiguousarray(grad).view(np.uint16).reshape(rows.shape), rows, dx_rows,
             row_step, parts, buffers, threads)
-        return dx.finish(num_threads)
-    grad_rows = canonical_input(grad, rows.shape, num_threads)
-    _kernels.backward.scatter_add_rows(grad_rows, rows, dx_rows, row_step, parts, threads)
+    else:
+        _kernels.backward.scatter_add_rows(canonical_input(grad, rows.shape, num_threads),
+                                           rows, dx_rows, row_step, parts, threads)
     return dx.finish(num_threads)
 
 
