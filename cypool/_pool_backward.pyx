@@ -58,7 +58,8 @@ cdef inline void max_grad_row(const max_t* x, max_t* d, const max_t* g, const Wi
     if row_bytes <= SHORT_ROW:
         prefetch_short_rows(x, win, oh, scratch.row_offset, n_rows, row_bytes, row_elements)
     for ow in range(lo):
-        argmax_window(x, values, index, 0, win, scratch.row_offset, n_rows, ow, channels)
+        argmax_window(x, values, index, 0, win, scratch.row_offset, n_rows, ow, channels,
+                      scratch.tap_offset)
     cypool_scatter_add(dtype_code(x), True, d, g, index, lo * channels, 0,
                        own_lo * row_elements, own_hi * row_elements, own_hi * row_elements)
     for r in range(n_rows):
@@ -71,7 +72,8 @@ cdef inline void max_grad_row(const max_t* x, max_t* d, const max_t* g, const Wi
                          scratch.tap_offset, n_rows, win.count[2][lo], win.span_step, hi - lo,
                          channels, g_wide, winner)
     for ow in range(hi, out_w):
-        argmax_window(x, values, index, 0, win, scratch.row_offset, n_rows, ow, channels)
+        argmax_window(x, values, index, 0, win, scratch.row_offset, n_rows, ow, channels,
+                      scratch.tap_offset)
     cypool_scatter_add(dtype_code(x), True, d, g + hi * channels, index + hi * channels,
                        (out_w - hi) * channels, 0, own_lo * row_elements,
                        own_hi * row_elements, own_hi * row_elements)

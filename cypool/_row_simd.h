@@ -1357,15 +1357,16 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     }
 
 /* out[c] and index[c] = the flat index of the first maximum (NaN winning) over the
-   taps, c < n: index[c] = tap_offset[t] + c + index_base; n_taps >= 1 */
-#define CYPOOL_ARGMAX_CELL(T, IT, IT_MAX, SPLIT)                                       \
+   taps, c < n: index[c] = tap_offset[t] + c + index_base; n_taps >= 1.  VECTORS: the
+   floats' vector blocks (CYPOOL_ARGMAX_VECTORS), empty for integers */
+#define CYPOOL_ARGMAX_CELL(T, VECTORS)                                                 \
     static CYPOOL_NOINLINE void cypool_argmax_cell_##T(                                \
         const T *base, T *out, int64_t *index, const int64_t *tap_offset,              \
         Py_ssize_t n_taps, Py_ssize_t n, int64_t index_base, int stream)               \
     {                                                                                  \
         Py_ssize_t c = 0;                                                              \
         (void)stream; /* only the vector stores stream */                              \
-        CYPOOL_ARGMAX_VECTORS(T, IT, IT_MAX, SPLIT)                                    \
+        VECTORS                                                                        \
         for (; c < n; c++) {                                                           \
             Py_ssize_t best = cypool_argmax_tap_##T(base, tap_offset, n_taps, c);      \
             out[c] = base[tap_offset[best] + c];                                       \
@@ -1745,8 +1746,16 @@ CYPOOL_MAX_HELPERS(uint64_t, int64_t, CYPOOL_LANES8)
 CYPOOL_AVG_CELL(float)
 CYPOOL_MAX_CELLS_NAN_FREE(float)
 CYPOOL_MAX_CELLS_NAN_FREE(double)
-CYPOOL_ARGMAX_CELL(float, int32_t, INT32_MAX, HALVES)
-CYPOOL_ARGMAX_CELL(double, int64_t, INT64_MAX, WHOLE)
+CYPOOL_ARGMAX_CELL(float, CYPOOL_ARGMAX_VECTORS(float, int32_t, INT32_MAX, HALVES))
+CYPOOL_ARGMAX_CELL(double, CYPOOL_ARGMAX_VECTORS(double, int64_t, INT64_MAX, WHOLE))
+CYPOOL_ARGMAX_CELL(int8_t, )
+CYPOOL_ARGMAX_CELL(uint8_t, )
+CYPOOL_ARGMAX_CELL(int16_t, )
+CYPOOL_ARGMAX_CELL(uint16_t, )
+CYPOOL_ARGMAX_CELL(int32_t, )
+CYPOOL_ARGMAX_CELL(uint32_t, )
+CYPOOL_ARGMAX_CELL(int64_t, )
+CYPOOL_ARGMAX_CELL(uint64_t, )
 CYPOOL_AVG_CELL(double)
 CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 1)
 CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 2)
@@ -1938,12 +1947,11 @@ static inline int cypool_avg_rows_stride2(int dtype, int channels, void *out, co
     return 0;
 }
 
-/* floats only: other codes do nothing */
 static inline void cypool_argmax_cell(int dtype, const void *base, void *out, int64_t *index,
                                       const int64_t *tap_offset, Py_ssize_t n_taps,
                                       Py_ssize_t n, int64_t index_base, int stream)
 {
-    switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_ARGMAX_CELL) }
+    switch (dtype) { CYPOOL_MAX_TYPES(CYPOOL_CASE_ARGMAX_CELL) }
 }
 
 /* n_cells cells of n channels, cell i reading base + i * cell_step and writing
