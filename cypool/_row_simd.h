@@ -60,6 +60,7 @@
 #define CYPOOL_HAVE_CONVERT 1
 #endif
 #endif
+#define CYPOOL_MIN(a, b) ((a) < (b) ? (a) : (b))
 
 /* malloc at a cache-line boundary, so that vector loads of a scratch row never split
    across two lines (1.2x on large windows); free with cypool_aligned_free */
@@ -1661,18 +1662,141 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         CYPOOL_SPAN_WINNERS_VECTORS(T, IT)                                             \
         for (; i < n_line; i++) won[i] = (IT)cypool_argmax_tap_##T(x, tap_offset, n_taps, i); \
     }
+/* The argmax of a stride-2 span of CH = 1-4 float channels in output order: lane
+   L = o * CH + c (output o, channel c) has its taps at x[tap_offset[t] + 2 * o * CH +
+   c].  A block of LN lanes from a multiple of CH takes each tap from two vectors with
+   one shuffle, lane j from element 2j - j % CH (the block's last lane may be the next
+   block's first, stored twice alike), so that only the outputs' windows are found
+   (every pixel's, with every second dropped, took RGB 3x3/2's argmax 4x its max
+   forward).  Values and int64 indices are stored as vectors.  Returns the outputs
+   done: none where the taps' offsets with the lanes' positions would not fit IT. */
+#if defined(CYPOOL_HAVE_VECTORS) && defined(CYPOOL_HAVE_SHUFFLE) && defined(CYPOOL_HAVE_CONVERT)
+#define CYPOOL_SPAN2_LANE(j) (2 * (j) - (j) % CH)
+/* a block's maximum a and winning offsets o over the taps, tap t's lanes TAP(t) */
+#define CYPOOL_SPAN2_BLOCK(T, IT, LANES, TAP)                                          \
+    V a = TAP(0, LANES);                                                               \
+    M o = {0};                                                                         \
+    for (Py_ssize_t t = 1; t < n_taps; t++) {                                          \
+        V v = TAP(t, LANES);                                                           \
+        M delta = (M){0} + (IT)(tap_offset[t] - tap_offset[0]);                        \
+        CYPOOL_ARGMAX_STEP(T, a, o, v, delta);                                         \
+    }                                                                                  \
+    const int64_t first = tap_offset[0] + index_base + 2 * L;
+#define CYPOOL_SPAN2_IN_PLACE(t, LANES)                                                \
+    __builtin_shufflevector(*(const V *)(s + tap_offset[t]),                           \
+                            *(const V *)(s + tap_offset[t] + LN),                      \
+                            CYPOOL_LIST(LANES, CYPOOL_SPAN2_LANE))
+#define CYPOOL_SPAN2_SHIFTED(t, LANES)                                                 \
+    __builtin_shuffle(*(const V *)(s + tap_offset[t]), *(const V *)(s + tap_offset[t] + LN), at)
+#define CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, CHANNELS, SPLIT)                     \
+    static CYPOOL_NOINLINE Py_ssize_t cypool_argmax_span2_##T##_##CHANNELS(             \
+        T *out, int64_t *index, const T *x, const int64_t *tap_offset, Py_ssize_t n_taps, \
+        Py_ssize_t n_span, int64_t index_base)                                         \
+    {                                                                                  \
+        enum { CH = CHANNELS, LN = LANES, BLOCK = LANES / CHANNELS * CHANNELS };       \
+        typedef cypool_##T##_vec V;                                                    \
+        typedef cypool_##T##_mask M;                                                   \
+        const M lane_at = {CYPOOL_LIST(LANES, CYPOOL_SPAN2_LANE)};                     \
+        const Py_ssize_t n_lanes = n_span * CH, n_in = (2 * n_span - 1) * CH;          \
+        Py_ssize_t L = 0;                                                              \
+        if (tap_offset[n_taps - 1] - tap_offset[0] > IT_MAX - 2 * LN) return 0;        \
+        for (; L + LN <= n_lanes && 2 * L + 2 * LN <= n_in; L += BLOCK) {              \
+            const T *s = x + 2 * L;                                                    \
+            CYPOOL_SPAN2_BLOCK(T, IT, LANES, CYPOOL_SPAN2_IN_PLACE)                    \
+            *(V *)(out + L) = a;                                                       \
+            CYPOOL_SPAN2_INDEXES_##SPLIT(index + L, o + lane_at, first);               \
+        }                                                                              \
+        CYPOOL_SPAN2_LAST_BLOCKS(T, IT, LANES, SPLIT)                                  \
+        return L / CH;                                                                 \
+    }
+/* The last blocks read their two vectors from no further than the span's last
+   element, shifted back as far as needed (the shuffle's lanes shifted on, at run
+   time: gcc's __builtin_shuffle), and store their own lanes only; spans under two
+   vectors are left to the caller. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CYPOOL_SPAN2_LAST_BLOCKS(T, IT, LANES, SPLIT)                                  \
+    if (L < n_lanes && n_in >= 2 * LN) {                                               \
+        T out_copy[LN];                                                                \
+        int64_t index_copy[LN];                                                        \
+        for (; L < n_lanes; L += BLOCK) {                                              \
+            const Py_ssize_t start = CYPOOL_MIN(2 * L, n_in - 2 * LN);                 \
+            const Py_ssize_t n_own = CYPOOL_MIN(n_lanes - L, (Py_ssize_t)LN);          \
+            const T *s = x + start;                                                    \
+            const M at = lane_at + (IT)(2 * L - start);                                \
+            CYPOOL_SPAN2_BLOCK(T, IT, LANES, CYPOOL_SPAN2_SHIFTED)                     \
+            *(V *)out_copy = a;                                                        \
+            CYPOOL_SPAN2_INDEXES_##SPLIT(index_copy, o + lane_at, first);              \
+            memcpy(out + L, out_copy, n_own * sizeof(T));                              \
+            memcpy(index + L, index_copy, n_own * sizeof(int64_t));                    \
+        }                                                                              \
+    }
+#else
+#define CYPOOL_SPAN2_LAST_BLOCKS(T, IT, LANES, SPLIT)
+#endif
+/* index[j] = first + at[j], widened to int64: a vector of 4-byte lanes fills two
+   index vectors, of 8-byte ones one */
+#define CYPOOL_SPAN2_INDEXES_WHOLE(index, at, first)                                   \
+    (*(cypool_index_vec *)(index) = __builtin_convertvector((at), cypool_index_vec) + (first))
+#define CYPOOL_SPAN2_INDEXES_HALVES(index, at, first)                                  \
+    do {                                                                               \
+        const M at_ = (at);                                                            \
+        CYPOOL_SPAN2_INDEXES_WHOLE((index), __builtin_shufflevector(at_, at_, CYPOOL_LIST(CYPOOL_LANES8, CYPOOL_LOW)), \
+                                   (first));                                           \
+        CYPOOL_SPAN2_INDEXES_WHOLE((index) + CYPOOL_LANES8, __builtin_shufflevector(at_, at_, CYPOOL_LIST(CYPOOL_LANES8, CYPOOL_HIGH)), \
+                                   (first));                                           \
+    } while (0)
+#else
+#define CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, CHANNELS, SPLIT)                     \
+    static inline Py_ssize_t cypool_argmax_span2_##T##_##CHANNELS(                      \
+        T *out, int64_t *index, const T *x, const int64_t *tap_offset, Py_ssize_t n_taps, \
+        Py_ssize_t n_span, int64_t index_base)                                         \
+    {                                                                                  \
+        (void)out; (void)index; (void)x; (void)tap_offset; (void)n_taps; (void)n_span; \
+        (void)index_base;                                                              \
+        return 0;                                                                      \
+    }
+#endif
+/* the outputs cypool_argmax_span2 did for n channels (0 for n over 4) */
+#define CYPOOL_ARGMAX_SPAN2_ANY(T, IT, IT_MAX, LANES, SPLIT)                           \
+    CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, 1, SPLIT)                                \
+    CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, 2, SPLIT)                                \
+    CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, 3, SPLIT)                                \
+    CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, 4, SPLIT)                                \
+    static inline Py_ssize_t cypool_argmax_span2_##T(                                  \
+        T *out, int64_t *index, const T *x, const int64_t *tap_offset, Py_ssize_t n_taps, \
+        Py_ssize_t n_span, Py_ssize_t n, int64_t index_base)                           \
+    {                                                                                  \
+        switch (n) {                                                                   \
+        case 1: return cypool_argmax_span2_##T##_1(out, index, x, tap_offset, n_taps, n_span, index_base); \
+        case 2: return cypool_argmax_span2_##T##_2(out, index, x, tap_offset, n_taps, n_span, index_base); \
+        case 3: return cypool_argmax_span2_##T##_3(out, index, x, tap_offset, n_taps, n_span, index_base); \
+        case 4: return cypool_argmax_span2_##T##_4(out, index, x, tap_offset, n_taps, n_span, index_base); \
+        default: return 0;                                                             \
+        }                                                                              \
+    }
+/* integers' spans take the lanes' winners below */
+#define CYPOOL_NO_SPAN2(out, index, x, tap_offset, n_taps, n_span, n, index_base) 0
 /* out[o * n + c] and index[o * n + c]: the max and flat index (tap_offset[t] + lane +
    index_base) of the windows at lanes o * step * n + c, o < n_span, c < n, through
    every lane's winner; winner: room for ((n_span - 1) * step + 1) * n lanes of x's
    width (the argmax of few channels: a scalar loop a tap, or for floats int64 indices
    of every pixel's window, every second dropped at stride 2) */
-#define CYPOOL_ARGMAX_SPAN(T, IT)                                                      \
+#define CYPOOL_ARGMAX_SPAN(T, IT, SPAN2)                                               \
     static CYPOOL_NOINLINE void cypool_argmax_span_##T(                                \
         T *out, int64_t *index, const T *x, const int64_t *tap_offset, Py_ssize_t n_taps, \
         Py_ssize_t step, Py_ssize_t n_span, Py_ssize_t n, int64_t index_base,          \
         void *winner)                                                                  \
     {                                                                                  \
         IT *won = (IT *)winner;                                                        \
+        if (step == 2) { /* the outputs SPAN2 did, then the rest as below */           \
+            Py_ssize_t done = SPAN2(out, index, x, tap_offset, n_taps, n_span, n, index_base); \
+            if (done == n_span) return;                                                \
+            out += done * n;                                                           \
+            index += done * n;                                                         \
+            x += done * 2 * n;                                                         \
+            index_base += done * 2 * n;                                                \
+            n_span -= done;                                                            \
+        }                                                                              \
         cypool_span_winners_##T(x, tap_offset, n_taps, ((n_span - 1) * step + 1) * n, won); \
         for (Py_ssize_t o = 0; o < n_span; o++)                                        \
             for (Py_ssize_t c = 0; c < n; c++) {                                       \
@@ -1723,7 +1847,6 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     CYPOOL_SCATTER_ADD(T, int64_t)                                                     \
     CYPOOL_ARGMAX_TAP(T)                                                               \
     CYPOOL_SPAN_WINNERS(T, IT)                                                         \
-    CYPOOL_ARGMAX_SPAN(T, IT)                                                          \
     CYPOOL_MAX_GRAD_SPAN(T, IT, LANES)                                                 \
     CYPOOL_MAX_CELL(T)                                                                 \
     CYPOOL_MAX_ROWS_GROUP(T)                                                           \
@@ -1743,6 +1866,18 @@ CYPOOL_MAX_HELPERS(int32_t, int32_t, CYPOOL_LANES4)
 CYPOOL_MAX_HELPERS(uint32_t, int32_t, CYPOOL_LANES4)
 CYPOOL_MAX_HELPERS(int64_t, int64_t, CYPOOL_LANES8)
 CYPOOL_MAX_HELPERS(uint64_t, int64_t, CYPOOL_LANES8)
+CYPOOL_ARGMAX_SPAN2_ANY(float, int32_t, INT32_MAX, CYPOOL_LANES4, HALVES)
+CYPOOL_ARGMAX_SPAN2_ANY(double, int64_t, INT64_MAX, CYPOOL_LANES8, WHOLE)
+CYPOOL_ARGMAX_SPAN(float, int32_t, cypool_argmax_span2_float)
+CYPOOL_ARGMAX_SPAN(double, int64_t, cypool_argmax_span2_double)
+CYPOOL_ARGMAX_SPAN(int8_t, int8_t, CYPOOL_NO_SPAN2)
+CYPOOL_ARGMAX_SPAN(uint8_t, int8_t, CYPOOL_NO_SPAN2)
+CYPOOL_ARGMAX_SPAN(int16_t, int16_t, CYPOOL_NO_SPAN2)
+CYPOOL_ARGMAX_SPAN(uint16_t, int16_t, CYPOOL_NO_SPAN2)
+CYPOOL_ARGMAX_SPAN(int32_t, int32_t, CYPOOL_NO_SPAN2)
+CYPOOL_ARGMAX_SPAN(uint32_t, int32_t, CYPOOL_NO_SPAN2)
+CYPOOL_ARGMAX_SPAN(int64_t, int64_t, CYPOOL_NO_SPAN2)
+CYPOOL_ARGMAX_SPAN(uint64_t, int64_t, CYPOOL_NO_SPAN2)
 CYPOOL_AVG_CELL(float)
 CYPOOL_MAX_CELLS_NAN_FREE(float)
 CYPOOL_MAX_CELLS_NAN_FREE(double)

@@ -132,8 +132,9 @@ def test_few_channel_avg_gradients_along_the_row_match_reference(
 def test_few_channel_argmax_along_the_row_matches_reference(
         channels, width, k, s, d, pad, dtype, fmt, seed):
     """Argmax rows of few channels find every pixel's window argmax along the whole
-    row at once and keep every stride-th (max_pool_with_argmax and the max gradient):
-    long rows, ties (small integers), NaN and both zeros."""
+    row at once and keep every stride-th (the max gradient; max_pool_with_argmax but
+    for 1-4 float channels at stride 2, which find only their outputs' windows): long
+    rows, ties (small integers), NaN and both zeros."""
     rng = np.random.default_rng(seed)
     shape = (1, 3, width, channels) if fmt == "NHWC" else (1, channels, 3, width)
     x = rng.integers(-3, 4, shape).astype(dtype)
@@ -160,7 +161,8 @@ def test_few_channel_argmax_along_the_row_matches_reference(
                          ids=lambda d: np.dtype(d).name)
 def test_few_channel_argmax_spans_in_every_build(monkeypatch, variant, dtype):
     """Argmax and max gradients of rows of few channels at W strides 1 and 2: every
-    pixel's window's winning tap found a vector at a time; max_pool_with_argmax takes
+    pixel's window's winning tap found a vector at a time (max_pool_with_argmax of 1-4
+    float channels at stride 2 finds its outputs' only); max_pool_with_argmax takes
     its outputs' values and indices from theirs, the gradient's dx rows add the grads
     they won, taps right to left (output order), border windows one by one around the
     span.  Every build (vector widths differ), rows around whole vectors (each pass's
@@ -200,6 +202,35 @@ def test_few_channel_argmax_spans_in_every_build(monkeypatch, variant, dtype):
             cypool.max_pool_grad(x3, y3, g3, [2, 3, 3], [1, 2, 2], "SAME",
                                  num_threads=threads),
             R.ref_max_pool_grad(x3, g3, [2, 3, 3], [1, 2, 2], "SAME", "NDHWC"))
+
+
+@pytest.mark.parametrize("variant", kernel_builds())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_stride2_argmax_takes_only_the_outputs_windows(monkeypatch, variant, dtype):
+    """max_pool_with_argmax of 1-4 float channels at W stride 2 finds only its outputs'
+    windows, each tap of a vector of output lanes taken with one shuffle: rows from
+    under two vectors (left to every pixel's winners) to many blocks, so that every
+    block's place in the row and the last blocks (read from further back, stored lane
+    by lane) are hit; windows of 2 and 3 pixels and SAME's clipped last; ties, NaN and
+    both zeros (the first maximum in window order); flat indices with and without
+    the batch, in every build (vector widths differ)."""
+    use_kernel_build(monkeypatch, variant)
+    rng = np.random.default_rng(17)
+    for channels in (1, 2, 3, 4):
+        for width in range(2, 75, 3):
+            x = make_values(rng, (2, 5, width, channels), dtype, "small")
+            x.reshape(-1)[rng.integers(0, x.size, size=2)] = np.nan
+            zeros = x == 0
+            x[zeros] = np.where(rng.random(int(zeros.sum())) < 0.5, -0.0, 0.0)
+            for k, pad in ((3, "SAME"), (2, "VALID"), ([2, 3], "VALID")):
+                include_batch = width % 2 == 0
+                got = cypool.max_pool_with_argmax(x, k, 2, pad,
+                                                  include_batch_in_index=include_batch)
+                want = R.ref_max_pool_with_argmax(x, k, 2, pad,
+                                                  include_batch_in_index=include_batch)
+                np.testing.assert_array_equal(got[1], want[1])
+                np.testing.assert_array_equal(got[0], want[0])
+                assert np.array_equal(np.signbit(got[0]), np.signbit(want[0]))
 
 
 @given(cases(dtypes=(np.float32, np.float64, np.int16)), st.booleans())
