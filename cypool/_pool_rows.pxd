@@ -404,6 +404,15 @@ cdef enum:
     # windows) 0.94x; float32 RGB 3x3/2 (8 KB windows) 1.11x, so larger windows keep
     # the prefetch ahead (asking for just their new rows: gray 1.03x, RGB 0.95x)
     NEAR_WINDOW = 6144
+    # An argmax's rows of few channels, the max gradient's (max_grad_row) and, at a
+    # row step of 2 or more, few_channel_rows_run's max and average rows whose window
+    # of adjacent rows takes at most this many bytes ask for it whole as their row
+    # starts.  Cold, one thread, in the VM's slow state: argmax RGB 3x3/2 0.71x (128
+    # wide, 4.5 KB windows) and 0.79x (224 wide, 8 KB), 2x2/2 0.59-0.63x, 3x3/1
+    # 0.92x; max gradient RGB and grayscale 3x3/2 0.83x; 5-6 channels' max and
+    # average 3x3/2 and 2x2/2 0.69-0.90x (at stride 1 1.03-1.09x: those keep the
+    # prefetch ahead).  A 12 KB window was level, 18-24 KB ones 1.05-1.11x.
+    NEAR_ROWS_WINDOW = 16384
     # Max and average cells ask for this many bytes of each of the next output row's
     # new rows before a row: the hardware prefetcher does the rest, but starts late
     # on each new 4 KB page (the 3-D 2x2x2/2 case's rows are a page each: 0.86x
@@ -825,14 +834,18 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     n_w = win.count[2][lo] if n_span > 0 else 0
     stride2 = stride2_rows(mode, win, n_rows, channels, out_w, &clipped)
     # Later output rows' input rows are fetched while this row computes: short rows of
-    # few channels ask now, an argmax's cells ask for the next row's cell by cell
-    # below.  Max and average cells leave their rows to the hardware prefetcher once
+    # few channels ask now (an argmax's window of up to NEAR_ROWS_WINDOW bytes for
+    # itself), an argmax's cells ask for the next row's cell by cell below.  Max and average cells leave their rows to the hardware prefetcher once
     # started (KICK_BYTES): asking cell by cell made them 1.07-1.14x slower cold (VGG
     # 2x2/2, stem 3x3/2 at one thread; 1.06-1.08x at two), where the argmax without
     # it took 1.08x.
     next_rows = 0
     row_bytes = in_w * channels * <Py_ssize_t>sizeof(max_t)
-    if n_rows > 0 and not per_cell and 0 < row_bytes <= SHORT_ROW:
+    if (mode == MODE_ARGMAX and n_rows > 0 and not per_cell
+            and n_rows * row_bytes <= NEAR_ROWS_WINDOW
+            and row_offset[n_rows - 1] == row_offset[0] + (n_rows - 1) * in_w * channels):
+        cypool_prefetch(plane, row_offset[0] * sizeof(max_t), n_rows * row_bytes)
+    elif n_rows > 0 and not per_cell and 0 < row_bytes <= SHORT_ROW:
         prefetch_short_rows(plane, win, oh, row_offset, n_rows, row_bytes, in_w * channels)
     elif n_rows > 0 and oh + 1 < win.size[1]:
         next_rows = (win.first[1][oh + 1] - win.first[1][oh]) * in_w * channels
@@ -1320,8 +1333,12 @@ cdef inline Py_ssize_t few_channel_rows_run(int mode, const max_t* plane, max_t*
     n_taps = window_taps(win, lo, row_offset, n_rows, channels, tap_offset)
     for j in range(n_run):
         # as pool_row_fast: ask for the rows PREFETCH_AHEAD bytes on, the new ones only
-        # where the window's rows are adjacent
-        if 0 < row_bytes <= SHORT_ROW and contiguous:
+        # where the window's rows are adjacent; at a row step of 2 or more, a window
+        # of up to NEAR_ROWS_WINDOW bytes asks for itself, whole
+        if contiguous and step >= 2 and n_rows * row_bytes <= NEAR_ROWS_WINDOW:
+            cypool_prefetch(plane, (row_offset[0] + j * src_step) * sizeof(max_t),
+                            n_rows * row_bytes)
+        elif 0 < row_bytes <= SHORT_ROW and contiguous:
             cypool_prefetch(plane, (row_offset[0] + j * src_step) * sizeof(max_t)
                             + (n_rows - min(step, n_rows)) * row_bytes + ahead,
                             min(step, n_rows) * row_bytes)
