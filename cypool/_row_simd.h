@@ -1780,7 +1780,8 @@ static inline int cypool_any_suspect(cypool_suspect acc)
    index_base) of the windows at lanes o * step * n + c, o < n_span, c < n, through
    every lane's winner; winner: room for ((n_span - 1) * step + 1) * n lanes of x's
    width (the argmax of few channels: a scalar loop a tap, or for floats int64 indices
-   of every pixel's window, every second dropped at stride 2) */
+   of every pixel's window, every second dropped at stride 2).  At stride 2, SPAN2
+   first takes the outputs it can (cypool_argmax_span2: floats of 1-4 channels). */
 #define CYPOOL_ARGMAX_SPAN(T, IT, SPAN2)                                               \
     static CYPOOL_NOINLINE void cypool_argmax_span_##T(                                \
         T *out, int64_t *index, const T *x, const int64_t *tap_offset, Py_ssize_t n_taps, \
