@@ -15,14 +15,14 @@ from libc.string cimport memmove, memset
 
 from cypool._fused_types cimport max_t, avg_t
 from cypool._pool_rows cimport (
-    CELL_BYTES, GATHER_PAD, GRAD_RING_TAPS, MODE_ARGMAX, NEAR_ROWS_WINDOW, SHORT_ROW,
-    SPAN_TAPS, RowScratch,
-    argmax_window, cypool_aligned_free, cypool_aligned_malloc, cypool_gather_bases, cypool_prefetch,
-    cypool_gather_row, cypool_gather_row_few, cypool_index_bounds, cypool_max_grad_cell,
-    cypool_max_grad_ring, cypool_max_grad_span, cypool_narrow_half, cypool_scatter_add,
-    cypool_store_fence, cypool_widen_half, dtype_code, free_row_scratch, hold_half_rows,
-    new_row_scratch, new_rows, pool_row, prefetch_new_rows, prefetch_short_rows, ring_rows,
-    window_rows, window_taps,
+    CELL_BYTES, GATHER_PAD, GRAD_RING_TAPS, MODE_ARGMAX, SHORT_ROW, SPAN_TAPS,
+    RowScratch, argmax_window, cypool_aligned_free, cypool_aligned_malloc,
+    cypool_gather_bases, cypool_gather_row, cypool_gather_row_few, cypool_index_bounds,
+    cypool_max_grad_cell, cypool_max_grad_ring, cypool_max_grad_span,
+    cypool_narrow_half, cypool_prefetch, cypool_scatter_add, cypool_store_fence,
+    cypool_widen_half, dtype_code, free_row_scratch, hold_half_rows, near_rows_window,
+    new_row_scratch, new_rows, pool_row, prefetch_new_rows, prefetch_short_rows,
+    ring_rows, window_rows, window_taps,
 )
 from cypool._windows cimport Windows, last_tap, unpack_windows
 
@@ -56,8 +56,7 @@ cdef inline void max_grad_row(const max_t* x, max_t* d, const max_t* g, const Wi
     in output order."""
     cdef Py_ssize_t ow, r, row, lo = win.span_lo, hi = win.span_hi
     cdef Py_ssize_t row_bytes = row_elements * <Py_ssize_t>sizeof(max_t)
-    if (n_rows * row_bytes <= NEAR_ROWS_WINDOW and scratch.row_offset[n_rows - 1]
-            == scratch.row_offset[0] + (n_rows - 1) * row_elements):
+    if near_rows_window(scratch.row_offset, n_rows, row_elements, row_bytes):
         cypool_prefetch(x, scratch.row_offset[0] * sizeof(max_t), n_rows * row_bytes)
     elif row_bytes <= SHORT_ROW:
         prefetch_short_rows(x, win, oh, scratch.row_offset, n_rows, row_bytes, row_elements)

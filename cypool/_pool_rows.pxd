@@ -737,6 +737,16 @@ cdef inline Py_ssize_t prefetch_distance(Py_ssize_t row_bytes) noexcept nogil:
     return (PREFETCH_AHEAD + row_bytes - 1) // row_bytes * row_bytes
 
 
+cdef inline bint near_rows_window(const int64_t* row_offset, Py_ssize_t n_rows,
+                                  Py_ssize_t row_elements, Py_ssize_t row_bytes) noexcept nogil:
+    """Whether a window's n_rows >= 1 rows are adjacent and take at most
+    NEAR_ROWS_WINDOW bytes: its row then asks for it whole as it starts.  (A helper
+    that also asked, returning whether it had, made the max gradient's rows 1.15-1.5x
+    slower cold: code shape again, as in prefetch_short_rows.)"""
+    return (n_rows * row_bytes <= NEAR_ROWS_WINDOW
+            and row_offset[n_rows - 1] == row_offset[0] + (n_rows - 1) * row_elements)
+
+
 cdef inline void prefetch_short_rows(const max_t* plane, const Windows* win, Py_ssize_t oh,
                                      const int64_t* row_offset, Py_ssize_t n_rows,
                                      Py_ssize_t row_bytes, Py_ssize_t row_elements) noexcept nogil:
@@ -834,16 +844,15 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
     n_w = win.count[2][lo] if n_span > 0 else 0
     stride2 = stride2_rows(mode, win, n_rows, channels, out_w, &clipped)
     # Later output rows' input rows are fetched while this row computes: short rows of
-    # few channels ask now (an argmax's window of up to NEAR_ROWS_WINDOW bytes for
-    # itself), an argmax's cells ask for the next row's cell by cell below.  Max and average cells leave their rows to the hardware prefetcher once
-    # started (KICK_BYTES): asking cell by cell made them 1.07-1.14x slower cold (VGG
-    # 2x2/2, stem 3x3/2 at one thread; 1.06-1.08x at two), where the argmax without
-    # it took 1.08x.
+    # few channels ask now (an argmax's near window for itself), an argmax's cells ask
+    # for the next row's cell by cell below.  Max and average cells leave their rows
+    # to the hardware prefetcher once started (KICK_BYTES): asking cell by cell made
+    # them 1.07-1.14x slower cold (VGG 2x2/2, stem 3x3/2 at one thread; 1.06-1.08x at
+    # two), where the argmax without it took 1.08x.
     next_rows = 0
     row_bytes = in_w * channels * <Py_ssize_t>sizeof(max_t)
     if (mode == MODE_ARGMAX and n_rows > 0 and not per_cell
-            and n_rows * row_bytes <= NEAR_ROWS_WINDOW
-            and row_offset[n_rows - 1] == row_offset[0] + (n_rows - 1) * in_w * channels):
+            and near_rows_window(row_offset, n_rows, in_w * channels, row_bytes)):
         cypool_prefetch(plane, row_offset[0] * sizeof(max_t), n_rows * row_bytes)
     elif n_rows > 0 and not per_cell and 0 < row_bytes <= SHORT_ROW:
         prefetch_short_rows(plane, win, oh, row_offset, n_rows, row_bytes, in_w * channels)
@@ -1334,9 +1343,9 @@ cdef inline Py_ssize_t few_channel_rows_run(int mode, const max_t* plane, max_t*
     n_taps = window_taps(win, lo, row_offset, n_rows, channels, tap_offset)
     for j in range(n_run):
         # as pool_row_fast: ask for the rows PREFETCH_AHEAD bytes on, the new ones only
-        # where the window's rows are adjacent; at a row step of 2 or more, a window
-        # of up to NEAR_ROWS_WINDOW bytes asks for itself, whole
-        if contiguous and step >= 2 and n_rows * row_bytes <= NEAR_ROWS_WINDOW:
+        # where the window's rows are adjacent; at a row step of 2 or more, a near
+        # window asks for itself, whole
+        if step >= 2 and near_rows_window(row_offset, n_rows, row_elements, row_bytes):
             cypool_prefetch(plane, (row_offset[0] + j * src_step) * sizeof(max_t),
                             n_rows * row_bytes)
         elif 0 < row_bytes <= SHORT_ROW and contiguous:

@@ -202,7 +202,9 @@ for _fn, _kind, _n in [(max_pool, "max", None), (avg_pool, "avg", None),
     _fn.__doc__ = _POOL_DOC.format(
         title=f"{'Max' if _kind == 'max' else 'Average'} pooling"
               + ("" if _n is None else f" over {_n} spatial dimension{'s' * (_n > 1)}") + ".",
-        tf_name=_fn.__name__, rank_doc=_rank, avg_keywords=_AVG_KEYWORDS if _kind == "avg" else "", formats=_fmts, name=_fn.__name__,
+        tf_name=_fn.__name__, rank_doc=_rank,
+        avg_keywords=_AVG_KEYWORDS if _kind == "avg" else "", formats=_fmts,
+        name=_fn.__name__,
         notes=_AVG_NOTES if _kind == "avg" else "",
         example=_MAX_EXAMPLE if _kind == "max" else _AVG_EXAMPLE)
     if _n not in (None, 2):  # the example input is 2-D
