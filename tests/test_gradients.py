@@ -233,6 +233,33 @@ def test_stride2_argmax_takes_only_the_outputs_windows(monkeypatch, variant, dty
                 assert np.array_equal(np.signbit(got[0]), np.signbit(want[0]))
 
 
+@pytest.mark.parametrize("variant", kernel_builds())
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.int64],
+                         ids=lambda d: np.dtype(d).name)
+def test_span_argmax_indexes_from_winning_ordinals(monkeypatch, variant, dtype):
+    """An argmax row of 1-4 channels takes its flat indices a vector at a time from
+    every lane's winning ordinal (looked up in the taps' offsets, held in vectors of
+    at most 16) and its values from the indices: strides 1 and 2, rows of one block to
+    many (the last lanes left to the scalar loop), 4 to 16 taps and 20 (over the
+    table: the scalar loop), many ties (the first maximum), with and without the
+    batch in the index, in every build (4 or 8 indices a vector).  Five channels take
+    the scalar loop throughout."""
+    use_kernel_build(monkeypatch, variant)
+    rng = np.random.default_rng(23)
+    for channels in (1, 2, 3, 4, 5):
+        for width in range(5, 60, 6):
+            x = make_values(rng, (2, 6, width, channels), dtype, "small")
+            for k, s, pad in ((3, 2, "SAME"), (2, 2, "VALID"), (3, 1, "SAME"),
+                              ([4, 4], 1, "VALID"), ([4, 5], [1, 2], "VALID")):
+                include_batch = width % 4 == 1
+                got = cypool.max_pool_with_argmax(x, k, s, pad,
+                                                  include_batch_in_index=include_batch)
+                want = R.ref_max_pool_with_argmax(x, k, s, pad,
+                                                  include_batch_in_index=include_batch)
+                np.testing.assert_array_equal(got[1], want[1])
+                np.testing.assert_array_equal(got[0], want[0])
+
+
 @given(cases(dtypes=(np.float32, np.float64, np.int16)), st.booleans())
 def test_max_pool_grad_with_argmax_matches_reference(c, include_batch):
     try:
