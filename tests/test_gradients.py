@@ -234,6 +234,29 @@ def test_stride2_argmax_takes_only_the_outputs_windows(monkeypatch, variant, dty
 
 
 @pytest.mark.parametrize("variant", kernel_builds())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_argmax_cells_last_lanes_overlap(monkeypatch, variant, dtype):
+    """The argmax cell helper's last lanes past whole vectors are one more vector,
+    overlapping the lanes before (the same values and indices written twice): cells
+    of many channels and stride-1 rows of few (one cell along the row), lane counts
+    on and off a vector's multiple, ties, NaN and both zeros, in every build."""
+    use_kernel_build(monkeypatch, variant)
+    rng = np.random.default_rng(29)
+    for channels in (1, 2, 3, 5, 17, 20, 33):
+        for width in (3, 7, 12, 21):
+            x = make_values(rng, (2, 4, width, channels), dtype, "small")
+            x.reshape(-1)[rng.integers(0, x.size, size=3)] = np.nan
+            zeros = x == 0
+            x[zeros] = np.where(rng.random(int(zeros.sum())) < 0.5, -0.0, 0.0)
+            for k, s, pad in ((3, 1, "SAME"), (2, 1, "VALID"), (3, 2, "SAME")):
+                got = cypool.max_pool_with_argmax(x, k, s, pad)
+                want = R.ref_max_pool_with_argmax(x, k, s, pad)
+                np.testing.assert_array_equal(got[1], want[1])
+                np.testing.assert_array_equal(got[0], want[0])
+                assert np.array_equal(np.signbit(got[0]), np.signbit(want[0]))
+
+
+@pytest.mark.parametrize("variant", kernel_builds())
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.int64],
                          ids=lambda d: np.dtype(d).name)
 def test_span_argmax_indexes_from_winning_ordinals(monkeypatch, variant, dtype):
