@@ -204,6 +204,16 @@ def test_few_channel_argmax_spans_in_every_build(monkeypatch, variant, dtype):
             R.ref_max_pool_grad(x3, g3, [2, 3, 3], [1, 2, 2], "SAME", "NDHWC"))
 
 
+def _assert_argmax_as_reference(x, k, s, pad, include_batch=False):
+    """max_pool_with_argmax's indices, values and the values' signs (both zeros) are
+    the NumPy reference's."""
+    got = cypool.max_pool_with_argmax(x, k, s, pad, include_batch_in_index=include_batch)
+    want = R.ref_max_pool_with_argmax(x, k, s, pad, include_batch_in_index=include_batch)
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(got[0], want[0])
+    assert np.array_equal(np.signbit(got[0]), np.signbit(want[0]))
+
+
 @pytest.mark.parametrize("variant", kernel_builds())
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_stride2_argmax_takes_only_the_outputs_windows(monkeypatch, variant, dtype):
@@ -223,14 +233,7 @@ def test_stride2_argmax_takes_only_the_outputs_windows(monkeypatch, variant, dty
             zeros = x == 0
             x[zeros] = np.where(rng.random(int(zeros.sum())) < 0.5, -0.0, 0.0)
             for k, pad in ((3, "SAME"), (2, "VALID"), ([2, 3], "VALID")):
-                include_batch = width % 2 == 0
-                got = cypool.max_pool_with_argmax(x, k, 2, pad,
-                                                  include_batch_in_index=include_batch)
-                want = R.ref_max_pool_with_argmax(x, k, 2, pad,
-                                                  include_batch_in_index=include_batch)
-                np.testing.assert_array_equal(got[1], want[1])
-                np.testing.assert_array_equal(got[0], want[0])
-                assert np.array_equal(np.signbit(got[0]), np.signbit(want[0]))
+                _assert_argmax_as_reference(x, k, 2, pad, include_batch=width % 2 == 0)
 
 
 @pytest.mark.parametrize("variant", kernel_builds())
@@ -249,11 +252,7 @@ def test_argmax_cells_last_lanes_overlap(monkeypatch, variant, dtype):
             zeros = x == 0
             x[zeros] = np.where(rng.random(int(zeros.sum())) < 0.5, -0.0, 0.0)
             for k, s, pad in ((3, 1, "SAME"), (2, 1, "VALID"), (3, 2, "SAME")):
-                got = cypool.max_pool_with_argmax(x, k, s, pad)
-                want = R.ref_max_pool_with_argmax(x, k, s, pad)
-                np.testing.assert_array_equal(got[1], want[1])
-                np.testing.assert_array_equal(got[0], want[0])
-                assert np.array_equal(np.signbit(got[0]), np.signbit(want[0]))
+                _assert_argmax_as_reference(x, k, s, pad)
 
 
 @pytest.mark.parametrize("variant", kernel_builds())
@@ -274,13 +273,7 @@ def test_span_argmax_indexes_from_winning_ordinals(monkeypatch, variant, dtype):
             x = make_values(rng, (2, 6, width, channels), dtype, "small")
             for k, s, pad in ((3, 2, "SAME"), (2, 2, "VALID"), (3, 1, "SAME"),
                               ([4, 4], 1, "VALID"), ([4, 5], [1, 2], "VALID")):
-                include_batch = width % 4 == 1
-                got = cypool.max_pool_with_argmax(x, k, s, pad,
-                                                  include_batch_in_index=include_batch)
-                want = R.ref_max_pool_with_argmax(x, k, s, pad,
-                                                  include_batch_in_index=include_batch)
-                np.testing.assert_array_equal(got[1], want[1])
-                np.testing.assert_array_equal(got[0], want[0])
+                _assert_argmax_as_reference(x, k, s, pad, include_batch=width % 4 == 1)
 
 
 @given(cases(dtypes=(np.float32, np.float64, np.int16)), st.booleans())
