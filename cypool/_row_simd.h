@@ -1781,15 +1781,16 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 /* index[o * n + c] = tap_offset[won[o * step * n + c]] + o * step * n + c + index_base
    for a span's first outputs, 8 int64 indices at a time: the lanes' winning ordinals
    widened and taken with one constant shuffle (lane j from j, or from 2j - j % n at
-   stride 2, as cypool_argmax_span2) and looked up in the taps' offsets, held in two
+   stride 2: cypool_argmax_span2's lanes) and looked up in the taps' offsets, held in two
    vectors (one two-table permute; so at most 16 taps).  1-4 channels at strides 1 and
    2; returns the outputs done.  (A scalar loop a lane took half of the uint8 RGB
    2x2/2 argmax's time.)  gcc's AVX-512 build only: __builtin_shuffle's lanes are not
    constants, and AVX2 has no two-table permute of int64 lanes (gcc's stand-in took
    that argmax 1.3-1.46x the scalar loop's time). */
 #define CYPOOL_SPAN_TABLE 16
-#if defined(CYPOOL_HAVE_VECTORS) && defined(CYPOOL_HAVE_SHUFFLE) && defined(__GNUC__) \
-    && !defined(__clang__) && CYPOOL_VECTOR_BYTES == 64
+#if defined(CYPOOL_HAVE_VECTORS) && defined(CYPOOL_HAVE_SHUFFLE)                      \
+    && defined(CYPOOL_HAVE_CONVERT) && defined(__GNUC__) && !defined(__clang__)        \
+    && CYPOOL_VECTOR_BYTES == 64
 #include <immintrin.h>
 /* a vector of int64 from the ordinals at p: sign-extending loads (gcc's
    __builtin_convertvector of narrow lanes, before a shuffle, went lane by lane) */
@@ -1800,17 +1801,16 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_WIDEN_int32_t(p)                                                        \
     _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(p)))
 #define CYPOOL_WIDEN_int64_t(p) _mm512_loadu_si512((const void *)(p))
-#define CYPOOL_WON_LANE_1(j) (j)
-#define CYPOOL_WON_LANE_2(j) (2 * (j) - (j) % CH)
-#define CYPOOL_INDEX_BLOCKS(WIDEN, CHANNELS, STEP)                                     \
+/* LANE: the ordinals' lanes, CYPOOL_LOW at stride 1, CYPOOL_SPAN2_LANE at 2 */
+#define CYPOOL_INDEX_BLOCKS(WIDEN, CHANNELS, STEP, LANE)                               \
     do {                                                                               \
         enum { CH = CHANNELS, BLOCK = 8 / CHANNELS * CHANNELS };                       \
-        const cypool_index_vec at = {CYPOOL_LIST8(CYPOOL_WON_LANE_##STEP)};            \
+        const cypool_index_vec at = {CYPOOL_LIST8(LANE)};            \
         for (; L + 8 <= n_lanes && STEP * L + 16 <= n_won; L += BLOCK) {               \
             const cypool_index_vec ordinal = __builtin_shufflevector(                  \
                 (cypool_index_vec)WIDEN(won + STEP * L),                               \
                 (cypool_index_vec)WIDEN(won + STEP * L + 8),                           \
-                CYPOOL_LIST8(CYPOOL_WON_LANE_##STEP));                                 \
+                CYPOOL_LIST8(LANE));                                 \
             *(cypool_index_vec *)(index + L) =                                         \
                 __builtin_shuffle(table[0], table[1], ordinal) + at                    \
                 + (STEP * L + index_base);                                             \
@@ -1828,14 +1828,14 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         memset(table, 0, sizeof table);                                                \
         memcpy(table, tap_offset, n_taps * sizeof(int64_t));                           \
         switch (2 * n + step) {                                                        \
-        case 3: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 1, 1); break;                   \
-        case 4: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 1, 2); break;                   \
-        case 5: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 2, 1); break;                   \
-        case 6: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 2, 2); break;                   \
-        case 7: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 3, 1); break;                   \
-        case 8: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 3, 2); break;                   \
-        case 9: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 4, 1); break;                   \
-        case 10: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 4, 2); break;                  \
+        case 3: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 1, 1, CYPOOL_LOW); break;       \
+        case 4: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 1, 2, CYPOOL_SPAN2_LANE); break; \
+        case 5: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 2, 1, CYPOOL_LOW); break;       \
+        case 6: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 2, 2, CYPOOL_SPAN2_LANE); break; \
+        case 7: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 3, 1, CYPOOL_LOW); break;       \
+        case 8: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 3, 2, CYPOOL_SPAN2_LANE); break; \
+        case 9: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 4, 1, CYPOOL_LOW); break;       \
+        case 10: CYPOOL_INDEX_BLOCKS(CYPOOL_WIDEN_##IT, 4, 2, CYPOOL_SPAN2_LANE); break; \
         }                                                                              \
         return L / n;                                                                  \
     }
