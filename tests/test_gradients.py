@@ -5,6 +5,7 @@ dtype), against finite differences, for determinism across thread counts, and fo
 their errors and edge cases. Agreement with TensorFlow (raw ops and GradientTape) is
 checked in test_golden.py / test_tf_live.py through tf_compare's cases.
 """
+import sys
 import tracemalloc
 
 import numpy as np
@@ -253,6 +254,56 @@ def test_argmax_cells_last_lanes_overlap(monkeypatch, variant, dtype):
             x[zeros] = np.where(rng.random(int(zeros.sum())) < 0.5, -0.0, 0.0)
             for k, s, pad in ((3, 1, "SAME"), (2, 1, "VALID"), (3, 2, "SAME")):
                 _assert_argmax_as_reference(x, k, s, pad)
+
+
+def _at_page_end(x):
+    """A copy of ``x`` whose last byte ends a page, the next page unreadable: a read
+    past x's end faults (Linux: mprotect)."""
+    import ctypes
+    import mmap
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the guard page needs Linux's mprotect")
+    page = mmap.PAGESIZE
+    pages = -(-x.nbytes // page) + 1
+    memory = np.frombuffer(mmap.mmap(-1, pages * page), np.uint8)
+    libc = ctypes.CDLL(None, use_errno=True)
+    guard = ctypes.c_void_p(memory.ctypes.data + (pages - 1) * page)
+    assert libc.mprotect(guard, ctypes.c_size_t(page), 0) == 0  # PROT_NONE
+    start = (pages - 1) * page - x.nbytes
+    copy = memory[start:start + x.nbytes].view(x.dtype).reshape(x.shape)
+    copy[...] = x
+    return copy
+
+
+@pytest.mark.parametrize("variant", kernel_builds())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_argmax_short_cells_stay_in_bounds(monkeypatch, variant, dtype):
+    """A cell under one vector (the border windows of few channels, every window of
+    5-15 float channels) is read and written through masked lanes: the input ends at
+    an unreadable page (its last window reads its last pixel), the outputs are views
+    followed by sentinels that must stay, and values and indices are the reference's
+    (ties, NaN, both zeros), in every build."""
+    use_kernel_build(monkeypatch, variant)
+    rng = np.random.default_rng(31)
+    for channels in (1, 2, 3, 5, 7, 8, 9, 15):
+        for width in (3, 5, 9):
+            x = make_values(rng, (2, 4, width, channels), dtype, "small")
+            x.reshape(-1)[rng.integers(0, x.size, size=3)] = np.nan
+            zeros = x == 0
+            x[zeros] = np.where(rng.random(int(zeros.sum())) < 0.5, -0.0, 0.0)
+            x = _at_page_end(x)
+            for k, s, pad in ((3, 1, "SAME"), (2, 1, "SAME"), (3, 2, "SAME")):
+                want = R.ref_max_pool_with_argmax(x, k, s, pad)
+                values = np.full(want[0].size + 64, 7, dtype)
+                index = np.full(want[1].size + 64, -7, np.int64)
+                out = (values[:want[0].size].reshape(want[0].shape),
+                       index[:want[1].size].reshape(want[1].shape))
+                cypool.max_pool_with_argmax(x, k, s, pad, out=out)
+                np.testing.assert_array_equal(out[1], want[1])
+                np.testing.assert_array_equal(out[0], want[0])
+                assert np.array_equal(np.signbit(out[0]), np.signbit(want[0]))
+                assert (values[want[0].size:] == 7).all()
+                assert (index[want[1].size:] == -7).all()
 
 
 @pytest.mark.parametrize("variant", kernel_builds())
