@@ -221,14 +221,14 @@ def test_stride2_argmax_takes_only_the_outputs_windows(monkeypatch, variant, dty
     """max_pool_with_argmax of 1-4 float channels at W stride 2 finds only its outputs'
     windows, each tap of a vector of output lanes taken with one shuffle: rows from
     under two vectors (left to every pixel's winners) to many blocks, so that every
-    block's place in the row and the last blocks (read from further back, stored lane
-    by lane) are hit; windows of 2 and 3 pixels and SAME's clipped last; ties, NaN and
+    block's place in the row, runs of four blocks at a time and the last blocks (read
+    from further back, stored lane by lane) are hit; windows of 2 and 3 pixels and SAME's clipped last; ties, NaN and
     both zeros (the first maximum in window order); flat indices with and without
     the batch, in every build (vector widths differ)."""
     use_kernel_build(monkeypatch, variant)
     rng = np.random.default_rng(17)
     for channels in (1, 2, 3, 4):
-        for width in range(2, 75, 3):
+        for width in [*range(2, 75, 3), 131, 158, 267]:
             x = make_values(rng, (2, 5, width, channels), dtype, "small")
             x.reshape(-1)[rng.integers(0, x.size, size=2)] = np.nan
             zeros = x == 0
