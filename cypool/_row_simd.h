@@ -470,7 +470,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     } while (0)
 #define CYPOOL_ARGMAX_STORE_WHOLE(o, c) CYPOOL_INDEXES((o), (c))
 /* a cell under one vector (the border windows of few channels, every window of 5-15
-   float channels): lanes [0, n) by masked loads and stores, which leave the lanes
+   float channels, 5-7 in AVX2): lanes [0, n) by masked loads and stores, which leave the lanes
    past n unread (no fault past the array's end) and unwritten.  The scalar loop's
    branch per tap mispredicts: it took RGB 3x3/1's argmax 1.1-1.2x the time */
 #if CYPOOL_VECTOR_BYTES == 64 && defined(__AVX512F__)
