@@ -457,22 +457,24 @@ static inline int cypool_any_suspect(cypool_suspect acc)
    widened to int64 in registers; a vector of 4-byte offsets (HALVES) fills two index
    vectors, of 8-byte ones (WHOLE) one */
 #if defined(CYPOOL_HAVE_SHUFFLE) && defined(CYPOOL_HAVE_CONVERT)
+#define CYPOOL_INDEX_VALUES(oi, c)                                                     \
+    (__builtin_convertvector((oi), cypool_index_vec) + (first + (c)) + iota)
 #define CYPOOL_INDEXES(oi, c)                                                          \
-    CYPOOL_PUT(cypool_index_vec, index + (c),                                          \
-               __builtin_convertvector((oi), cypool_index_vec) + (first + (c)) + iota)
+    CYPOOL_PUT(cypool_index_vec, index + (c), CYPOOL_INDEX_VALUES(oi, c))
 #define CYPOOL_HIGH(j) ((j) + CYPOOL_LANES8)
-#define CYPOOL_ARGMAX_STORE_HALVES(o, c)                                               \
+/* the two halves of o, each by INDEXES */
+#define CYPOOL_ARGMAX_HALVES(INDEXES, o, c)                                            \
     do {                                                                               \
-        CYPOOL_INDEXES(__builtin_shufflevector((o), (o), CYPOOL_LIST(CYPOOL_LANES8, CYPOOL_LOW)), \
-                       (c));                                                           \
-        CYPOOL_INDEXES(__builtin_shufflevector((o), (o), CYPOOL_LIST(CYPOOL_LANES8, CYPOOL_HIGH)), \
-                       (c) + CYPOOL_LANES8);                                           \
+        INDEXES(__builtin_shufflevector((o), (o), CYPOOL_LIST(CYPOOL_LANES8, CYPOOL_LOW)), (c)); \
+        INDEXES(__builtin_shufflevector((o), (o), CYPOOL_LIST(CYPOOL_LANES8, CYPOOL_HIGH)), \
+                (c) + CYPOOL_LANES8);                                                  \
     } while (0)
+#define CYPOOL_ARGMAX_STORE_HALVES(o, c) CYPOOL_ARGMAX_HALVES(CYPOOL_INDEXES, o, c)
 #define CYPOOL_ARGMAX_STORE_WHOLE(o, c) CYPOOL_INDEXES((o), (c))
 /* a cell under one vector (the border windows of few channels, every window of 5-15
-   float channels, 5-7 in AVX2): lanes [0, n) by masked loads and stores, which leave the lanes
-   past n unread (no fault past the array's end) and unwritten.  The scalar loop's
-   branch per tap mispredicts: it took RGB 3x3/1's argmax 1.1-1.2x the time */
+   float channels, 5-7 in AVX2): lanes [0, n) by masked loads and stores, which leave
+   the lanes past n unread (no fault past the array's end) and unwritten.  The scalar
+   loop's branch per tap mispredicts: it took RGB 3x3/1's argmax 1.1-1.2x the time */
 #if CYPOOL_VECTOR_BYTES == 64 && defined(__AVX512F__)
 #define CYPOOL_HAVE_MASKED_CELL 1
 #define CYPOOL_LANES_MASK_float(n) ((__mmask16)((1u << (n)) - 1))
@@ -481,7 +483,8 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_MASKED_LOAD_double(m, p) ((cypool_double_vec)_mm512_maskz_loadu_pd((m), (p)))
 #define CYPOOL_MASKED_STORE_float(p, m, v) _mm512_mask_storeu_ps((p), (m), (__m512)(v))
 #define CYPOOL_MASKED_STORE_double(p, m, v) _mm512_mask_storeu_pd((p), (m), (__m512d)(v))
-/* int64 lanes [k, n) of the index vector v at p (lanes k.. of the cell) */
+/* int64 lanes [k, n) of the index vector v at p (lanes k.. of the cell; none for
+   k >= n, and then no fault either) */
 #define CYPOOL_MASKED_INDEX_STORE(p, k, v)                                             \
     _mm512_mask_storeu_epi64((p), (__mmask8)(((1u << n) - 1) >> (k)), (__m512i)(v))
 #elif CYPOOL_VECTOR_BYTES == 32 && defined(__AVX2__)
@@ -499,15 +502,8 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #endif
 #ifdef CYPOOL_HAVE_MASKED_CELL
 #define CYPOOL_MASKED_INDEXES(oi, k)                                                   \
-    CYPOOL_MASKED_INDEX_STORE(                                                         \
-        index + (k), (k), __builtin_convertvector((oi), cypool_index_vec) + (first + (k)) + iota)
-#define CYPOOL_ARGMAX_MASKED_HALVES(o)                                                 \
-    do {                                                                               \
-        CYPOOL_MASKED_INDEXES(__builtin_shufflevector((o), (o), CYPOOL_LIST(CYPOOL_LANES8, CYPOOL_LOW)), 0); \
-        if (n > CYPOOL_LANES8)                                                         \
-            CYPOOL_MASKED_INDEXES(__builtin_shufflevector((o), (o), CYPOOL_LIST(CYPOOL_LANES8, CYPOOL_HIGH)), \
-                                  CYPOOL_LANES8);                                      \
-    } while (0)
+    CYPOOL_MASKED_INDEX_STORE(index + (k), (k), CYPOOL_INDEX_VALUES(oi, k))
+#define CYPOOL_ARGMAX_MASKED_HALVES(o) CYPOOL_ARGMAX_HALVES(CYPOOL_MASKED_INDEXES, o, 0)
 #define CYPOOL_ARGMAX_MASKED_WHOLE(o) CYPOOL_MASKED_INDEXES((o), 0)
 #define CYPOOL_ARGMAX_SHORT_CELL(T, IT, SPLIT)                                         \
     if (n < lanes) {                                                                   \
