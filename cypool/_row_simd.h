@@ -1731,16 +1731,19 @@ static inline int cypool_any_suspect(cypool_suspect acc)
    done: none where the taps' offsets with the lanes' positions would not fit IT. */
 #if defined(CYPOOL_HAVE_VECTORS) && defined(CYPOOL_HAVE_SHUFFLE) && defined(CYPOOL_HAVE_CONVERT)
 #define CYPOOL_SPAN2_LANE(j) (2 * (j) - (j) % CH)
-/* a block's maximum a and winning offsets o over the taps, tap t's lanes TAP(s, t) */
-#define CYPOOL_SPAN2_BLOCK(T, IT, LANES, TAP)                                          \
+/* what a lane's winner keeps: its tap's offset from the first tap (argmax) or its
+   ordinal (the max gradient) */
+#define CYPOOL_SPAN2_OFFSET(t) (tap_offset[t] - tap_offset[0])
+#define CYPOOL_SPAN2_ORDINAL(t) (t)
+/* a block's maximum a and winners o (DELTA) over the taps, tap t's lanes TAP(s, t) */
+#define CYPOOL_SPAN2_BLOCK(T, IT, LANES, TAP, DELTA)                                   \
     V a = TAP(s, 0, LANES);                                                            \
     M o = {0};                                                                         \
     for (Py_ssize_t t = 1; t < n_taps; t++) {                                          \
         V v = TAP(s, t, LANES);                                                        \
-        M delta = (M){0} + (IT)(tap_offset[t] - tap_offset[0]);                        \
+        M delta = (M){0} + (IT)DELTA(t);                                               \
         CYPOOL_ARGMAX_STEP(T, a, o, v, delta);                                         \
-    }                                                                                  \
-    const int64_t first = tap_offset[0] + index_base + 2 * L;
+    }
 /* the same for four blocks from s, BLOCK lanes apart: a0..a3 and o0..o3.  Four
    chains for the core to overlap: each tap's compares and blends wait on the last
    tap's (one chain took AVX2's RGB 3x3/2 argmax 1.2-1.3x the time) */
@@ -1749,26 +1752,34 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     V v1 = CYPOOL_SPAN2_IN_PLACE(s + 2 * BLOCK, t, LANES);                             \
     V v2 = CYPOOL_SPAN2_IN_PLACE(s + 4 * BLOCK, t, LANES);                             \
     V v3 = CYPOOL_SPAN2_IN_PLACE(s + 6 * BLOCK, t, LANES);
-#define CYPOOL_SPAN2_BLOCK4(T, IT, LANES)                                              \
+#define CYPOOL_SPAN2_BLOCK4(T, IT, LANES, DELTA)                                       \
     CYPOOL_SPAN2_TAP4(0, LANES)                                                        \
     V a0 = v0, a1 = v1, a2 = v2, a3 = v3;                                              \
     M o0 = {0}, o1 = {0}, o2 = {0}, o3 = {0};                                          \
     for (Py_ssize_t t = 1; t < n_taps; t++) {                                          \
         CYPOOL_SPAN2_TAP4(t, LANES)                                                    \
-        M delta = (M){0} + (IT)(tap_offset[t] - tap_offset[0]);                        \
+        M delta = (M){0} + (IT)DELTA(t);                                               \
         CYPOOL_ARGMAX_STEP(T, a0, o0, v0, delta);                                      \
         CYPOOL_ARGMAX_STEP(T, a1, o1, v1, delta);                                      \
         CYPOOL_ARGMAX_STEP(T, a2, o2, v2, delta);                                      \
         CYPOOL_ARGMAX_STEP(T, a3, o3, v3, delta);                                      \
-    }                                                                                  \
-    const int64_t first = tap_offset[0] + index_base + 2 * L;
+    }
 /* block k's values and indices (a block's last lane may be the next one's first,
-   stored twice alike) */
+   stored twice alike), and the first n_own lanes of the block at L (the last ones) */
 #define CYPOOL_SPAN2_STORE(SPLIT, k, a, o)                                             \
     do {                                                                               \
         *(V *)(out + L + (k) * BLOCK) = (a);                                           \
         CYPOOL_SPAN2_INDEXES_##SPLIT(index + L + (k) * BLOCK, (o) + lane_at,           \
-                                     first + 2 * (k) * BLOCK);                         \
+                                     tap_offset[0] + index_base + 2 * (L + (k) * BLOCK)); \
+    } while (0)
+#define CYPOOL_SPAN2_STORE_LAST(SPLIT, n_own, a, o)                                    \
+    do {                                                                               \
+        const V out_copy = (a);                                                        \
+        int64_t index_copy[LN];                                                        \
+        CYPOOL_SPAN2_INDEXES_##SPLIT(index_copy, (o) + lane_at,                        \
+                                     tap_offset[0] + index_base + 2 * L);              \
+        memcpy(out + L, &out_copy, (n_own) * sizeof(out[0]));                          \
+        memcpy(index + L, index_copy, (n_own) * sizeof(int64_t));                      \
     } while (0)
 #define CYPOOL_SPAN2_IN_PLACE(s, t, LANES)                                             \
     __builtin_shufflevector(*(const V *)((s) + tap_offset[t]),                         \
@@ -1776,56 +1787,84 @@ static inline int cypool_any_suspect(cypool_suspect acc)
                             CYPOOL_LIST(LANES, CYPOOL_SPAN2_LANE))
 #define CYPOOL_SPAN2_SHIFTED(s, t, LANES)                                              \
     __builtin_shuffle(*(const V *)((s) + tap_offset[t]), *(const V *)((s) + tap_offset[t] + LN), at)
+/* a stride-2 span's blocks from lane L: four at a time, then one, then the last ones
+   (CYPOOL_SPAN2_LAST_BLOCKS); STORE(ARG, k, a, o) keeps block k's maxima a and
+   winners o, LAST(ARG, n_own, a, o) the first n_own lanes of the block at L */
+#define CYPOOL_SPAN2_BLOCKS(T, IT, LANES, DELTA, STORE, LAST, ARG)                     \
+    for (; L + 3 * BLOCK + LN <= n_lanes && 2 * (L + 3 * BLOCK + LN) <= n_in;          \
+         L += 4 * BLOCK) {                                                             \
+        const T *s = x + 2 * L;                                                        \
+        CYPOOL_SPAN2_BLOCK4(T, IT, LANES, DELTA)                                       \
+        STORE(ARG, 0, a0, o0); STORE(ARG, 1, a1, o1);                                  \
+        STORE(ARG, 2, a2, o2); STORE(ARG, 3, a3, o3);                                  \
+    }                                                                                  \
+    for (; L + LN <= n_lanes && 2 * L + 2 * LN <= n_in; L += BLOCK) {                  \
+        const T *s = x + 2 * L;                                                        \
+        CYPOOL_SPAN2_BLOCK(T, IT, LANES, CYPOOL_SPAN2_IN_PLACE, DELTA)                 \
+        STORE(ARG, 0, a, o);                                                           \
+    }                                                                                  \
+    CYPOOL_SPAN2_LAST_BLOCKS(T, IT, LANES, DELTA, LAST, ARG)
+#define CYPOOL_SPAN2_SCOPE(T, LANES, CHANNELS)                                         \
+    enum { CH = CHANNELS, LN = LANES, BLOCK = LANES / CHANNELS * CHANNELS };           \
+    typedef cypool_##T##_vec V;                                                        \
+    typedef cypool_##T##_mask M;                                                       \
+    const M lane_at = {CYPOOL_LIST(LANES, CYPOOL_SPAN2_LANE)};                         \
+    const Py_ssize_t n_lanes = n_span * CH, n_in = (2 * n_span - 1) * CH;              \
+    Py_ssize_t L = 0;                                                                  \
+    (void)lane_at;
 #define CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, CHANNELS, SPLIT)                     \
     static CYPOOL_NOINLINE Py_ssize_t cypool_argmax_span2_##T##_##CHANNELS(             \
         T *out, int64_t *index, const T *x, const int64_t *tap_offset, Py_ssize_t n_taps, \
         Py_ssize_t n_span, int64_t index_base)                                         \
     {                                                                                  \
-        enum { CH = CHANNELS, LN = LANES, BLOCK = LANES / CHANNELS * CHANNELS };       \
-        typedef cypool_##T##_vec V;                                                    \
-        typedef cypool_##T##_mask M;                                                   \
-        const M lane_at = {CYPOOL_LIST(LANES, CYPOOL_SPAN2_LANE)};                     \
-        const Py_ssize_t n_lanes = n_span * CH, n_in = (2 * n_span - 1) * CH;          \
-        Py_ssize_t L = 0;                                                              \
+        CYPOOL_SPAN2_SCOPE(T, LANES, CHANNELS)                                         \
         if (tap_offset[n_taps - 1] - tap_offset[0] > IT_MAX - 2 * LN) return 0;        \
-        for (; L + 3 * BLOCK + LN <= n_lanes && 2 * (L + 3 * BLOCK + LN) <= n_in;      \
-             L += 4 * BLOCK) {                                                         \
-            const T *s = x + 2 * L;                                                    \
-            CYPOOL_SPAN2_BLOCK4(T, IT, LANES)                                          \
-            CYPOOL_SPAN2_STORE(SPLIT, 0, a0, o0); CYPOOL_SPAN2_STORE(SPLIT, 1, a1, o1); \
-            CYPOOL_SPAN2_STORE(SPLIT, 2, a2, o2); CYPOOL_SPAN2_STORE(SPLIT, 3, a3, o3); \
-        }                                                                              \
-        for (; L + LN <= n_lanes && 2 * L + 2 * LN <= n_in; L += BLOCK) {              \
-            const T *s = x + 2 * L;                                                    \
-            CYPOOL_SPAN2_BLOCK(T, IT, LANES, CYPOOL_SPAN2_IN_PLACE)                    \
-            CYPOOL_SPAN2_STORE(SPLIT, 0, a, o);                                        \
-        }                                                                              \
-        CYPOOL_SPAN2_LAST_BLOCKS(T, IT, LANES, SPLIT)                                  \
+        CYPOOL_SPAN2_BLOCKS(T, IT, LANES, CYPOOL_SPAN2_OFFSET, CYPOOL_SPAN2_STORE,     \
+                            CYPOOL_SPAN2_STORE_LAST, SPLIT)                            \
         return L / CH;                                                                 \
+    }
+/* won[L] = the ordinal of lane L's winning tap (the first maximum, a NaN winning) for
+   every lane of the span, output order: cypool_argmax_span2's blocks, then a lane at a
+   time (spans under two vectors, or no gcc) */
+#define CYPOOL_SPAN2_KEEP_WON(ARG, k, a, o)                                            \
+    do {                                                                               \
+        (void)(a);                                                                     \
+        memcpy(won + L + (k) * BLOCK, &(o), sizeof(M));                                \
+    } while (0)
+#define CYPOOL_SPAN2_KEEP_LAST_WON(ARG, n_own, a, o)                                   \
+    do {                                                                               \
+        (void)(a);                                                                     \
+        memcpy(won + L, &(o), (n_own) * sizeof(won[0]));                               \
+    } while (0)
+#define CYPOOL_SPAN2_WINNERS(T, IT, LANES, CHANNELS)                                   \
+    static CYPOOL_NOINLINE void cypool_span2_winners_##T##_##CHANNELS(                 \
+        const T *x, const int64_t *tap_offset, Py_ssize_t n_taps, Py_ssize_t n_span,   \
+        IT *won)                                                                       \
+    {                                                                                  \
+        CYPOOL_SPAN2_SCOPE(T, LANES, CHANNELS)                                         \
+        CYPOOL_SPAN2_BLOCKS(T, IT, LANES, CYPOOL_SPAN2_ORDINAL, CYPOOL_SPAN2_KEEP_WON, \
+                            CYPOOL_SPAN2_KEEP_LAST_WON, 0)                             \
+        for (; L < n_lanes; L++)                                                       \
+            won[L] = (IT)cypool_argmax_tap_##T(x, tap_offset, n_taps, CYPOOL_SPAN2_LANE(L)); \
     }
 /* The last blocks read their two vectors from no further than the span's last
    element, shifted back as far as needed (the shuffle's lanes shifted on, at run
-   time: gcc's __builtin_shuffle), and store their own lanes only; spans under two
+   time: gcc's __builtin_shuffle), and keep their own lanes only; spans under two
    vectors are left to the caller. */
 #if defined(__GNUC__) && !defined(__clang__)
-#define CYPOOL_SPAN2_LAST_BLOCKS(T, IT, LANES, SPLIT)                                  \
+#define CYPOOL_SPAN2_LAST_BLOCKS(T, IT, LANES, DELTA, LAST, ARG)                       \
     if (L < n_lanes && n_in >= 2 * LN) {                                               \
-        T out_copy[LN];                                                                \
-        int64_t index_copy[LN];                                                        \
         for (; L < n_lanes; L += BLOCK) {                                              \
             const Py_ssize_t start = CYPOOL_MIN(2 * L, n_in - 2 * LN);                 \
             const Py_ssize_t n_own = CYPOOL_MIN(n_lanes - L, (Py_ssize_t)LN);          \
             const T *s = x + start;                                                    \
             const M at = lane_at + (IT)(2 * L - start);                                \
-            CYPOOL_SPAN2_BLOCK(T, IT, LANES, CYPOOL_SPAN2_SHIFTED)                     \
-            *(V *)out_copy = a;                                                        \
-            CYPOOL_SPAN2_INDEXES_##SPLIT(index_copy, o + lane_at, first);              \
-            memcpy(out + L, out_copy, n_own * sizeof(T));                              \
-            memcpy(index + L, index_copy, n_own * sizeof(int64_t));                    \
+            CYPOOL_SPAN2_BLOCK(T, IT, LANES, CYPOOL_SPAN2_SHIFTED, DELTA)              \
+            LAST(ARG, n_own, a, o);                                                    \
         }                                                                              \
     }
 #else
-#define CYPOOL_SPAN2_LAST_BLOCKS(T, IT, LANES, SPLIT)
+#define CYPOOL_SPAN2_LAST_BLOCKS(T, IT, LANES, DELTA, LAST, ARG)
 #endif
 /* index[j] = first + at[j], widened to int64: a vector of 4-byte lanes fills two
    index vectors, of 8-byte ones one */
@@ -1980,12 +2019,172 @@ CYPOOL_SPAN_INDEXES(int64_t)
                 index[o * n + c] = j + index_base;                                     \
             }                                                                          \
     }
-#define CYPOOL_MAX_GRAD_SPAN(T, IT, LANES)                                             \
+/* The max gradient of a stride-2 span (cypool_max_grad_span) of CH = 1-4 channels and
+   windows NW = 2 or 3 pixels wide, without every pixel's window: the outputs' winners
+   only (cypool_span2_winners), then each vector of dx lanes takes its pixels' windows
+   in output order as K = (NW + 1) / 2 terms, once for all the window's rows.  Term k
+   of a lane is the grad of the pixel's k-th window (0 where it has none) and that
+   window's winning ordinal less the pixel's column in it, so that every lane of window
+   row r asks for ordinal r * NW: an even pixel 2q is column 2 of window q - 1, then
+   column 0 of window q, an odd one column 1 of window q (NW = 3; NW = 2: column 0 or 1
+   of window q).  Each dx row then adds K terms a lane, not NW (every pixel's window,
+   and NW adds a lane, took RGB 3x3/2's gradient 3.5x its max forward).  Each term of a
+   vector is one constant shuffle of the output lanes from the least it takes; the
+   shuffles repeat every PERIOD vectors (a multiple of 2 CH lanes: 3 for 3 channels).
+   The last lanes short of a period go through a copy of the dx row's lanes.  The
+   AVX-512 build only: AVX2's took RGB and grayscale 3x3/2 1.1x the time of every
+   pixel's winners (cypool_max_grad_span's loops, which it keeps). */
+#if defined(CYPOOL_HAVE_VECTORS) && defined(CYPOOL_HAVE_SHUFFLE)                      \
+    && defined(CYPOOL_HAVE_CONVERT) && CYPOOL_VECTOR_BYTES == 64
+/* window rows of a span: n_rows * n_w <= SPAN_TAPS (127, _pool_rows.pxd), n_w >= 2 */
+#define CYPOOL_SPAN_ROWS 64
+#define CYPOOL_PIXEL_ODD(J) ((J) / CH % 2)
+/* pixel lane J's k-th window (the first where it has no k-th) as the output lane from
+   the period's first; the pixel's column in it; all ones where that window is */
+#define CYPOOL_TERM_OUT(J, k)                                                          \
+    ((J) / (2 * CH) * CH + (J) % CH                                                    \
+     - CH * (CYPOOL_PIXEL_ODD(J) ? ((k) < KO ? KO - 1 - (k) : KO - 1)                  \
+                                 : ((k) < K ? K - 1 - (k) : K - 1)))
+#define CYPOOL_TERM_COLUMN(J, k)                                                       \
+    (CYPOOL_PIXEL_ODD(J) ? 2 * (KO - 1 - (k)) + 1 : 2 * (K - 1 - (k)))
+#define CYPOOL_TERM_LIVE(J, k) ((CYPOOL_PIXEL_ODD(J) ? (k) < KO : (k) < K) ? -1 : 0)
+/* the least output lane vector VEC takes: its first pixel's or the next one's, channel 0 */
+#define CYPOOL_VEC_BASE                                                                \
+    CYPOOL_MIN(CYPOOL_TERM_OUT(VEC * LN, 0), CYPOOL_TERM_OUT((VEC * LN / CH + 1) * CH, 0))
+#define CYPOOL_TERM_LANE_0(j) (CYPOOL_TERM_OUT(VEC * LN + (j), 0) - VEC_BASE)
+#define CYPOOL_TERM_LANE_1(j) (CYPOOL_TERM_OUT(VEC * LN + (j), 1) - VEC_BASE)
+#define CYPOOL_TERM_COLUMN_0(j) CYPOOL_TERM_COLUMN(VEC * LN + (j), 0)
+#define CYPOOL_TERM_COLUMN_1(j) CYPOOL_TERM_COLUMN(VEC * LN + (j), 1)
+#define CYPOOL_TERM_LIVE_0(j) CYPOOL_TERM_LIVE(VEC * LN + (j), 0)
+#define CYPOOL_TERM_LIVE_1(j) CYPOOL_TERM_LIVE(VEC * LN + (j), 1)
+/* term k of vector VEC: its grads grad_k and ordinals less columns won_k, from the
+   output lanes gs, ws and the vectors after them (the lanes of 3-4 double channels in
+   32-byte vectors reach into the next; the others' leave those loads unused) */
+#define CYPOOL_GRAD_TERM(LANES, k)                                                     \
+    const M column_##k = {CYPOOL_LIST(LANES, CYPOOL_TERM_COLUMN_##k)};                 \
+    const M live_##k = {CYPOOL_LIST(LANES, CYPOOL_TERM_LIVE_##k)};                     \
+    const M grad_##k = live_##k & (M)__builtin_shufflevector(                          \
+                                      gs, gs_on, CYPOOL_LIST(LANES, CYPOOL_TERM_LANE_##k)); \
+    const M won_##k =                                                                  \
+        __builtin_shufflevector(ws, ws_on, CYPOOL_LIST(LANES, CYPOOL_TERM_LANE_##k)) - column_##k;
+/* vector v of the period at pixel lane P: its terms, then the adds of the live rows
+   [r_lo, r_hi), each into its dst */
+#define CYPOOL_GRAD_PERIOD_VECTOR(LANES, v, r_lo, r_hi)                                \
+    if ((v) < PERIOD) {                                                                \
+        enum { VEC = (v), VEC_BASE = CYPOOL_VEC_BASE };                                \
+        V gs, gs_on;                                                                   \
+        M ws, ws_on;                                                                   \
+        memcpy(&gs, grad + P / 2 + VEC_BASE, sizeof(V));                               \
+        memcpy(&gs_on, grad + P / 2 + VEC_BASE + LN, sizeof(V));                       \
+        memcpy(&ws, won + P / 2 + VEC_BASE, sizeof(M));                               \
+        memcpy(&ws_on, won + P / 2 + VEC_BASE + LN, sizeof(M));                       \
+        CYPOOL_GRAD_TERM(LANES, 0)                                                     \
+        CYPOOL_GRAD_TERM(LANES, 1)                                                     \
+        for (Py_ssize_t r_ = (r_lo); r_ < (r_hi); r_++) {                              \
+            __typeof__(dst[0]) at = dst[r_] + VEC * LN;                                \
+            const M want = (M){0} + live_want[r_];                                     \
+            V acc = *(const V *)at;                                                    \
+            acc += (V)(grad_0 & (won_0 == want));                                      \
+            if (K > 1) acc += (V)(grad_1 & (won_1 == want));                           \
+            *(V *)at = acc;                                                            \
+        }                                                                              \
+    }
+#define CYPOOL_GRAD_PERIOD(LANES, r_lo, r_hi)                                          \
+    do {                                                                               \
+        CYPOOL_GRAD_PERIOD_VECTOR(LANES, 0, r_lo, r_hi)                                \
+        CYPOOL_GRAD_PERIOD_VECTOR(LANES, 1, r_lo, r_hi)                                \
+        CYPOOL_GRAD_PERIOD_VECTOR(LANES, 2, r_lo, r_hi)                                \
+    } while (0)
+#define CYPOOL_MAX_GRAD_SPAN2(T, IT, LANES, CHANNELS, WIDTH)                           \
+    static CYPOOL_NOINLINE int cypool_max_grad_span2_##T##_##CHANNELS##_##WIDTH(        \
+        T *const *dx_row, const T *x, const T *g, const int64_t *tap_offset,           \
+        Py_ssize_t n_rows, Py_ssize_t n_span, T *g_wide, void *winner)                 \
+    {                                                                                  \
+        enum { CH = CHANNELS, NW = WIDTH, LN = LANES, K = (NW + 1) / 2, KO = NW / 2,   \
+               BACK = (NW - 1) / 2,                                                    \
+               PERIOD = CH == 3 ? 3 : (2 * CH > LN ? 2 * CH / LN : 1) };               \
+        typedef cypool_##T##_vec V;                                                    \
+        typedef cypool_##T##_mask M;                                                   \
+        const Py_ssize_t n_out = n_span * CH, n_dx = (2 * n_span - 2 + NW) * CH;       \
+        const Py_ssize_t n_after = PERIOD * LN / 2 + 2 * LN + 2 * CH; /* read past */  \
+        /* output order, with no grad and no winner BACK outputs before, n_after after */ \
+        T *grad = g_wide + BACK * CH;                                                  \
+        IT *won = (IT *)winner + BACK * CH;                                            \
+        Py_ssize_t i, P, n_live = 0;                                                   \
+        for (i = -BACK * CH; i < 0; i++) { grad[i] = 0; won[i] = -1; }                 \
+        for (i = n_out; i < n_out + n_after; i++) { grad[i] = 0; won[i] = -1; }        \
+        memcpy(grad, g, n_out * sizeof(T));                                            \
+        cypool_span2_winners_##T##_##CHANNELS(x, tap_offset, n_rows * NW, n_span, won); \
+        T *live_row[CYPOOL_SPAN_ROWS], *dst[CYPOOL_SPAN_ROWS];                         \
+        IT live_want[CYPOOL_SPAN_ROWS];                                                \
+        for (Py_ssize_t r = 0; r < n_rows; r++)                                        \
+            if (dx_row[r] != NULL) {                                                   \
+                live_row[n_live] = dx_row[r];                                          \
+                live_want[n_live++] = (IT)(r * NW);                                    \
+            }                                                                          \
+        for (P = 0; P + PERIOD * LN <= n_dx; P += PERIOD * LN) {                       \
+            for (i = 0; i < n_live; i++) dst[i] = live_row[i] + P;                     \
+            CYPOOL_GRAD_PERIOD(LANES, 0, n_live);                                      \
+        }                                                                              \
+        if (P < n_dx) { /* the last lanes, a row at a time through a copy */           \
+            T tail[PERIOD * LN];                                                       \
+            for (i = 0; i < n_live; i++) {                                             \
+                memcpy(tail, live_row[i] + P, (n_dx - P) * sizeof(T));                 \
+                dst[i] = tail;                                                         \
+                CYPOOL_GRAD_PERIOD(LANES, i, i + 1);                                   \
+                memcpy(live_row[i] + P, tail, (n_dx - P) * sizeof(T));                 \
+            }                                                                          \
+        }                                                                              \
+        return 1;                                                                      \
+    }
+#define CYPOOL_GRAD_SPAN2_CASE(T, CHANNELS, WIDTH)                                     \
+    case (CHANNELS) * 4 + (WIDTH):                                                     \
+        return cypool_max_grad_span2_##T##_##CHANNELS##_##WIDTH(dx_row, x, g, tap_offset, \
+                                                                n_rows, n_span, g_wide, winner);
+#define CYPOOL_GRAD_SPAN2_FUNCTIONS(T, IT, LANES, CHANNELS)                            \
+    CYPOOL_SPAN2_WINNERS(T, IT, LANES, CHANNELS)                                       \
+    CYPOOL_MAX_GRAD_SPAN2(T, IT, LANES, CHANNELS, 2)                                   \
+    CYPOOL_MAX_GRAD_SPAN2(T, IT, LANES, CHANNELS, 3)
+#define CYPOOL_MAX_GRAD_SPAN2_ANY(T, IT, LANES)                                        \
+    CYPOOL_GRAD_SPAN2_FUNCTIONS(T, IT, LANES, 1)                                       \
+    CYPOOL_GRAD_SPAN2_FUNCTIONS(T, IT, LANES, 2)                                       \
+    CYPOOL_GRAD_SPAN2_FUNCTIONS(T, IT, LANES, 3)                                       \
+    CYPOOL_GRAD_SPAN2_FUNCTIONS(T, IT, LANES, 4)                                       \
+    static inline int cypool_max_grad_span2_##T(                                       \
+        T *const *dx_row, const T *x, const T *g, const int64_t *tap_offset,           \
+        Py_ssize_t n_rows, Py_ssize_t n_w, Py_ssize_t n_span, Py_ssize_t n, T *g_wide, \
+        void *winner)                                                                  \
+    {                                                                                  \
+        switch (n * 4 + n_w) {                                                         \
+            CYPOOL_GRAD_SPAN2_CASE(T, 1, 2) CYPOOL_GRAD_SPAN2_CASE(T, 1, 3)            \
+            CYPOOL_GRAD_SPAN2_CASE(T, 2, 2) CYPOOL_GRAD_SPAN2_CASE(T, 2, 3)            \
+            CYPOOL_GRAD_SPAN2_CASE(T, 3, 2) CYPOOL_GRAD_SPAN2_CASE(T, 3, 3)            \
+            CYPOOL_GRAD_SPAN2_CASE(T, 4, 2) CYPOOL_GRAD_SPAN2_CASE(T, 4, 3)            \
+        }                                                                              \
+        return 0;                                                                      \
+    }
+#else
+#define CYPOOL_MAX_GRAD_SPAN2_ANY(T, IT, LANES)                                        \
+    static inline int cypool_max_grad_span2_##T(                                       \
+        T *const *dx_row, const T *x, const T *g, const int64_t *tap_offset,           \
+        Py_ssize_t n_rows, Py_ssize_t n_w, Py_ssize_t n_span, Py_ssize_t n, T *g_wide, \
+        void *winner)                                                                  \
+    {                                                                                  \
+        (void)dx_row; (void)x; (void)g; (void)tap_offset; (void)n_rows; (void)n_w;    \
+        (void)n_span; (void)n; (void)g_wide; (void)winner;                             \
+        return 0;                                                                      \
+    }
+#endif
+#define CYPOOL_NO_GRAD_SPAN2(dx_row, x, g, tap_offset, n_rows, n_w, n_span, n, g_wide, winner) 0
+#define CYPOOL_MAX_GRAD_SPAN(T, IT, LANES, SPAN2)                                             \
     static CYPOOL_NOINLINE void cypool_max_grad_span_##T(                              \
         T *const *dx_row, const T *x, const T *g, const int64_t *tap_offset,           \
         Py_ssize_t n_rows, Py_ssize_t n_w, Py_ssize_t step, Py_ssize_t n_span,         \
         Py_ssize_t n, T *g_wide, void *winner)                                         \
     {                                                                                  \
+        if (step == 2 && SPAN2(dx_row, x, g, tap_offset, n_rows, n_w, n_span, n, g_wide, \
+                               winner))                                                \
+            return;                                                                    \
         CYPOOL_SPAN_TYPES(T)                                                           \
         const Py_ssize_t n_taps = n_rows * n_w, lead = (n_w - 1) * n;                  \
         const Py_ssize_t n_line = ((n_span - 1) * step + 1) * n, n_dx = n_line + lead; \
@@ -2022,7 +2221,6 @@ CYPOOL_SPAN_INDEXES(int64_t)
     CYPOOL_SCATTER_ADD(T, int64_t)                                                     \
     CYPOOL_ARGMAX_TAP(T)                                                               \
     CYPOOL_SPAN_WINNERS(T, IT)                                                         \
-    CYPOOL_MAX_GRAD_SPAN(T, IT, LANES)                                                 \
     CYPOOL_MAX_CELL(T)                                                                 \
     CYPOOL_MAX_ROWS_GROUP(T)                                                           \
     CYPOOL_MAX_STRIDE2(T, LANES)                                                       \
@@ -2041,6 +2239,18 @@ CYPOOL_MAX_HELPERS(int32_t, int32_t, CYPOOL_LANES4)
 CYPOOL_MAX_HELPERS(uint32_t, int32_t, CYPOOL_LANES4)
 CYPOOL_MAX_HELPERS(int64_t, int64_t, CYPOOL_LANES8)
 CYPOOL_MAX_HELPERS(uint64_t, int64_t, CYPOOL_LANES8)
+CYPOOL_MAX_GRAD_SPAN2_ANY(float, int32_t, CYPOOL_LANES4)
+CYPOOL_MAX_GRAD_SPAN2_ANY(double, int64_t, CYPOOL_LANES8)
+CYPOOL_MAX_GRAD_SPAN(float, int32_t, CYPOOL_LANES4, cypool_max_grad_span2_float)
+CYPOOL_MAX_GRAD_SPAN(double, int64_t, CYPOOL_LANES8, cypool_max_grad_span2_double)
+CYPOOL_MAX_GRAD_SPAN(int8_t, int8_t, CYPOOL_LANES1, CYPOOL_NO_GRAD_SPAN2)
+CYPOOL_MAX_GRAD_SPAN(uint8_t, int8_t, CYPOOL_LANES1, CYPOOL_NO_GRAD_SPAN2)
+CYPOOL_MAX_GRAD_SPAN(int16_t, int16_t, CYPOOL_LANES2, CYPOOL_NO_GRAD_SPAN2)
+CYPOOL_MAX_GRAD_SPAN(uint16_t, int16_t, CYPOOL_LANES2, CYPOOL_NO_GRAD_SPAN2)
+CYPOOL_MAX_GRAD_SPAN(int32_t, int32_t, CYPOOL_LANES4, CYPOOL_NO_GRAD_SPAN2)
+CYPOOL_MAX_GRAD_SPAN(uint32_t, int32_t, CYPOOL_LANES4, CYPOOL_NO_GRAD_SPAN2)
+CYPOOL_MAX_GRAD_SPAN(int64_t, int64_t, CYPOOL_LANES8, CYPOOL_NO_GRAD_SPAN2)
+CYPOOL_MAX_GRAD_SPAN(uint64_t, int64_t, CYPOOL_LANES8, CYPOOL_NO_GRAD_SPAN2)
 CYPOOL_ARGMAX_SPAN2_ANY(float, int32_t, INT32_MAX, CYPOOL_LANES4, HALVES)
 CYPOOL_ARGMAX_SPAN2_ANY(double, int64_t, INT64_MAX, CYPOOL_LANES8, WHOLE)
 CYPOOL_ARGMAX_SPAN(float, int32_t, cypool_argmax_span2_float)
