@@ -216,6 +216,18 @@ def _assert_argmax_as_reference(x, k, s, pad, include_batch=False, out=None):
     assert np.array_equal(np.signbit(got[0]), np.signbit(want[0]))
 
 
+def _stride2_rows(rng, dtype, rows, widths):
+    """Inputs of 1-4 channels, 2 examples of ``rows`` rows of each width (and 131, 158,
+    267: many blocks), with small values (ties), two NaN and both zeros."""
+    for channels in (1, 2, 3, 4):
+        for width in [*widths, 131, 158, 267]:
+            x = make_values(rng, (2, rows, width, channels), dtype, "small")
+            x.reshape(-1)[rng.integers(0, x.size, size=2)] = np.nan
+            zeros = x == 0
+            x[zeros] = np.where(rng.random(int(zeros.sum())) < 0.5, -0.0, 0.0)
+            yield x
+
+
 @pytest.mark.parametrize("variant", kernel_builds())
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_stride2_argmax_takes_only_the_outputs_windows(monkeypatch, variant, dtype):
@@ -228,15 +240,10 @@ def test_stride2_argmax_takes_only_the_outputs_windows(monkeypatch, variant, dty
     order); flat indices with and without the batch, in every build (vector widths
     differ)."""
     use_kernel_build(monkeypatch, variant)
-    rng = np.random.default_rng(17)
-    for channels in (1, 2, 3, 4):
-        for width in [*range(2, 75, 3), 131, 158, 267]:
-            x = make_values(rng, (2, 5, width, channels), dtype, "small")
-            x.reshape(-1)[rng.integers(0, x.size, size=2)] = np.nan
-            zeros = x == 0
-            x[zeros] = np.where(rng.random(int(zeros.sum())) < 0.5, -0.0, 0.0)
-            for k, pad in ((3, "SAME"), (2, "VALID"), ([2, 3], "VALID")):
-                _assert_argmax_as_reference(x, k, 2, pad, include_batch=width % 2 == 0)
+    for x in _stride2_rows(np.random.default_rng(17), dtype, 5, range(2, 75, 3)):
+        width = x.shape[2]
+        for k, pad in ((3, "SAME"), (2, "VALID"), ([2, 3], "VALID")):
+            _assert_argmax_as_reference(x, k, 2, pad, include_batch=width % 2 == 0)
 
 
 @pytest.mark.parametrize("variant", kernel_builds())
@@ -248,27 +255,22 @@ def test_stride2_max_gradient_adds_only_the_outputs_windows(monkeypatch, variant
     through a copy: rows from a few pixels to many periods (every place of the last
     lanes), SAME's clipped last window, window heights 1-3; ties, NaN and both zeros in
     x (the first maximum), grads of mixed magnitudes (each dx element's adds in output
-    order, or the sums differ), rows split between 2 threads, in every build (vector
-    widths and periods differ)."""
+    order, or the sums differ), rows split between 2 threads, in every build (the
+    AVX-512 build's path, the others' winners of every pixel)."""
     use_kernel_build(monkeypatch, variant)
     monkeypatch.setattr("cypool._threads.SERIAL_WORK", 0)
     rng = np.random.default_rng(23)
-    for channels in (1, 2, 3, 4):
-        for width in [*range(3, 75, 4), 131, 158, 267]:
-            x = make_values(rng, (2, 6, width, channels), dtype, "small")
-            x.reshape(-1)[rng.integers(0, x.size, size=2)] = np.nan
-            zeros = x == 0
-            x[zeros] = np.where(rng.random(int(zeros.sum())) < 0.5, -0.0, 0.0)
-            for k, pad in ((3, "SAME"), (2, "VALID"), ([2, 3], "VALID"), ([1, 2], "SAME")):
-                y = cypool.max_pool(x, k, 2, pad)
-                g = (rng.standard_normal(y.shape) * 10.0 ** rng.integers(-4, 5, y.shape)
-                     ).astype(dtype)
-                want = R.ref_max_pool_grad(x, g, [k] * 2 if np.ndim(k) == 0 else k, [2, 2],
-                                           pad, "NHWC")
-                for threads in (1, 2):
-                    got = cypool.max_pool_grad(x, y, g, k, 2, pad, num_threads=threads)
-                    np.testing.assert_array_equal(got, want)
-                    assert np.array_equal(np.signbit(got), np.signbit(want))
+    for x in _stride2_rows(rng, dtype, 6, range(3, 75, 4)):
+        for k, pad in ((3, "SAME"), (2, "VALID"), ([2, 3], "VALID"), ([1, 2], "SAME")):
+            y = cypool.max_pool(x, k, 2, pad)
+            g = (rng.standard_normal(y.shape) * 10.0 ** rng.integers(-4, 5, y.shape)
+                 ).astype(dtype)
+            want = R.ref_max_pool_grad(x, g, [k] * 2 if np.ndim(k) == 0 else k, [2, 2],
+                                       pad, "NHWC")
+            for threads in (1, 2):
+                got = cypool.max_pool_grad(x, y, g, k, 2, pad, num_threads=threads)
+                np.testing.assert_array_equal(got, want)
+                assert np.array_equal(np.signbit(got), np.signbit(want))
 
 
 @pytest.mark.parametrize("variant", kernel_builds())
