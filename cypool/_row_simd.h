@@ -1825,7 +1825,9 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     }
 /* won[L] = the ordinal of lane L's winning tap (the first maximum, a NaN winning) for
    every lane of the span, output order: cypool_argmax_span2's blocks, then a lane at a
-   time (spans under two vectors, or no gcc) */
+   time (spans under two vectors, or no gcc).  The last block writes its whole vector
+   (won has room for LANES past the span): a copy of its own lanes only, a variable
+   length memcpy, took a sixth of grayscale 3x3/2's winners. */
 #define CYPOOL_SPAN2_KEEP_WON(ARG, k, a, o)                                            \
     do {                                                                               \
         (void)(a);                                                                     \
@@ -1834,7 +1836,8 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_SPAN2_KEEP_LAST_WON(ARG, n_own, a, o)                                   \
     do {                                                                               \
         (void)(a);                                                                     \
-        memcpy(won + L, &(o), (n_own) * sizeof(won[0]));                               \
+        (void)(n_own);                                                                 \
+        memcpy(won + L, &(o), sizeof(M));                                              \
     } while (0)
 #define CYPOOL_SPAN2_WINNERS(T, IT, LANES, CHANNELS)                                   \
     static CYPOOL_NOINLINE void cypool_span2_winners_##T##_##CHANNELS(                 \
@@ -2031,11 +2034,13 @@ CYPOOL_SPAN_INDEXES(int64_t)
    and NW adds a lane, took RGB 3x3/2's gradient 3.5x its max forward).  Each term of a
    vector is one constant shuffle of the output lanes from the least it takes; the
    shuffles repeat every PERIOD vectors (a multiple of 2 CH lanes: 3 for 3 channels).
-   The last lanes short of a period go through a copy of the dx row's lanes.  The
+   The last lanes short of a period take masked loads and stores (a copy of them on
+   the stack took grayscale 3x3/2 ...x the time).  The
    AVX-512 build only: AVX2's took RGB and grayscale 3x3/2 1.1x the time of every
    pixel's winners (cypool_max_grad_span's loops, which it keeps). */
 #if defined(CYPOOL_HAVE_VECTORS) && defined(CYPOOL_HAVE_SHUFFLE)                      \
-    && defined(CYPOOL_HAVE_CONVERT) && CYPOOL_VECTOR_BYTES == 64
+    && defined(CYPOOL_HAVE_CONVERT) && defined(CYPOOL_HAVE_MASKED_CELL)                \
+    && CYPOOL_VECTOR_BYTES == 64
 /* window rows of a span: n_rows * n_w <= SPAN_TAPS (127, _pool_rows.pxd), n_w >= 2 */
 #define CYPOOL_SPAN_ROWS 64
 #define CYPOOL_PIXEL_ODD(J) ((J) / CH % 2)
@@ -2067,10 +2072,19 @@ CYPOOL_SPAN_INDEXES(int64_t)
                                       gs, gs_on, CYPOOL_LIST(LANES, CYPOOL_TERM_LANE_##k)); \
     const M won_##k =                                                                  \
         __builtin_shufflevector(ws, ws_on, CYPOOL_LIST(LANES, CYPOOL_TERM_LANE_##k)) - column_##k;
-/* vector v of the period at pixel lane P: its terms, then the adds of the live rows
-   [r_lo, r_hi), each into its dst */
-#define CYPOOL_GRAD_PERIOD_VECTOR(LANES, v, r_lo, r_hi)                                \
-    if ((v) < PERIOD) {                                                                \
+/* a dx vector's lanes: all of them, or (the last period) the first n_left - VEC * LN,
+   by masked loads and stores (no lane past the span read or written: the lanes past
+   it can be another thread's rows) */
+#define CYPOOL_DX_WHOLE_LOAD(T, at) (*(const V *)(at))
+#define CYPOOL_DX_WHOLE_STORE(T, at, v) (*(V *)(at) = (v))
+#define CYPOOL_DX_MASKED_LOAD(T, at)                                                   \
+    CYPOOL_MASKED_LOAD_##T(CYPOOL_LANES_MASK_##T(CYPOOL_MIN(n_left - VEC * LN, LN)), (at))
+#define CYPOOL_DX_MASKED_STORE(T, at, v)                                               \
+    CYPOOL_MASKED_STORE_##T((at), CYPOOL_LANES_MASK_##T(CYPOOL_MIN(n_left - VEC * LN, LN)), (v))
+/* vector v of the period at pixel lane P: its terms, then the adds of the live rows,
+   each into its dst (ACCESS: WHOLE, or MASKED in the last period) */
+#define CYPOOL_GRAD_PERIOD_VECTOR(T, LANES, v, ACCESS)                                 \
+    if ((v) < PERIOD && (v) * LN < n_left) {                                           \
         enum { VEC = (v), VEC_BASE = CYPOOL_VEC_BASE };                                \
         V gs, gs_on;                                                                   \
         M ws, ws_on;                                                                   \
@@ -2080,20 +2094,20 @@ CYPOOL_SPAN_INDEXES(int64_t)
         memcpy(&ws_on, won + P / 2 + VEC_BASE + LN, sizeof(M));                       \
         CYPOOL_GRAD_TERM(LANES, 0)                                                     \
         CYPOOL_GRAD_TERM(LANES, 1)                                                     \
-        for (Py_ssize_t r_ = (r_lo); r_ < (r_hi); r_++) {                              \
-            __typeof__(dst[0]) at = dst[r_] + VEC * LN;                                \
+        for (Py_ssize_t r_ = 0; r_ < n_live; r_++) {                                   \
+            T *at = live_row[r_] + P + VEC * LN;                                       \
             const M want = (M){0} + live_want[r_];                                     \
-            V acc = *(const V *)at;                                                    \
+            V acc = CYPOOL_DX_##ACCESS##_LOAD(T, at);                                  \
             acc += (V)(grad_0 & (won_0 == want));                                      \
             if (K > 1) acc += (V)(grad_1 & (won_1 == want));                           \
-            *(V *)at = acc;                                                            \
+            CYPOOL_DX_##ACCESS##_STORE(T, at, acc);                                    \
         }                                                                              \
     }
-#define CYPOOL_GRAD_PERIOD(LANES, r_lo, r_hi)                                          \
+#define CYPOOL_GRAD_PERIOD(T, LANES, ACCESS)                                           \
     do {                                                                               \
-        CYPOOL_GRAD_PERIOD_VECTOR(LANES, 0, r_lo, r_hi)                                \
-        CYPOOL_GRAD_PERIOD_VECTOR(LANES, 1, r_lo, r_hi)                                \
-        CYPOOL_GRAD_PERIOD_VECTOR(LANES, 2, r_lo, r_hi)                                \
+        CYPOOL_GRAD_PERIOD_VECTOR(T, LANES, 0, ACCESS)                                 \
+        CYPOOL_GRAD_PERIOD_VECTOR(T, LANES, 1, ACCESS)                                 \
+        CYPOOL_GRAD_PERIOD_VECTOR(T, LANES, 2, ACCESS)                                 \
     } while (0)
 #define CYPOOL_MAX_GRAD_SPAN2(T, IT, LANES, CHANNELS, WIDTH)                           \
     static CYPOOL_NOINLINE int cypool_max_grad_span2_##T##_##CHANNELS##_##WIDTH(        \
@@ -2112,29 +2126,23 @@ CYPOOL_SPAN_INDEXES(int64_t)
         IT *won = (IT *)winner + BACK * CH;                                            \
         Py_ssize_t i, P, n_live = 0;                                                   \
         for (i = -BACK * CH; i < 0; i++) { grad[i] = 0; won[i] = -1; }                 \
-        for (i = n_out; i < n_out + n_after; i++) { grad[i] = 0; won[i] = -1; }        \
+        for (i = n_out; i < n_out + n_after; i++) grad[i] = 0;                         \
         memcpy(grad, g, n_out * sizeof(T));                                            \
         cypool_span2_winners_##T##_##CHANNELS(x, tap_offset, n_rows * NW, n_span, won); \
-        T *live_row[CYPOOL_SPAN_ROWS], *dst[CYPOOL_SPAN_ROWS];                         \
+        for (i = n_out; i < n_out + n_after; i++) won[i] = -1; /* after its last block */ \
+        T *live_row[CYPOOL_SPAN_ROWS];                                                 \
         IT live_want[CYPOOL_SPAN_ROWS];                                                \
         for (Py_ssize_t r = 0; r < n_rows; r++)                                        \
             if (dx_row[r] != NULL) {                                                   \
                 live_row[n_live] = dx_row[r];                                          \
                 live_want[n_live++] = (IT)(r * NW);                                    \
             }                                                                          \
-        for (P = 0; P + PERIOD * LN <= n_dx; P += PERIOD * LN) {                       \
-            for (i = 0; i < n_live; i++) dst[i] = live_row[i] + P;                     \
-            CYPOOL_GRAD_PERIOD(LANES, 0, n_live);                                      \
-        }                                                                              \
-        if (P < n_dx) { /* the last lanes, a row at a time through a copy */           \
-            T tail[PERIOD * LN];                                                       \
-            for (i = 0; i < n_live; i++) {                                             \
-                memcpy(tail, live_row[i] + P, (n_dx - P) * sizeof(T));                 \
-                dst[i] = tail;                                                         \
-                CYPOOL_GRAD_PERIOD(LANES, i, i + 1);                                   \
-                memcpy(live_row[i] + P, tail, (n_dx - P) * sizeof(T));                 \
-            }                                                                          \
-        }                                                                              \
+        Py_ssize_t n_left = PERIOD * LN;                                               \
+        for (P = 0; P + PERIOD * LN <= n_dx; P += PERIOD * LN)                         \
+            CYPOOL_GRAD_PERIOD(T, LANES, WHOLE);                                       \
+        n_left = n_dx - P;                                                             \
+        if (n_left > 0)                                                                \
+            CYPOOL_GRAD_PERIOD(T, LANES, MASKED);                                      \
         return 1;                                                                      \
     }
 #define CYPOOL_GRAD_SPAN2_CASE(T, CHANNELS, WIDTH)                                     \
