@@ -993,7 +993,7 @@ cdef inline int pool_row_fast(int mode, const max_t* plane, max_t* out_row,
             and (win.span_step == 2 or (win.span_step == 1 and not (
                 max_t is float or max_t is double)))):
         # each lane's winning tap along the row, then the span's outputs from theirs
-        # (the run row's int64 indices as room; 1-4 float channels at stride 2 find
+        # (the run row's int64 indices as room; 1-4 or 8 float channels at stride 2 find
         # their outputs' windows only); floats at stride 1 take the cell helper's
         # vector stores below
         cypool_argmax_span(dtype_code(src), out, index_row + lo * channels, src, tap_offset,

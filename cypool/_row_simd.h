@@ -1721,13 +1721,14 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         CYPOOL_SPAN_WINNERS_VECTORS(T, IT)                                             \
         for (; i < n_line; i++) won[i] = (IT)cypool_argmax_tap_##T(x, tap_offset, n_taps, i); \
     }
-/* The argmax of a stride-2 span of CH = 1-4 float channels in output order: lane
+/* The argmax of a stride-2 span of CH = 1-4 or 8 float channels in output order: lane
    L = o * CH + c (output o, channel c) has its taps at x[tap_offset[t] + 2 * o * CH +
    c].  A block of LN lanes from a multiple of CH takes each tap from two vectors with
    one shuffle, lane j from element 2j - j % CH (the block's last lane may be the next
    block's first, stored twice alike), so that only the outputs' windows are found
    (every pixel's, with every second dropped, took RGB 3x3/2's argmax 4x its max
-   forward).  Values and int64 indices are stored as vectors.  Returns the outputs
+   forward; 8 channels' took 1.8-1.9x this one's time, AVX-512 and AVX2, 3x3/2 and
+   2x2/2).  Values and int64 indices are stored as vectors.  Returns the outputs
    done: none where the taps' offsets with the lanes' positions would not fit IT. */
 #if defined(CYPOOL_HAVE_VECTORS) && defined(CYPOOL_HAVE_SHUFFLE) && defined(CYPOOL_HAVE_CONVERT)
 #define CYPOOL_SPAN2_LANE(j) (2 * (j) - (j) % CH)
@@ -1818,7 +1819,9 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         Py_ssize_t n_span, int64_t index_base)                                         \
     {                                                                                  \
         CYPOOL_SPAN2_SCOPE(T, LANES, CHANNELS)                                         \
-        if (tap_offset[n_taps - 1] - tap_offset[0] > IT_MAX - 2 * LN) return 0;        \
+        if (BLOCK == 0 /* 8 channels in 4 lanes */                                     \
+            || tap_offset[n_taps - 1] - tap_offset[0] > IT_MAX - 2 * LN)               \
+            return 0;                                                                  \
         CYPOOL_SPAN2_BLOCKS(T, IT, LANES, CYPOOL_SPAN2_OFFSET, CYPOOL_SPAN2_STORE,     \
                             CYPOOL_SPAN2_STORE_LAST, SPLIT)                            \
         return L / CH;                                                                 \
@@ -1898,6 +1901,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, 2, SPLIT)                                \
     CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, 3, SPLIT)                                \
     CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, 4, SPLIT)                                \
+    CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, 8, SPLIT)                                \
     static inline Py_ssize_t cypool_argmax_span2_##T(                                  \
         T *out, int64_t *index, const T *x, const int64_t *tap_offset, Py_ssize_t n_taps, \
         Py_ssize_t n_span, Py_ssize_t n, int64_t index_base)                           \
@@ -1907,6 +1911,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         case 2: return cypool_argmax_span2_##T##_2(out, index, x, tap_offset, n_taps, n_span, index_base); \
         case 3: return cypool_argmax_span2_##T##_3(out, index, x, tap_offset, n_taps, n_span, index_base); \
         case 4: return cypool_argmax_span2_##T##_4(out, index, x, tap_offset, n_taps, n_span, index_base); \
+        case 8: return cypool_argmax_span2_##T##_8(out, index, x, tap_offset, n_taps, n_span, index_base); \
         default: return 0;                                                             \
         }                                                                              \
     }
@@ -1993,7 +1998,7 @@ CYPOOL_SPAN_INDEXES(int64_t)
    every lane's winner; winner: room for ((n_span - 1) * step + 1) * n lanes of x's
    width (the argmax of few channels: a scalar loop a tap, or for floats int64 indices
    of every pixel's window, every second dropped at stride 2).  At stride 2, SPAN2
-   first takes the outputs it can (cypool_argmax_span2: floats of 1-4 channels). */
+   first takes the outputs it can (cypool_argmax_span2: floats of 1-4 or 8 channels). */
 #define CYPOOL_ARGMAX_SPAN(T, IT, SPAN2)                                               \
     static CYPOOL_NOINLINE void cypool_argmax_span_##T(                                \
         T *out, int64_t *index, const T *x, const int64_t *tap_offset, Py_ssize_t n_taps, \
@@ -2022,7 +2027,7 @@ CYPOOL_SPAN_INDEXES(int64_t)
                 index[o * n + c] = j + index_base;                                     \
             }                                                                          \
     }
-/* The max gradient of a stride-2 span (cypool_max_grad_span) of CH = 1-4 channels and
+/* The max gradient of a stride-2 span (cypool_max_grad_span) of CH = 1-4 or 8 channels and
    windows NW = 2 or 3 pixels wide, without every pixel's window: the outputs' winners
    only (cypool_span2_winners), then each vector of dx lanes takes its pixels' windows
    in output order as K = (NW + 1) / 2 terms, once for all the window's rows.  Term k
@@ -2035,7 +2040,7 @@ CYPOOL_SPAN_INDEXES(int64_t)
    vector is one constant shuffle of the output lanes from the least it takes; the
    shuffles repeat every PERIOD vectors (a multiple of 2 CH lanes: 3 for 3 channels).
    The last lanes short of a period take masked loads and stores (a copy of them on
-   the stack took grayscale 3x3/2 ...x the time).  The
+   the stack, store-forwarding stalls, took grayscale 3x3/2 1.1x the time).  The
    AVX-512 build only: AVX2's took RGB and grayscale 3x3/2 1.1x the time of every
    pixel's winners (cypool_max_grad_span's loops, which it keeps). */
 #if defined(CYPOOL_HAVE_VECTORS) && defined(CYPOOL_HAVE_SHUFFLE)                      \
@@ -2158,6 +2163,7 @@ CYPOOL_SPAN_INDEXES(int64_t)
     CYPOOL_GRAD_SPAN2_FUNCTIONS(T, IT, LANES, 2)                                       \
     CYPOOL_GRAD_SPAN2_FUNCTIONS(T, IT, LANES, 3)                                       \
     CYPOOL_GRAD_SPAN2_FUNCTIONS(T, IT, LANES, 4)                                       \
+    CYPOOL_GRAD_SPAN2_FUNCTIONS(T, IT, LANES, 8)                                       \
     static inline int cypool_max_grad_span2_##T(                                       \
         T *const *dx_row, const T *x, const T *g, const int64_t *tap_offset,           \
         Py_ssize_t n_rows, Py_ssize_t n_w, Py_ssize_t n_span, Py_ssize_t n, T *g_wide, \
@@ -2168,6 +2174,7 @@ CYPOOL_SPAN_INDEXES(int64_t)
             CYPOOL_GRAD_SPAN2_CASE(T, 2, 2) CYPOOL_GRAD_SPAN2_CASE(T, 2, 3)            \
             CYPOOL_GRAD_SPAN2_CASE(T, 3, 2) CYPOOL_GRAD_SPAN2_CASE(T, 3, 3)            \
             CYPOOL_GRAD_SPAN2_CASE(T, 4, 2) CYPOOL_GRAD_SPAN2_CASE(T, 4, 3)            \
+            CYPOOL_GRAD_SPAN2_CASE(T, 8, 2) CYPOOL_GRAD_SPAN2_CASE(T, 8, 3)            \
         }                                                                              \
         return 0;                                                                      \
     }

@@ -217,9 +217,9 @@ def _assert_argmax_as_reference(x, k, s, pad, include_batch=False, out=None):
 
 
 def _stride2_rows(rng, dtype, rows, widths):
-    """Inputs of 1-4 channels, 2 examples of ``rows`` rows of each width (and 131, 158,
-    267: many blocks), with small values (ties), two NaN and both zeros."""
-    for channels in (1, 2, 3, 4):
+    """Inputs of 1-4 and 8 channels, 2 examples of ``rows`` rows of each width (and
+    131, 158, 267: many blocks), with small values (ties), two NaN and both zeros."""
+    for channels in (1, 2, 3, 4, 8):
         for width in [*widths, 131, 158, 267]:
             x = make_values(rng, (2, rows, width, channels), dtype, "small")
             x.reshape(-1)[rng.integers(0, x.size, size=2)] = np.nan
@@ -231,14 +231,14 @@ def _stride2_rows(rng, dtype, rows, widths):
 @pytest.mark.parametrize("variant", kernel_builds())
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_stride2_argmax_takes_only_the_outputs_windows(monkeypatch, variant, dtype):
-    """max_pool_with_argmax of 1-4 float channels at W stride 2 finds only its outputs'
-    windows, each tap of a vector of output lanes taken with one shuffle: rows from
-    under two vectors (left to every pixel's winners) to many blocks, so that every
-    block's place in the row, runs of four blocks at a time and the last blocks (read
-    from further back, stored lane by lane) are hit; windows of 2 and 3 pixels and
-    SAME's clipped last; ties, NaN and both zeros (the first maximum in window
-    order); flat indices with and without the batch, in every build (vector widths
-    differ)."""
+    """max_pool_with_argmax of 1-4 or 8 float channels at W stride 2 finds only its
+    outputs' windows, each tap of a vector of output lanes taken with one shuffle:
+    rows from under two vectors (left to every pixel's winners) to many blocks, so
+    that every block's place in the row, runs of four blocks at a time and the last
+    blocks (read from further back, stored lane by lane) are hit; windows of 2 and 3
+    pixels and SAME's clipped last; ties, NaN and both zeros (the first maximum in
+    window order); flat indices with and without the batch, in every build (vector
+    widths differ: 8 channels are one output a vector in the 32-byte builds)."""
     use_kernel_build(monkeypatch, variant)
     for x in _stride2_rows(np.random.default_rng(17), dtype, 5, range(2, 75, 3)):
         width = x.shape[2]
@@ -249,14 +249,15 @@ def test_stride2_argmax_takes_only_the_outputs_windows(monkeypatch, variant, dty
 @pytest.mark.parametrize("variant", kernel_builds())
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_stride2_max_gradient_adds_only_the_outputs_windows(monkeypatch, variant, dtype):
-    """The max gradient of 1-4 float channels at W stride 2 and windows 2 or 3 pixels
-    wide finds only its outputs' winners and adds each dx lane's windows as terms
-    shuffled from the output lanes, periods of vectors at a time and the last lanes
-    through a copy: rows from a few pixels to many periods (every place of the last
-    lanes), SAME's clipped last window, window heights 1-3; ties, NaN and both zeros in
-    x (the first maximum), grads of mixed magnitudes (each dx element's adds in output
-    order, or the sums differ), rows split between 2 threads, in every build (the
-    AVX-512 build's path, the others' winners of every pixel)."""
+    """The max gradient of 1-4 or 8 float channels at W stride 2 and windows 2 or 3
+    pixels wide finds only its outputs' winners and adds each dx lane's windows as
+    terms shuffled from the output lanes, periods of vectors at a time and the last
+    lanes by masked loads and stores: rows from a few pixels to many periods (every
+    place of the last lanes), SAME's clipped last window, window heights 1-3; ties,
+    NaN and both zeros in x (the first maximum), grads of mixed magnitudes (each dx
+    element's adds in output order, or the sums differ), rows split between 2
+    threads, in every build (the AVX-512 build's path, the others' winners of every
+    pixel)."""
     use_kernel_build(monkeypatch, variant)
     monkeypatch.setattr("cypool._threads.SERIAL_WORK", 0)
     rng = np.random.default_rng(23)
