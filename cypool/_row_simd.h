@@ -689,7 +689,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     typedef cypool_##T##_vec V;                                                        \
     typedef cypool_##T##_mask M;                                                       \
     M nz = {0};                                                                        \
-    if (n >= PX) {                                                                     \
+    if (PX > 0 && n >= PX) { /* (8 channels of 8 bytes fill no 32-byte vector) */       \
         /* input elements in the windows */                                            \
         const Py_ssize_t n_in = (2 * n + n_w - 2 - clipped) * CH;                      \
         V a, b, c;                                                                     \
@@ -764,7 +764,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_AVG_ROWS_STRIDE2_VECTORS(T, LANES)                                      \
     enum { LN = CYPOOL_VECTOR_BYTES / sizeof(T), PX = LN / CH };                       \
     typedef cypool_##T##_vec V;                                                        \
-    if (n >= PX) {                                                                     \
+    if (PX > 0 && n >= PX) {                                                           \
         const Py_ssize_t n_in = (2 * n + n_w - 2 - clipped) * CH;                      \
         CYPOOL_T3_AVG_BLOCKS(T, LANES)                                                 \
         while (i < n) {                                                                \
@@ -1467,9 +1467,10 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         }                                                                              \
     }
 
-/* 1-4 channels (CH), stride 2, windows of n_w = 2 or 3 adjacent pixels along W over
-   n_rows rows (channels-first planes, grayscale, RGB): pixel i, channel ch of out is
-   the max over r, t of src[row_offset[r] + (2*i + t)*CH + ch], i < n; with
+/* 1-4 or 8 channels (CH), stride 2, windows of n_w = 2 or 3 adjacent pixels along W
+   over n_rows rows (channels-first planes, grayscale, RGB, 8 channels): pixel i,
+   channel ch of out is the max over r, t of src[row_offset[r] + (2*i + t)*CH + ch],
+   i < n; with
    ``clipped`` the last output's window lacks its last tap (the right border of SAME
    padding).  The vector blocks take column maxima over the rows first and the taps
    from them with shuffles (no reduced row in memory); they return 1 when a column
@@ -2242,7 +2243,8 @@ CYPOOL_SPAN_INDEXES(int64_t)
     CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 1)                                           \
     CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 2)                                           \
     CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 3)                                           \
-    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 4)
+    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 4)                                           \
+    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 8)
 
 CYPOOL_MAX_HELPERS(float, int32_t, CYPOOL_LANES4)
 CYPOOL_MAX_HELPERS(double, int64_t, CYPOOL_LANES8)
@@ -2296,10 +2298,12 @@ CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 1)
 CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 2)
 CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 3)
 CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 4)
+CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 8) /* (for the switch: 8 channels' */
 CYPOOL_AVG_ROWS_STRIDE2(double, CYPOOL_LANES8, 1)
 CYPOOL_AVG_ROWS_STRIDE2(double, CYPOOL_LANES8, 2)
 CYPOOL_AVG_ROWS_STRIDE2(double, CYPOOL_LANES8, 3)
 CYPOOL_AVG_ROWS_STRIDE2(double, CYPOOL_LANES8, 4)
+CYPOOL_AVG_ROWS_STRIDE2(double, CYPOOL_LANES8, 8) /* averages go cell by cell) */
 CYPOOL_MAX_GRAD_CELL(float, int32_t)
 CYPOOL_MAX_GRAD_CELL(double, int64_t)
 CYPOOL_GATHER_ROW(float)
@@ -2327,6 +2331,7 @@ CYPOOL_GATHER_ROW_FEW(double, uint64_t, pd, __mmask8)
     case 2: return NAME##_##T##_2(CYPOOL_ROWS_STRIDE2_ARGS(T) CYPOOL_UNPAREN EXTRA);   \
     case 3: return NAME##_##T##_3(CYPOOL_ROWS_STRIDE2_ARGS(T) CYPOOL_UNPAREN EXTRA);   \
     case 4: return NAME##_##T##_4(CYPOOL_ROWS_STRIDE2_ARGS(T) CYPOOL_UNPAREN EXTRA);   \
+    case 8: return NAME##_##T##_8(CYPOOL_ROWS_STRIDE2_ARGS(T) CYPOOL_UNPAREN EXTRA);   \
     }
 #define CYPOOL_CASE_MAX_ROWS_STRIDE2(T, code)                                          \
     case code: CYPOOL_ROWS_STRIDE2_CHANNELS(cypool_max_rows_stride2, T, ()) break;

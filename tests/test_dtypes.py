@@ -382,19 +382,22 @@ def test_few_channel_strided_rows(dtype, channels, stride, output_streaming):
 
 
 @pytest.mark.parametrize("variant", kernel_builds())
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32],
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.uint8],
                          ids=lambda d: np.dtype(d).name)
-def test_three_channel_stride2_rows_in_every_build(monkeypatch, variant, dtype):
+@pytest.mark.parametrize("channels", [3, 8])
+def test_three_and_eight_channel_stride2_rows_in_every_build(monkeypatch, variant, dtype,
+                                                             channels):
     """Three channels at stride 2 (RGB) go in blocks of three output vectors, each
     tap's lanes shuffled from up to three vectors (4- and 8-byte lanes): the max's
     from column maxima, the average's from each row in turn; then the whole-pixel
-    blocks finish the row.  Every build (their vectors differ in width), rows of 0-3
-    blocks and a remainder, 2 and 3 taps, the right border's clipped window, NaN,
-    -0.0 and ties against the reference."""
+    blocks finish the row.  The max of 8 channels of up to 4 bytes goes in blocks of
+    whole pixels (one or more a vector; float64's cell by cell).  Every build (their
+    vectors differ in width), rows of 0-3 blocks and a remainder, 2 and 3 taps, the
+    right border's clipped window, NaN, -0.0 and ties against the reference."""
     use_kernel_build(monkeypatch, variant)
     rng = np.random.default_rng(11)
     for width in (17, 47, 48, 49, 50, 63, 95, 96, 97, 98, 99, 130, 193, 196):
-        x = make_values(rng, (2, 3, width, 3), dtype, "small")
+        x = make_values(rng, (2, 3, width, channels), dtype, "small")
         if x.dtype.kind == "f":
             flat = x.reshape(-1)
             flat[rng.integers(0, flat.size, size=flat.size // 8)] = -0.0
