@@ -445,8 +445,9 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
     cdef int64_t* pair_cached = NULL   # the div[0][od] * div[1][oh] of pair_scale's rows
     cdef avg_t* pair_scale = NULL      # T(1/divisor) of each pair's outputs along W
     # rows of few channels go along the whole row (cypool_gather_row_few): each pair's
-    # scales expanded to its grad row's lanes, the scaled grad row, the sums to stream
+    # scales expanded to its grad row's lanes, the scaled grad rows, the sums to stream
     cdef Py_ssize_t row_lanes = in_w * channels, grad_lanes = out_w * channels, c, j
+    cdef Py_ssize_t scaled_step = grad_lanes + GATHER_PAD // <Py_ssize_t>sizeof(avg_t)
     cdef bint few = (channels * <Py_ssize_t>sizeof(avg_t) < CELL_BYTES
                      and row_lanes < (<Py_ssize_t>1) << 31
                      and grad_lanes < (<Py_ssize_t>1) << 31)
@@ -495,9 +496,9 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
         pair_scale = <avg_t*>malloc(n_slots * out_w * sizeof(avg_t) + 8)
         if few:  # the whole row's scratch
             lane_scale = <avg_t*>cypool_aligned_malloc(n_slots * grad_lanes * sizeof(avg_t))
-            scaled = <avg_t*>cypool_aligned_malloc(grad_lanes * sizeof(avg_t) + GATHER_PAD)
-            if scaled != NULL:  # the pad is read (into lanes masked off): defined bytes
-                memset(scaled, 0, grad_lanes * sizeof(avg_t) + GATHER_PAD)
+            scaled = <avg_t*>cypool_aligned_malloc(n_slots * scaled_step * sizeof(avg_t))
+            if scaled != NULL:  # the pads are read (into lanes masked off): defined bytes
+                memset(scaled, 0, n_slots * scaled_step * sizeof(avg_t))
             sums = <avg_t*>cypool_aligned_malloc(row_lanes * sizeof(avg_t))
         else:  # a cell's sources
             src_offset = <int64_t*>malloc(n_slots * most[2] * sizeof(int64_t) + 8)
@@ -553,7 +554,7 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
             if few:
                 cypool_gather_row_few(dtype_code(dst), dst, grad_rows, pair_offset,
                                       lane_scale, n_pairs, slot_source, slot_base, most[2],
-                                      row_lanes, grad_lanes, scaled, sums,
+                                      row_lanes, grad_lanes, scaled, scaled_step, sums,
                                       stream and half_dx == NULL)
             else:
                 cypool_gather_row(dtype_code(dst), dst, grad_rows, pair_offset, pair_scale,

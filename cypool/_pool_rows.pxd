@@ -170,12 +170,13 @@ cdef extern from "_row_simd.h":
     # the same for a dx row of few channels along the whole row of n lanes: slot j of
     # lane i is slot_source[j * n + i], a lane of the pair's grad row and of its
     # expanded scales (m lanes each) or -1; slot_base from cypool_gather_bases;
-    # scaled: room for m + GATHER_PAD lanes, acc: for n (streaming)
+    # scaled: n_pairs rows of m lanes and GATHER_PAD bytes, step lanes apart; acc: room
+    # for n (streaming)
     void cypool_gather_row_few(int dtype, void* dst, const void* grad,
                                const int64_t* pair_offset, const void* pair_scale,
                                Py_ssize_t n_pairs, const int32_t* slot_source,
                                const int32_t* slot_base, Py_ssize_t n_slots, Py_ssize_t n,
-                               Py_ssize_t m, void* scaled, void* acc,
+                               Py_ssize_t m, void* scaled, Py_ssize_t step, void* acc,
                                int stream) noexcept nogil
     # each block of a vector's lanes of each slot: where its sources start (n_slots * n
     # int32 of room)

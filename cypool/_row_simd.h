@@ -1125,35 +1125,53 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         }                                                                              \
     }
 
-/* lane i of a slot: sum[i] += from[source[i]] where source[i] >= 0 (-1: no source;
-   such lanes read from[0] and a select keeps their sum, written as masks: a ?: became
-   a masked gather that gcc left scalar) */
-#define CYPOOL_ADD_SOURCE(T, U, i)                                                     \
-    do {                                                                               \
-        int32_t at_ = source[i];                                                       \
-        U none_ = (U)(int64_t)(at_ >> 31); /* all ones where at_ is -1 */              \
-        T a_ = sum[i], b_ = a_ + from[at_ & ~(int32_t)none_];                          \
-        U a_bits_, b_bits_;                                                            \
-        memcpy(&a_bits_, &a_, sizeof(T));                                              \
-        memcpy(&b_bits_, &b_, sizeof(T));                                              \
-        b_bits_ = (a_bits_ & none_) | (b_bits_ & ~none_);                              \
-        memcpy(sum + (i), &b_bits_, sizeof(T));                                        \
-    } while (0)
-
-/* The AVX-512 build takes a block of a vector's lanes at once where the block's
-   sources lie within two vectors of ``from`` from its base (gather_bases: base[b] for
-   block b, -1 where they spread wider): the two vectors loaded, the sources picked
-   by one two-vector permute, added under the mask of lanes that have one (gcc
-   emulated the gathers with scalar loads and inserts, and AVX-512 gathers cost 1-2
-   cycles a lane where a permute costs a fraction).  ``from`` needs two vectors of
-   room past its last lane. */
 #ifdef CYPOOL_VECTOR_BYTES
 #define CYPOOL_BLOCK_BYTES CYPOOL_VECTOR_BYTES
 #else
 #define CYPOOL_BLOCK_BYTES 16 /* unused: no blocks without vectors */
 #endif
+/* The sums of a dx row of few channels, along the whole row of n = in_w * C lanes at
+   once (cell by cell, 3 channels took 14x the floor): lane i is, from 0, the sum for
+   each pair k < n_pairs and slot j < n_slots in that order of scaled_k[at] with at =
+   slot_source[j * n + i] (the lane's j-th covering output along W, as a lane of the
+   pair's grad row: ow * C + c, or -1 where the cell has fewer), scaled_k = pair k's
+   grad row times its expanded 1/divisor (pair_scale + k * m, m = out_w * C lanes),
+   at scaled + k * step.  A block of a vector's lanes adds all its pairs' and slots'
+   terms in a register and is stored once (a pass over the row a pair and slot, each
+   loading and storing the sums, took RGB 3x3/2's average gradient 4.5x its floor).
+   ``acc``: n lanes of room, where the sums go before streaming to dst (unused
+   without stream). */
+/* lane i's sum, lane by lane (past the blocks, or where a block's sources spread
+   too wide) */
+#define CYPOOL_GATHER_LANE(T, i)                                                       \
+    do {                                                                               \
+        T s_ = 0;                                                                      \
+        for (Py_ssize_t k_ = 0; k_ < n_pairs; k_++)                                    \
+            for (Py_ssize_t j_ = 0; j_ < n_slots; j_++) {                              \
+                int32_t at_ = slot_source[j_ * n + (i)];                               \
+                if (at_ >= 0) s_ += scaled[k_ * step + at_];                           \
+            }                                                                          \
+        sum[i] = s_;                                                                   \
+    } while (0)
+/* whether every slot of blocks [b, b + count) has its sources within two vectors from
+   its base */
+#define CYPOOL_GATHER_NEAR(b, count)                                                   \
+    __extension__({                                                                    \
+        int near_ = 1;                                                                 \
+        for (Py_ssize_t j_ = 0; j_ < n_slots; j_++)                                    \
+            for (Py_ssize_t b_ = (b); b_ < (b) + (count); b_++)                        \
+                near_ &= slot_base[j_ * n_blocks + b_] >= 0;                           \
+        near_;                                                                         \
+    })
+/* The AVX-512 build takes a block of a vector's lanes at once where each slot's
+   sources lie within two vectors of a scaled row from the slot's base (gather_bases:
+   base[j * n_blocks + b], -1 where they spread wider): the two vectors loaded, the
+   sources picked by one two-vector permute, added under the mask of lanes that have
+   one (gcc emulated the gathers with scalar loads and inserts, and AVX-512 gathers
+   cost 1-2 cycles a lane where a permute costs a fraction).  Each scaled row needs
+   two vectors of room past its last lane.  GATHER_ADD adds slot lanes src's sources
+   from scaled row ``row`` into ``total`` (lanes ``in``). */
 #if defined(CYPOOL_VECTOR_BYTES) && CYPOOL_VECTOR_BYTES == 64 && defined(__AVX512F__)
-#define CYPOOL_HAVE_PERMUTE_GATHER 1
 #define CYPOOL_SOURCES_float(p, m) _mm512_maskz_loadu_epi32((m), (p))
 #define CYPOOL_HAVE_SOURCE_float(v, m)                                                 \
     _mm512_mask_cmpge_epi32_mask((m), (v), _mm512_setzero_si512())
@@ -1163,50 +1181,99 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     _mm256_mask_cmpge_epi32_mask((m), (v), _mm256_setzero_si256())
 #define CYPOOL_PERMUTE_INDEX_double(v, base)                                           \
     _mm512_cvtepi32_epi64(_mm256_sub_epi32((v), _mm256_set1_epi32(base)))
-/* the lanes [i, i + lanes) of block b where ``in`` (all of them but in the row's last
-   block, whose mask is built once) */
-#define CYPOOL_ADD_SOURCES_BLOCK(T, U, SUF, MASK, in, count)                           \
+#define CYPOOL_GATHER_VEC(SUF) __typeof__(_mm512_setzero_##SUF())
+#define CYPOOL_GATHER_ZERO(SUF) _mm512_setzero_##SUF()
+#define CYPOOL_GATHER_ADD(T, SUF, total, row, src, base, in)                           \
     do {                                                                               \
-        if (base[b] < 0) { /* sources spread too wide: lane by lane */                 \
-            for (Py_ssize_t l = i; l < i + (count); l++) CYPOOL_ADD_SOURCE(T, U, l);   \
-            break;                                                                     \
-        }                                                                              \
-        __typeof__(CYPOOL_SOURCES_##T(source, in)) at =                                \
-            CYPOOL_SOURCES_##T(source + i, in);                                        \
-        MASK have = CYPOOL_HAVE_SOURCE_##T(at, in);                                    \
-        __typeof__(_mm512_setzero_##SUF()) v = _mm512_permutex2var_##SUF(             \
-            _mm512_loadu_##SUF(from + base[b]), CYPOOL_PERMUTE_INDEX_##T(at, base[b]),  \
-            _mm512_loadu_##SUF(from + base[b] + lanes));                               \
-        __typeof__(v) a = _mm512_maskz_loadu_##SUF(in, sum + i);                       \
-        _mm512_mask_storeu_##SUF(sum + i, in, _mm512_mask_add_##SUF(a, have, a, v));  \
+        __typeof__(CYPOOL_SOURCES_##T(src, in)) at_ = CYPOOL_SOURCES_##T(src, in);     \
+        (total) = _mm512_mask_add_##SUF(                                               \
+            (total), CYPOOL_HAVE_SOURCE_##T(at_, in), (total),                         \
+            _mm512_permutex2var_##SUF(_mm512_loadu_##SUF((row) + (base)),              \
+                                      CYPOOL_PERMUTE_INDEX_##T(at_, base),             \
+                                      _mm512_loadu_##SUF((row) + (base) + lanes)));    \
     } while (0)
-#define CYPOOL_ADD_SOURCES_PERMUTE(T, U, SUF, MASK)                                    \
-    Py_ssize_t i = 0, b = 0;                                                           \
-    for (; i + lanes <= n; i += lanes, b++)                                            \
-        CYPOOL_ADD_SOURCES_BLOCK(T, U, SUF, MASK, (MASK)~(MASK)0, lanes);              \
-    if (i < n)                                                                         \
-        CYPOOL_ADD_SOURCES_BLOCK(T, U, SUF, MASK, (MASK)(((MASK)1 << (n - i)) - 1), n - i);
+#define CYPOOL_GATHER_STORE(SUF, p, in, total) _mm512_mask_storeu_##SUF((p), (in), (total))
+/* the lanes of a block: all, or (the last, masked) the n - i left */
+#define CYPOOL_GATHER_LANES(MASK, count)                                               \
+    ((count) >= lanes ? (MASK)~(MASK)0 : (MASK)(((MASK)1 << (count)) - 1))
+#define CYPOOL_GATHER_MASKED 1
+#define CYPOOL_GATHER_OK_float CYPOOL_GATHER_NEAR
+#define CYPOOL_GATHER_OK_double CYPOOL_GATHER_NEAR
+#elif defined(CYPOOL_VECTOR_BYTES) && CYPOOL_VECTOR_BYTES == 32 && defined(__AVX2__)
+/* AVX2: float32 picks a slot's sources from the two vectors at its base by two
+   in-register permutes and a blend, as the AVX-512 build does by one (the gathers
+   left the AVX2 build's average gradient of 3 channels at 6x its floor, the AVX-512
+   build's at 3x); float64 gathers (lane by lane, 3 channels took 5-9x the floor) */
+#define CYPOOL_SOURCE_LANES_float(p) _mm256_loadu_si256((const __m256i *)(p))
+#define CYPOOL_SOURCE_LANES_double(p) _mm_loadu_si128((const __m128i *)(p))
+#define CYPOOL_HAVE_LANES_float(at) _mm256_cmpgt_epi32((at), _mm256_set1_epi32(-1))
+#define CYPOOL_HAVE_LANES_double(at) _mm_cmpgt_epi32((at), _mm_set1_epi32(-1))
+#define CYPOOL_HAVE_MASK_float(have) _mm256_castsi256_ps(have)
+#define CYPOOL_HAVE_MASK_double(have) _mm256_castsi256_pd(_mm256_cvtepi32_epi64(have))
+#define CYPOOL_PICK_SOURCES_float(row, at, have, base)                                 \
+    __extension__({                                                                    \
+        __m256i rel_ = _mm256_sub_epi32((at), _mm256_set1_epi32(base));                \
+        _mm256_blendv_ps(                                                              \
+            _mm256_permutevar8x32_ps(_mm256_loadu_ps((row) + (base)), rel_),           \
+            _mm256_permutevar8x32_ps(_mm256_loadu_ps((row) + (base) + lanes), rel_),   \
+            _mm256_castsi256_ps(_mm256_cmpgt_epi32(rel_, _mm256_set1_epi32(lanes - 1)))); \
+    })
+#define CYPOOL_PICK_SOURCES_double(row, at, have, base)                                \
+    _mm256_mask_i32gather_pd(_mm256_setzero_pd(), (row), (at), CYPOOL_HAVE_MASK_double(have), 8)
+#define CYPOOL_GATHER_VEC(SUF) __typeof__(_mm256_setzero_##SUF())
+#define CYPOOL_GATHER_ZERO(SUF) _mm256_setzero_##SUF()
+#define CYPOOL_GATHER_ADD(T, SUF, total, row, src, base, in)                           \
+    do {                                                                               \
+        __typeof__(CYPOOL_SOURCE_LANES_##T(src)) at_ = CYPOOL_SOURCE_LANES_##T(src);   \
+        __typeof__(at_) have_ = CYPOOL_HAVE_LANES_##T(at_);                            \
+        (total) = _mm256_blendv_##SUF(                                                 \
+            (total), _mm256_add_##SUF((total), CYPOOL_PICK_SOURCES_##T(row, at_, have_, base)), \
+            CYPOOL_HAVE_MASK_##T(have_));                                              \
+    } while (0)
+#define CYPOOL_GATHER_STORE(SUF, p, in, total) _mm256_storeu_##SUF((p), (total))
+#define CYPOOL_GATHER_LANES(MASK, count) 0
+#define CYPOOL_GATHER_MASKED 0 /* the last lanes go one by one */
+#define CYPOOL_GATHER_OK_float CYPOOL_GATHER_NEAR
+#define CYPOOL_GATHER_OK_double(b, count) 1
 #endif
-
-/* The same sums for a dx row of few channels, along the whole row of n = in_w * C
-   lanes at once (cell by cell, 3 channels took 14x the floor): lane i adds, from 0,
-   for each pair k < n_pairs and slot j < n_slots in that order, scaled[at] with at =
-   slot_source[j * n + i] (the lane's j-th covering output along W, as a lane of the
-   pair's grad row: ow * C + c, or -1 where the cell has fewer), scaled = the pair's
-   grad row times its expanded 1/divisor (pair_scale + k * m, m = out_w * C lanes).
-   A slot is a gather from the scaled row into the lanes that have a source.
-   ``acc``: n lanes of room, where the sums go before streaming to dst (unused
-   without stream). */
-#define CYPOOL_GATHER_ROW_FEW(T, U, SUF, MASK)                                         \
-    /* sum[i] += from[source[i]] where source[i] >= 0, i < n (base: see above) */      \
-    static CYPOOL_INLINE void cypool_add_sources_##T(                                  \
-        T *__restrict sum, const T *__restrict from, const int32_t *__restrict source, \
-        const int32_t *base, Py_ssize_t n)                                             \
-    {                                                                                  \
-        enum { lanes = CYPOOL_BLOCK_BYTES / sizeof(T) };                               \
-        (void)base;                                                                    \
-        CYPOOL_ADD_SOURCES(T, U, SUF, MASK)                                            \
+/* Blocks four at a time (four chains of adds for the core to overlap: one block at a
+   time, its adds waiting each on the last, took 1.3x the time of a pass over the row
+   a pair and slot), then one at a time; blocks whose sources spread wider than two
+   vectors go lane by lane. */
+#ifdef CYPOOL_GATHER_ADD
+#define CYPOOL_GATHER_BLOCKS(T, SUF, MASK)                                             \
+    for (; i + 4 * lanes <= n && CYPOOL_GATHER_OK_##T(b, 4); i += 4 * lanes, b += 4) { \
+        CYPOOL_GATHER_VEC(SUF) total[4];                                               \
+        for (int q = 0; q < 4; q++) total[q] = CYPOOL_GATHER_ZERO(SUF);                \
+        for (Py_ssize_t k = 0; k < n_pairs; k++)                                       \
+            for (Py_ssize_t j = 0; j < n_slots; j++) {                                 \
+                const int32_t *src = slot_source + j * n + i;                          \
+                const int32_t *base = slot_base + j * n_blocks + b;                    \
+                (void)base; /* (AVX2's float64 gathers) */                             \
+                for (int q = 0; q < 4; q++)                                            \
+                    CYPOOL_GATHER_ADD(T, SUF, total[q], scaled + k * step, src + q * lanes, \
+                                      base[q], CYPOOL_GATHER_LANES(MASK, lanes));      \
+            }                                                                          \
+        for (int q = 0; q < 4; q++)                                                    \
+            CYPOOL_GATHER_STORE(SUF, sum + i + q * lanes, CYPOOL_GATHER_LANES(MASK, lanes), \
+                                total[q]);                                             \
     }                                                                                  \
+    for (; i + lanes <= n || (CYPOOL_GATHER_MASKED && i < n); i += lanes, b++) {       \
+        if (!CYPOOL_GATHER_OK_##T(b, 1)) {                                             \
+            for (Py_ssize_t l = i; l < n && l < i + lanes; l++) CYPOOL_GATHER_LANE(T, l); \
+            continue;                                                                  \
+        }                                                                              \
+        CYPOOL_GATHER_VEC(SUF) total = CYPOOL_GATHER_ZERO(SUF);                        \
+        for (Py_ssize_t k = 0; k < n_pairs; k++)                                       \
+            for (Py_ssize_t j = 0; j < n_slots; j++)                                   \
+                CYPOOL_GATHER_ADD(T, SUF, total, scaled + k * step, slot_source + j * n + i, \
+                                  slot_base[j * n_blocks + b], CYPOOL_GATHER_LANES(MASK, n - i)); \
+        CYPOOL_GATHER_STORE(SUF, sum + i, CYPOOL_GATHER_LANES(MASK, n - i), total);    \
+    }
+#else
+#define CYPOOL_GATHER_BLOCKS(T, SUF, MASK)
+#endif
+#define CYPOOL_GATHER_ROW_FEW(T, SUF, MASK)                                            \
     /* base[j * n_blocks + b] for the blocks of a vector's lanes of slot j */          \
     static CYPOOL_NOINLINE void cypool_gather_bases_##T(                               \
         const int32_t *slot_source, Py_ssize_t n_slots, Py_ssize_t n, int32_t *base)  \
@@ -1229,76 +1296,28 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     static CYPOOL_NOINLINE void cypool_gather_row_few_##T(                             \
         T *dst, const T *grad, const int64_t *pair_offset, const T *pair_scale,        \
         Py_ssize_t n_pairs, const int32_t *slot_source, const int32_t *slot_base,      \
-        Py_ssize_t n_slots, Py_ssize_t n, Py_ssize_t m, T *scaled, T *acc, int stream) \
+        Py_ssize_t n_slots, Py_ssize_t n, Py_ssize_t m, T *scaled, Py_ssize_t step,    \
+        T *acc, int stream)                                                            \
     {                                                                                  \
         enum { lanes = CYPOOL_BLOCK_BYTES / sizeof(T) };                               \
-        Py_ssize_t n_blocks = (n + lanes - 1) / lanes;                                 \
+        const Py_ssize_t n_blocks = (n + lanes - 1) / lanes;                           \
         T *sum = stream ? acc : dst;                                                   \
-        Py_ssize_t i;                                                                  \
-        for (i = 0; i < n; i++) sum[i] = 0;                                            \
+        Py_ssize_t i = 0, b = 0;                                                       \
+        (void)n_blocks; /* (no blocks without vectors) */                              \
+        (void)b;                                                                       \
         for (Py_ssize_t k = 0; k < n_pairs; k++) {                                     \
             const T *g = grad + pair_offset[k];                                        \
             const T *scale = pair_scale + k * m;                                       \
-            for (Py_ssize_t l = 0; l < m; l++) scaled[l] = g[l] * scale[l];            \
-            for (Py_ssize_t j = 0; j < n_slots; j++)                                   \
-                cypool_add_sources_##T(sum, scaled, slot_source + j * n,               \
-                                       slot_base + j * n_blocks, n);                   \
+            T *row = scaled + k * step;                                                \
+            for (Py_ssize_t l = 0; l < m; l++) row[l] = g[l] * scale[l];               \
         }                                                                              \
+        CYPOOL_GATHER_BLOCKS(T, SUF, MASK)                                             \
+        for (; i < n; i++) CYPOOL_GATHER_LANE(T, i);                                   \
         if (!stream) return;                                                           \
         i = 0;                                                                         \
         CYPOOL_COPY_VECTORS(T)                                                         \
         for (; i < n; i++) dst[i] = acc[i];                                            \
     }
-#ifdef CYPOOL_HAVE_PERMUTE_GATHER
-#define CYPOOL_ADD_SOURCES(T, U, SUF, MASK) CYPOOL_ADD_SOURCES_PERMUTE(T, U, SUF, MASK)
-#elif CYPOOL_VECTOR_BYTES == 32 && defined(__AVX2__)
-/* AVX2: a vector of lanes at a time by a masked gather, the sums blended in where a
-   lane has a source (lane by lane, the AVX2 build's average gradient of 3 channels
-   took 5-9x its floor) */
-#define CYPOOL_SOURCE_LANES_float(p) _mm256_loadu_si256((const __m256i *)(p))
-#define CYPOOL_SOURCE_LANES_double(p) _mm_loadu_si128((const __m128i *)(p))
-#define CYPOOL_HAVE_LANES_float(at) _mm256_cmpgt_epi32((at), _mm256_set1_epi32(-1))
-#define CYPOOL_HAVE_LANES_double(at) _mm_cmpgt_epi32((at), _mm_set1_epi32(-1))
-#define CYPOOL_HAVE_MASK_float(have) _mm256_castsi256_ps(have)
-#define CYPOOL_HAVE_MASK_double(have) _mm256_castsi256_pd(_mm256_cvtepi32_epi64(have))
-#define CYPOOL_GATHER_SOURCES_float(at, have)                                          \
-    _mm256_mask_i32gather_ps(_mm256_setzero_ps(), from, (at), CYPOOL_HAVE_MASK_float(have), 4)
-#define CYPOOL_GATHER_SOURCES_double(at, have)                                         \
-    _mm256_mask_i32gather_pd(_mm256_setzero_pd(), from, (at), CYPOOL_HAVE_MASK_double(have), 8)
-/* float32 picks a block's sources from the two vectors at its base (gather_bases) by
-   two in-register permutes and a blend, as the AVX-512 build does by one (the gathers
-   left the AVX2 build's average gradient of 3 channels at 6x its floor, the AVX-512
-   build's at 3x); float64 gathers */
-#define CYPOOL_PICK_SOURCES_float(at, have, b)                                         \
-    __extension__({                                                                    \
-        __m256i rel_ = _mm256_sub_epi32((at), _mm256_set1_epi32(base[b]));             \
-        _mm256_blendv_ps(                                                              \
-            _mm256_permutevar8x32_ps(_mm256_loadu_ps(from + base[b]), rel_),           \
-            _mm256_permutevar8x32_ps(_mm256_loadu_ps(from + base[b] + lanes), rel_),   \
-            _mm256_castsi256_ps(_mm256_cmpgt_epi32(rel_, _mm256_set1_epi32(lanes - 1)))); \
-    })
-#define CYPOOL_PICK_SOURCES_double(at, have, b) CYPOOL_GATHER_SOURCES_double(at, have)
-#define CYPOOL_CAN_PICK_float(b) (base[b] >= 0)
-#define CYPOOL_CAN_PICK_double(b) 1
-#define CYPOOL_ADD_SOURCES(T, U, SUF, MASK)                                            \
-    Py_ssize_t i = 0, b = 0;                                                           \
-    for (; i + lanes <= n; i += lanes, b++) {                                          \
-        if (!CYPOOL_CAN_PICK_##T(b)) { /* sources spread too wide: lane by lane */     \
-            for (Py_ssize_t l = i; l < i + lanes; l++) CYPOOL_ADD_SOURCE(T, U, l);     \
-            continue;                                                                  \
-        }                                                                              \
-        __typeof__(CYPOOL_SOURCE_LANES_##T(source)) at = CYPOOL_SOURCE_LANES_##T(source + i); \
-        __typeof__(at) have = CYPOOL_HAVE_LANES_##T(at);                               \
-        __typeof__(_mm256_setzero_##SUF()) a = _mm256_loadu_##SUF(sum + i);            \
-        _mm256_storeu_##SUF(sum + i, _mm256_blendv_##SUF(                              \
-            a, _mm256_add_##SUF(a, CYPOOL_PICK_SOURCES_##T(at, have, b)),              \
-            CYPOOL_HAVE_MASK_##T(have)));                                              \
-    }                                                                                  \
-    for (; i < n; i++) CYPOOL_ADD_SOURCE(T, U, i);
-#else
-#define CYPOOL_ADD_SOURCES(T, U, SUF, MASK)                                            \
-    for (Py_ssize_t i = 0; i < n; i++) CYPOOL_ADD_SOURCE(T, U, i);
-#endif
 
 /* NAME_T: out[c] = max over t of base[tap_offset[t] + c], c < n; n_taps >= 1, VMAX
    the vector max: CYPOOL_VMAX, or where no tap is NaN (floats) CYPOOL_VMAX_NAN_FREE,
@@ -2308,8 +2327,8 @@ CYPOOL_MAX_GRAD_CELL(float, int32_t)
 CYPOOL_MAX_GRAD_CELL(double, int64_t)
 CYPOOL_GATHER_ROW(float)
 CYPOOL_GATHER_ROW(double)
-CYPOOL_GATHER_ROW_FEW(float, uint32_t, ps, __mmask16)
-CYPOOL_GATHER_ROW_FEW(double, uint64_t, pd, __mmask8)
+CYPOOL_GATHER_ROW_FEW(float, ps, __mmask16)
+CYPOOL_GATHER_ROW_FEW(double, pd, __mmask8)
 
 /* ---- one entry per helper for Cython: dtype codes in the order of max_t's fused types
    (_fused_types.pxd); with a constant code (Cython inlines dtype_code) the switch
@@ -2552,7 +2571,7 @@ static inline void cypool_max_grad_cell(int dtype, const void *x, void *dx, cons
     case code:                                                                         \
         cypool_gather_row_few_##T((T *)dst, (const T *)grad, pair_offset,              \
                                   (const T *)pair_scale, n_pairs, slot_source, slot_base, \
-                                  n_slots, n, m, (T *)scaled, (T *)acc, stream);       \
+                                  n_slots, n, m, (T *)scaled, step, (T *)acc, stream); \
         break;
 #define CYPOOL_CASE_GATHER_BASES(T, code)                                              \
     case code:                                                                         \
@@ -2567,8 +2586,8 @@ static inline void cypool_gather_row_few(int dtype, void *dst, const void *grad,
                                          const int64_t *pair_offset, const void *pair_scale,
                                          Py_ssize_t n_pairs, const int32_t *slot_source,
                                          const int32_t *slot_base, Py_ssize_t n_slots,
-                                         Py_ssize_t n, Py_ssize_t m,
-                                         void *scaled, void *acc, int stream)
+                                         Py_ssize_t n, Py_ssize_t m, void *scaled,
+                                         Py_ssize_t step, void *acc, int stream)
 {
     switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_GATHER_ROW_FEW) }
 }

@@ -100,12 +100,13 @@ def test_many_channel_gradients_match_reference(dtype, channels, k, s, pad, outp
 def test_few_channel_avg_gradients_along_the_row_match_reference(
         variant, channels, width, k, s, d, pad, dtype, fmt, stream, seed):
     """Rows of few channels (under 64 bytes a pixel, or channels-first planes) are
-    gathered along the whole row, a vector of lanes at a time and a covering output
-    (slot) at a time (AVX-512: a two-vector permute; AVX2: a masked gather; else lane
-    by lane), in every kernel build: long rows over many blocks and a partial last
-    block, every stride, dilations that spread a block's sources past two vectors
-    (its lanes then go one by one), streamed or not; sums of mixed magnitudes catch
-    any change of order."""
+    gathered along the whole row, a vector of lanes at a time, four blocks at once,
+    each adding every covering output row (pair) and output along W (slot) in a
+    register (AVX-512: a two-vector permute; AVX2: permutes, float64 a masked gather;
+    else lane by lane), in every kernel build: long rows over many blocks and a
+    partial last block, every stride, dilations that spread a block's sources past
+    two vectors (its lanes then go one by one), streamed or not; sums of mixed
+    magnitudes catch any change of order."""
     rng = np.random.default_rng(seed)
     shape = (1, 3, width, channels) if fmt == "NHWC" else (1, channels, 3, width)
     ksize, strides, dilations = [2, k], [1, s], [1, d]
