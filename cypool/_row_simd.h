@@ -689,7 +689,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     typedef cypool_##T##_vec V;                                                        \
     typedef cypool_##T##_mask M;                                                       \
     M nz = {0};                                                                        \
-    if (PX > 0 && n >= PX) { /* (8 channels of 8 bytes fill no 32-byte vector) */       \
+    if (n >= PX) {                                                                     \
         /* input elements in the windows */                                            \
         const Py_ssize_t n_in = (2 * n + n_w - 2 - clipped) * CH;                      \
         V a, b, c;                                                                     \
@@ -764,7 +764,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_AVG_ROWS_STRIDE2_VECTORS(T, LANES)                                      \
     enum { LN = CYPOOL_VECTOR_BYTES / sizeof(T), PX = LN / CH };                       \
     typedef cypool_##T##_vec V;                                                        \
-    if (PX > 0 && n >= PX) {                                                           \
+    if (n >= PX) {                                                                     \
         const Py_ssize_t n_in = (2 * n + n_w - 2 - clipped) * CH;                      \
         CYPOOL_T3_AVG_BLOCKS(T, LANES)                                                 \
         while (i < n) {                                                                \
@@ -1518,6 +1518,21 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         }                                                                              \
     }
 
+/* CYPOOL_EIGHT_T(code): code where T has 8-channel kernels (the max's stride-2 rows;
+   for float the stride-2 argmax and max gradient): types of up to 4 bytes, whose 8
+   channels are under CELL_BYTES; 8 channels of 8 bytes go cell by cell */
+#define CYPOOL_WITH_EIGHT(...) __VA_ARGS__
+#define CYPOOL_WITHOUT_EIGHT(...)
+#define CYPOOL_EIGHT_float CYPOOL_WITH_EIGHT
+#define CYPOOL_EIGHT_int8_t CYPOOL_WITH_EIGHT
+#define CYPOOL_EIGHT_uint8_t CYPOOL_WITH_EIGHT
+#define CYPOOL_EIGHT_int16_t CYPOOL_WITH_EIGHT
+#define CYPOOL_EIGHT_uint16_t CYPOOL_WITH_EIGHT
+#define CYPOOL_EIGHT_int32_t CYPOOL_WITH_EIGHT
+#define CYPOOL_EIGHT_uint32_t CYPOOL_WITH_EIGHT
+#define CYPOOL_EIGHT_double CYPOOL_WITHOUT_EIGHT
+#define CYPOOL_EIGHT_int64_t CYPOOL_WITHOUT_EIGHT
+#define CYPOOL_EIGHT_uint64_t CYPOOL_WITHOUT_EIGHT
 /* 1-4 or 8 channels (CH), stride 2, windows of n_w = 2 or 3 adjacent pixels along W
    over n_rows rows (channels-first planes, grayscale, RGB, 8 channels): pixel i,
    channel ch of out is the max over r, t of src[row_offset[r] + (2*i + t)*CH + ch],
@@ -1871,9 +1886,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         Py_ssize_t n_span, int64_t index_base)                                         \
     {                                                                                  \
         CYPOOL_SPAN2_SCOPE(T, LANES, CHANNELS)                                         \
-        if (BLOCK == 0 /* 8 channels in 4 lanes */                                     \
-            || tap_offset[n_taps - 1] - tap_offset[0] > IT_MAX - 2 * LN)               \
-            return 0;                                                                  \
+        if (tap_offset[n_taps - 1] - tap_offset[0] > IT_MAX - 2 * LN) return 0;        \
         CYPOOL_SPAN2_BLOCKS(T, IT, LANES, CYPOOL_SPAN2_OFFSET, CYPOOL_SPAN2_STORE,     \
                             CYPOOL_SPAN2_STORE_LAST, SPLIT)                            \
         return L / CH;                                                                 \
@@ -1953,7 +1966,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, 2, SPLIT)                                \
     CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, 3, SPLIT)                                \
     CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, 4, SPLIT)                                \
-    CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, 8, SPLIT)                                \
+    CYPOOL_EIGHT_##T(CYPOOL_ARGMAX_SPAN2(T, IT, IT_MAX, LANES, 8, SPLIT))              \
     static inline Py_ssize_t cypool_argmax_span2_##T(                                  \
         T *out, int64_t *index, const T *x, const int64_t *tap_offset, Py_ssize_t n_taps, \
         Py_ssize_t n_span, Py_ssize_t n, int64_t index_base)                           \
@@ -1963,7 +1976,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         case 2: return cypool_argmax_span2_##T##_2(out, index, x, tap_offset, n_taps, n_span, index_base); \
         case 3: return cypool_argmax_span2_##T##_3(out, index, x, tap_offset, n_taps, n_span, index_base); \
         case 4: return cypool_argmax_span2_##T##_4(out, index, x, tap_offset, n_taps, n_span, index_base); \
-        case 8: return cypool_argmax_span2_##T##_8(out, index, x, tap_offset, n_taps, n_span, index_base); \
+        CYPOOL_EIGHT_##T(case 8: return cypool_argmax_span2_##T##_8(out, index, x, tap_offset, n_taps, n_span, index_base);) \
         default: return 0;                                                             \
         }                                                                              \
     }
@@ -2215,7 +2228,7 @@ CYPOOL_SPAN_INDEXES(int64_t)
     CYPOOL_GRAD_SPAN2_FUNCTIONS(T, IT, LANES, 2)                                       \
     CYPOOL_GRAD_SPAN2_FUNCTIONS(T, IT, LANES, 3)                                       \
     CYPOOL_GRAD_SPAN2_FUNCTIONS(T, IT, LANES, 4)                                       \
-    CYPOOL_GRAD_SPAN2_FUNCTIONS(T, IT, LANES, 8)                                       \
+    CYPOOL_EIGHT_##T(CYPOOL_GRAD_SPAN2_FUNCTIONS(T, IT, LANES, 8))                     \
     static inline int cypool_max_grad_span2_##T(                                       \
         T *const *dx_row, const T *x, const T *g, const int64_t *tap_offset,           \
         Py_ssize_t n_rows, Py_ssize_t n_w, Py_ssize_t n_span, Py_ssize_t n, T *g_wide, \
@@ -2226,7 +2239,7 @@ CYPOOL_SPAN_INDEXES(int64_t)
             CYPOOL_GRAD_SPAN2_CASE(T, 2, 2) CYPOOL_GRAD_SPAN2_CASE(T, 2, 3)            \
             CYPOOL_GRAD_SPAN2_CASE(T, 3, 2) CYPOOL_GRAD_SPAN2_CASE(T, 3, 3)            \
             CYPOOL_GRAD_SPAN2_CASE(T, 4, 2) CYPOOL_GRAD_SPAN2_CASE(T, 4, 3)            \
-            CYPOOL_GRAD_SPAN2_CASE(T, 8, 2) CYPOOL_GRAD_SPAN2_CASE(T, 8, 3)            \
+            CYPOOL_EIGHT_##T(CYPOOL_GRAD_SPAN2_CASE(T, 8, 2) CYPOOL_GRAD_SPAN2_CASE(T, 8, 3)) \
         }                                                                              \
         return 0;                                                                      \
     }
@@ -2295,7 +2308,7 @@ CYPOOL_SPAN_INDEXES(int64_t)
     CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 2)                                           \
     CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 3)                                           \
     CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 4)                                           \
-    CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 8)
+    CYPOOL_EIGHT_##T(CYPOOL_MAX_ROWS_STRIDE2(T, IT, LANES, 8))
 
 CYPOOL_MAX_HELPERS(float, int32_t, CYPOOL_LANES4)
 CYPOOL_MAX_HELPERS(double, int64_t, CYPOOL_LANES8)
@@ -2349,12 +2362,10 @@ CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 1)
 CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 2)
 CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 3)
 CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 4)
-CYPOOL_AVG_ROWS_STRIDE2(float, CYPOOL_LANES4, 8) /* (for the switch: 8 channels' */
 CYPOOL_AVG_ROWS_STRIDE2(double, CYPOOL_LANES8, 1)
 CYPOOL_AVG_ROWS_STRIDE2(double, CYPOOL_LANES8, 2)
 CYPOOL_AVG_ROWS_STRIDE2(double, CYPOOL_LANES8, 3)
 CYPOOL_AVG_ROWS_STRIDE2(double, CYPOOL_LANES8, 4)
-CYPOOL_AVG_ROWS_STRIDE2(double, CYPOOL_LANES8, 8) /* averages go cell by cell) */
 CYPOOL_MAX_GRAD_CELL(float, int32_t)
 CYPOOL_MAX_GRAD_CELL(double, int64_t)
 CYPOOL_GATHER_ROW(float)
@@ -2376,20 +2387,23 @@ CYPOOL_GATHER_ROW_FEW(double, uint64_t, pd, __mmask8)
 #define CYPOOL_ROWS_STRIDE2_ARGS(T)                                                    \
     (T *)out, (const T *)src, row_offset, n_rows, n_w, n, clipped, n_out, out_step,    \
     src_step, ahead, new_bytes
-#define CYPOOL_ROWS_STRIDE2_CHANNELS(NAME, T, EXTRA)                                   \
+#define CYPOOL_ROWS_STRIDE2_CHANNELS(NAME, T, EXTRA, EIGHT)                            \
     switch (channels) {                                                                \
     case 1: return NAME##_##T##_1(CYPOOL_ROWS_STRIDE2_ARGS(T) CYPOOL_UNPAREN EXTRA);   \
     case 2: return NAME##_##T##_2(CYPOOL_ROWS_STRIDE2_ARGS(T) CYPOOL_UNPAREN EXTRA);   \
     case 3: return NAME##_##T##_3(CYPOOL_ROWS_STRIDE2_ARGS(T) CYPOOL_UNPAREN EXTRA);   \
     case 4: return NAME##_##T##_4(CYPOOL_ROWS_STRIDE2_ARGS(T) CYPOOL_UNPAREN EXTRA);   \
-    case 8: return NAME##_##T##_8(CYPOOL_ROWS_STRIDE2_ARGS(T) CYPOOL_UNPAREN EXTRA);   \
+    EIGHT(case 8: return NAME##_##T##_8(CYPOOL_ROWS_STRIDE2_ARGS(T) CYPOOL_UNPAREN EXTRA);) \
     }
 #define CYPOOL_CASE_MAX_ROWS_STRIDE2(T, code)                                          \
-    case code: CYPOOL_ROWS_STRIDE2_CHANNELS(cypool_max_rows_stride2, T, ()) break;
+    case code:                                                                         \
+        CYPOOL_ROWS_STRIDE2_CHANNELS(cypool_max_rows_stride2, T, (), CYPOOL_EIGHT_##T) \
+        break;
 #define CYPOOL_CASE_AVG_ROWS_STRIDE2(T, code)                                          \
     case code:                                                                         \
         CYPOOL_ROWS_STRIDE2_CHANNELS(cypool_avg_rows_stride2, T,                       \
-                                     (, (T)divisor, (T)clipped_divisor))               \
+                                     (, (T)divisor, (T)clipped_divisor),               \
+                                     CYPOOL_WITHOUT_EIGHT) /* (cell by cell) */        \
         break;
 #define CYPOOL_CASE_MAX_STRIDE2(T, code)                                               \
     case code: cypool_max_stride2_##T((T *)out, (const T *)src, tap_offset, n_taps, n); break;
