@@ -443,6 +443,7 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
     cdef avg_t* src_scale = NULL
     cdef int64_t* pair_offset = NULL   # a dx row's covering (od, oh): their grad rows
     cdef int64_t* pair_cached = NULL   # the div[0][od] * div[1][oh] of pair_scale's rows
+    cdef int64_t* last_row = NULL      # the thread's last row and its p, id_, ih
     cdef avg_t* pair_scale = NULL      # T(1/divisor) of each pair's outputs along W
     # rows of few channels go along the whole row (cypool_gather_row_few): each pair's
     # scales expanded to its grad row's lanes, the scaled grad rows, the sums to stream
@@ -453,6 +454,9 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
                      and grad_lanes < (<Py_ssize_t>1) << 31)
     cdef int32_t* slot_source = NULL
     cdef int32_t* slot_base = NULL
+    cdef int32_t* slot_rel = NULL
+    cdef uint16_t* slot_have = NULL
+    cdef int32_t slot_run[4]
     cdef avg_t* lane_scale = NULL
     cdef avg_t* scaled = NULL
     cdef avg_t* sums = NULL
@@ -467,6 +471,7 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
     cdef avg_t* dst
     cdef int failed_flag = 0
     cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
+    slot_run[0] = slot_run[1] = slot_run[2] = slot_run[3] = 0
     sizes[0] = in_d
     sizes[1] = in_h
     sizes[2] = in_w
@@ -478,9 +483,13 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
     if few:  # lane iw*C + c's j-th covering output along W as a grad row lane, or -1
         slot_source = <int32_t*>malloc(most[2] * row_lanes * sizeof(int32_t) + 8)
         slot_base = <int32_t*>malloc(most[2] * row_lanes * sizeof(int32_t) + 8)
-        if slot_source == NULL or slot_base == NULL:
+        slot_rel = <int32_t*>malloc(most[2] * row_lanes * sizeof(int32_t) + 64)
+        slot_have = <uint16_t*>malloc(most[2] * row_lanes * sizeof(uint16_t) + 8)
+        if slot_source == NULL or slot_base == NULL or slot_rel == NULL or slot_have == NULL:
             free(slot_source)
             free(slot_base)
+            free(slot_rel)
+            free(slot_have)
             return 1
         for j in range(most[2]):
             for i in range(in_w):
@@ -489,10 +498,11 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
                         outs[2][off[2][i] + j] * channels + c
                         if off[2][i] + j < off[2][i + 1] else -1)
         cypool_gather_bases(dtype_code(<avg_t*>NULL), slot_source, most[2], row_lanes,
-                            slot_base)
+                            slot_base, slot_rel, slot_have, slot_run)
     with parallel(num_threads=num_threads):
         pair_offset = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
         pair_cached = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
+        last_row = <int64_t*>malloc(4 * sizeof(int64_t))
         pair_scale = <avg_t*>malloc(n_slots * out_w * sizeof(avg_t) + 8)
         if few:  # the whole row's scratch
             lane_scale = <avg_t*>cypool_aligned_malloc(n_slots * grad_lanes * sizeof(avg_t))
@@ -508,13 +518,14 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
             slot_tag = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
             pair_slot = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
             dx_row = <avg_t*>cypool_aligned_malloc(row_lanes * sizeof(avg_t) + 8)
-        if (pair_offset == NULL or pair_cached == NULL or pair_scale == NULL
+        if (pair_offset == NULL or pair_cached == NULL or pair_scale == NULL or last_row == NULL
                 or (few and (lane_scale == NULL or scaled == NULL or sums == NULL))
                 or (not few and (src_offset == NULL or src_scale == NULL))
                 or (half_grad != NULL and (grad_slots == NULL or slot_tag == NULL
                                            or pair_slot == NULL or dx_row == NULL))):
             failed[0] = 1
         else:
+            last_row[0] = -2
             for slot in range(n_slots):
                 pair_cached[slot] = -1
                 if half_grad != NULL:
@@ -522,9 +533,24 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
         for row in prange(rows, schedule="static"):
             if failed[0]:
                 continue
-            p = row // (in_d * in_h)
-            id_ = (row // in_h) % in_d
-            ih = row % in_h
+            if row == last_row[0] + 1:  # the thread's next row: no divisions (a tenth of
+                p = last_row[1]           # a grayscale row's time)
+                id_ = last_row[2]
+                ih = last_row[3] + 1
+                if ih == in_h:
+                    ih = 0
+                    id_ = id_ + 1
+                    if id_ == in_d:
+                        id_ = 0
+                        p = p + 1
+            else:
+                p = row // (in_d * in_h)
+                id_ = (row // in_h) % in_d
+                ih = row % in_h
+            last_row[0] = row
+            last_row[1] = p
+            last_row[2] = id_
+            last_row[3] = ih
             # the row's covering (od, oh) in row-major order; their 1/divisor along W,
             # kept while the divisor of (od, oh) stays the same (one division each)
             n_pairs = 0
@@ -553,7 +579,8 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
                 dst = dx_row
             if few:
                 cypool_gather_row_few(dtype_code(dst), dst, grad_rows, pair_offset,
-                                      lane_scale, n_pairs, slot_source, slot_base, most[2],
+                                      lane_scale, n_pairs, slot_source, slot_base,
+                                      slot_rel, slot_have, slot_run, most[2],
                                       row_lanes, grad_lanes, scaled, scaled_step, sums,
                                       stream and half_dx == NULL)
             else:
@@ -568,6 +595,7 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
         free(src_scale)
         free(pair_offset)
         free(pair_cached)
+        free(last_row)
         free(pair_scale)
         cypool_aligned_free(lane_scale)
         cypool_aligned_free(scaled)
@@ -578,6 +606,8 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
         cypool_aligned_free(dx_row)
     free(slot_source)
     free(slot_base)
+    free(slot_rel)
+    free(slot_have)
     return failed_flag
 
 

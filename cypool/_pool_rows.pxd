@@ -175,13 +175,17 @@ cdef extern from "_row_simd.h":
     void cypool_gather_row_few(int dtype, void* dst, const void* grad,
                                const int64_t* pair_offset, const void* pair_scale,
                                Py_ssize_t n_pairs, const int32_t* slot_source,
-                               const int32_t* slot_base, Py_ssize_t n_slots, Py_ssize_t n,
+                               const int32_t* slot_base, const int32_t* slot_rel,
+                               const uint16_t* slot_have, const int32_t* slot_run,
+                               Py_ssize_t n_slots, Py_ssize_t n,
                                Py_ssize_t m, void* scaled, Py_ssize_t step, void* acc,
                                int stream) noexcept nogil
-    # each block of a vector's lanes of each slot: where its sources start (n_slots * n
-    # int32 of room)
+    # each block of a vector's lanes of each slot: where its sources start, which lanes
+    # have one (room for n_slots * n of each), and each lane's source less its block's
+    # start (n_slots * n); run (4 int32): the blocks that repeat with a period
     void cypool_gather_bases(int dtype, const int32_t* slot_source, Py_ssize_t n_slots,
-                             Py_ssize_t n, int32_t* base) noexcept nogil
+                             Py_ssize_t n, int32_t* base, int32_t* rel, uint16_t* have,
+                             int32_t* run) noexcept nogil
     # argmax indices' adds: dx[j] += g[i], j = index[i] - base, where lo <= j < hi,
     # zeroing dx ahead of them from ``zeroed`` up; returns how far dx is zeroed
     int64_t cypool_scatter_add(int dtype, int wide, void* dx, const void* g,

@@ -1169,27 +1169,25 @@ static inline int cypool_any_suspect(cypool_suspect acc)
    sources picked by one two-vector permute, added under the mask of lanes that have
    one (gcc emulated the gathers with scalar loads and inserts, and AVX-512 gathers
    cost 1-2 cycles a lane where a permute costs a fraction).  Each scaled row needs
-   two vectors of room past its last lane.  GATHER_ADD adds slot lanes src's sources
-   from scaled row ``row`` into ``total`` (lanes ``in``). */
+   two vectors of room past its last lane.  GATHER_ADD adds a block's sources from
+   scaled row ``row`` into ``total``: the AVX-512 build's permute indices (rel, the
+   sources less the base, a vector's worth of room past the last) and mask (have)
+   come from gather_bases, once a call, instead of rebasing and comparing the
+   sources at each term (their load is whole: loaded under the mask, the indices
+   took RGB's 2x2/2 average gradient 1.2x the time); the AVX2 build takes the
+   sources (src) as they are. */
 #if defined(CYPOOL_VECTOR_BYTES) && CYPOOL_VECTOR_BYTES == 64 && defined(__AVX512F__)
-#define CYPOOL_SOURCES_float(p, m) _mm512_maskz_loadu_epi32((m), (p))
-#define CYPOOL_HAVE_SOURCE_float(v, m)                                                 \
-    _mm512_mask_cmpge_epi32_mask((m), (v), _mm512_setzero_si512())
-#define CYPOOL_PERMUTE_INDEX_float(v, base) _mm512_sub_epi32((v), _mm512_set1_epi32(base))
-#define CYPOOL_SOURCES_double(p, m) _mm256_maskz_loadu_epi32((m), (p))
-#define CYPOOL_HAVE_SOURCE_double(v, m)                                                \
-    _mm256_mask_cmpge_epi32_mask((m), (v), _mm256_setzero_si256())
-#define CYPOOL_PERMUTE_INDEX_double(v, base)                                           \
-    _mm512_cvtepi32_epi64(_mm256_sub_epi32((v), _mm256_set1_epi32(base)))
+#define CYPOOL_PERMUTE_INDEX_float(rel, have) _mm512_loadu_si512((const void *)(rel))
+#define CYPOOL_PERMUTE_INDEX_double(rel, have)                                         \
+    _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(rel)))
 #define CYPOOL_GATHER_VEC(SUF) __typeof__(_mm512_setzero_##SUF())
 #define CYPOOL_GATHER_ZERO(SUF) _mm512_setzero_##SUF()
-#define CYPOOL_GATHER_ADD(T, SUF, total, row, src, base, in)                           \
+#define CYPOOL_GATHER_ADD(T, SUF, total, row, src, rel, have, base)                    \
     do {                                                                               \
-        __typeof__(CYPOOL_SOURCES_##T(src, in)) at_ = CYPOOL_SOURCES_##T(src, in);     \
         (total) = _mm512_mask_add_##SUF(                                               \
-            (total), CYPOOL_HAVE_SOURCE_##T(at_, in), (total),                         \
+            (total), (have), (total),                                                  \
             _mm512_permutex2var_##SUF(_mm512_loadu_##SUF((row) + (base)),              \
-                                      CYPOOL_PERMUTE_INDEX_##T(at_, base),             \
+                                      CYPOOL_PERMUTE_INDEX_##T(rel, have),             \
                                       _mm512_loadu_##SUF((row) + (base) + lanes)));    \
     } while (0)
 #define CYPOOL_GATHER_STORE(SUF, p, in, total) _mm512_mask_storeu_##SUF((p), (in), (total))
@@ -1199,6 +1197,68 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_GATHER_MASKED 1
 #define CYPOOL_GATHER_OK_float CYPOOL_GATHER_NEAR
 #define CYPOOL_GATHER_OK_double CYPOOL_GATHER_NEAR
+/* A run of blocks (gather_period): blocks slot_run[0] <= b < slot_run[1], all lanes
+   in the row, repeat each the block V = slot_run[2] before it with its sources A =
+   slot_run[3] lanes further on (a row's lanes repeat every stride * C, its sources
+   every C).  The run's first V blocks are its templates: their permute indices,
+   masks and bases, NS slots of each, stay in registers (NS and V constants of the
+   code) and only the bases move, where a block elsewhere loads its indices, mask
+   and base for each term.  V * R blocks at a time (R: up to four chains of adds),
+   then V (the blocks left short of V go as elsewhere); the same adds in the same
+   order as a block elsewhere. */
+#define CYPOOL_GATHER_RUN_GROUP(T, SUF, NS, V, G)                                      \
+    do {                                                                               \
+        CYPOOL_GATHER_VEC(SUF) total[G];                                               \
+        for (int q = 0; q < (G); q++) total[q] = CYPOOL_GATHER_ZERO(SUF);              \
+        for (Py_ssize_t k = 0; k < n_pairs; k++) {                                     \
+            const T *row_ = scaled + k * step + at_;                                   \
+            for (int j = 0; j < (NS); j++)                                             \
+                for (int q = 0; q < (G); q++) {                                        \
+                    const T *from_ = row_ + first_[j][q % (V)] + (q / (V)) * shift_;   \
+                    total[q] = _mm512_mask_add_##SUF(                                  \
+                        total[q], in_[j][q % (V)], total[q],                           \
+                        _mm512_permutex2var_##SUF(_mm512_loadu_##SUF(from_),           \
+                                                  idx_[j][q % (V)],                    \
+                                                  _mm512_loadu_##SUF(from_ + lanes))); \
+                }                                                                      \
+        }                                                                              \
+        for (int q = 0; q < (G); q++) _mm512_storeu_##SUF(sum + i + q * lanes, total[q]); \
+    } while (0)
+#define CYPOOL_GATHER_RUN(T, SUF, MASK, NS, V, R)                                      \
+    do {                                                                               \
+        enum { G = (V) * (R) };                                                        \
+        __typeof__(CYPOOL_PERMUTE_INDEX_##T(slot_rel, (MASK)0)) idx_[NS][V];           \
+        MASK in_[NS][V];                                                               \
+        Py_ssize_t first_[NS][V];                                                      \
+        const Py_ssize_t shift_ = slot_run[3];                                         \
+        Py_ssize_t at_ = 0;                                                            \
+        for (int j = 0; j < (NS); j++)                                                 \
+            for (int v = 0; v < (V); v++) {                                            \
+                Py_ssize_t t_ = b + v;                                                 \
+                in_[j][v] = (MASK)slot_have[j * n_blocks + t_];                        \
+                idx_[j][v] = CYPOOL_PERMUTE_INDEX_##T(slot_rel + j * n + t_ * lanes, in_[j][v]); \
+                first_[j][v] = slot_base[j * n_blocks + t_];                           \
+            }                                                                          \
+        for (; b + G <= slot_run[1]; b += G, i += G * lanes, at_ += (R) * shift_)      \
+            CYPOOL_GATHER_RUN_GROUP(T, SUF, NS, V, G);                                 \
+        for (; (R) > 1 && b + (V) <= slot_run[1]; b += (V), i += (V) * lanes, at_ += shift_) \
+            CYPOOL_GATHER_RUN_GROUP(T, SUF, NS, V, V);                                 \
+    } while (0)
+#define CYPOOL_GATHER_RUN_SLOTS(T, SUF, MASK, NS)                                      \
+    switch (slot_run[2]) {                                                             \
+    case 1: CYPOOL_GATHER_RUN(T, SUF, MASK, NS, 1, 4); break;                          \
+    case 2: CYPOOL_GATHER_RUN(T, SUF, MASK, NS, 2, 2); break;                          \
+    case 3: CYPOOL_GATHER_RUN(T, SUF, MASK, NS, 3, 1); break;                          \
+    case 4: CYPOOL_GATHER_RUN(T, SUF, MASK, NS, 4, 1); break;                          \
+    }
+#define CYPOOL_GATHER_RUNS(T, SUF, MASK)                                               \
+    if (b == slot_run[0] && slot_run[1] > b) {                                         \
+        switch (n_slots) {                                                             \
+        case 1: CYPOOL_GATHER_RUN_SLOTS(T, SUF, MASK, 1) break;                        \
+        case 2: CYPOOL_GATHER_RUN_SLOTS(T, SUF, MASK, 2) break;                        \
+        case 3: CYPOOL_GATHER_RUN_SLOTS(T, SUF, MASK, 3) break;                        \
+        }                                                                              \
+    }
 #elif defined(CYPOOL_VECTOR_BYTES) && CYPOOL_VECTOR_BYTES == 32 && defined(__AVX2__)
 /* AVX2: float32 picks a slot's sources from the two vectors at its base by two
    in-register permutes and a blend, as the AVX-512 build does by one (the gathers
@@ -1222,7 +1282,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     _mm256_mask_i32gather_pd(_mm256_setzero_pd(), (row), (at), CYPOOL_HAVE_MASK_double(have), 8)
 #define CYPOOL_GATHER_VEC(SUF) __typeof__(_mm256_setzero_##SUF())
 #define CYPOOL_GATHER_ZERO(SUF) _mm256_setzero_##SUF()
-#define CYPOOL_GATHER_ADD(T, SUF, total, row, src, base, in)                           \
+#define CYPOOL_GATHER_ADD(T, SUF, total, row, src, rel, have, base)                    \
     do {                                                                               \
         __typeof__(CYPOOL_SOURCE_LANES_##T(src)) at_ = CYPOOL_SOURCE_LANES_##T(src);   \
         __typeof__(at_) have_ = CYPOOL_HAVE_LANES_##T(at_);                            \
@@ -1240,25 +1300,34 @@ static inline int cypool_any_suspect(cypool_suspect acc)
    time, its adds waiting each on the last, took 1.3x the time of a pass over the row
    a pair and slot), then one at a time; blocks whose sources spread wider than two
    vectors go lane by lane. */
+#ifndef CYPOOL_GATHER_RUNS
+#define CYPOOL_GATHER_RUNS(T, SUF, MASK) /* (AVX-512 only) */
+#endif
 #ifdef CYPOOL_GATHER_ADD
-#define CYPOOL_GATHER_BLOCKS(T, U, SUF, MASK)                                          \
-    for (; i + 4 * lanes <= n && CYPOOL_GATHER_OK_##T(b, 4); i += 4 * lanes, b += 4) { \
+#define CYPOOL_GATHER_BLOCKS_TO(T, U, SUF, MASK, stop)                                 \
+    for (; b + 4 <= (stop) && i + 4 * lanes <= n && CYPOOL_GATHER_OK_##T(b, 4);        \
+         i += 4 * lanes, b += 4) {                                                     \
         CYPOOL_GATHER_VEC(SUF) total[4];                                               \
         for (int q = 0; q < 4; q++) total[q] = CYPOOL_GATHER_ZERO(SUF);                \
         for (Py_ssize_t k = 0; k < n_pairs; k++)                                       \
             for (Py_ssize_t j = 0; j < n_slots; j++) {                                 \
                 const int32_t *src = slot_source + j * n + i;                          \
+                const int32_t *rel = slot_rel + j * n + i;                             \
+                const uint16_t *have = slot_have + j * n_blocks + b;                   \
                 const int32_t *base = slot_base + j * n_blocks + b;                    \
+                (void)src; /* (the AVX2 build's) */                                    \
+                (void)rel; /* (the AVX-512 build's) */                                 \
+                (void)have;                                                            \
                 (void)base; /* (AVX2's float64 gathers) */                             \
                 for (int q = 0; q < 4; q++)                                            \
                     CYPOOL_GATHER_ADD(T, SUF, total[q], scaled + k * step, src + q * lanes, \
-                                      base[q], CYPOOL_GATHER_LANES(MASK, lanes));      \
+                                      rel + q * lanes, (MASK)have[q], base[q]);        \
             }                                                                          \
         for (int q = 0; q < 4; q++)                                                    \
             CYPOOL_GATHER_STORE(SUF, sum + i + q * lanes, CYPOOL_GATHER_LANES(MASK, lanes), \
                                 total[q]);                                             \
     }                                                                                  \
-    for (; i + lanes <= n || (CYPOOL_GATHER_MASKED && i < n); i += lanes, b++) {       \
+    for (; b < (stop) && (i + lanes <= n || (CYPOOL_GATHER_MASKED && i < n)); i += lanes, b++) { \
         if (!CYPOOL_GATHER_OK_##T(b, 1)) {                                             \
             for (Py_ssize_t l = i; l < n && l < i + lanes; l++) CYPOOL_GATHER_LANE(T, l); \
             continue;                                                                  \
@@ -1267,9 +1336,14 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         for (Py_ssize_t k = 0; k < n_pairs; k++)                                       \
             for (Py_ssize_t j = 0; j < n_slots; j++)                                   \
                 CYPOOL_GATHER_ADD(T, SUF, total, scaled + k * step, slot_source + j * n + i, \
-                                  slot_base[j * n_blocks + b], CYPOOL_GATHER_LANES(MASK, n - i)); \
+                                  slot_rel + j * n + i, (MASK)slot_have[j * n_blocks + b], \
+                                  slot_base[j * n_blocks + b]);                        \
         CYPOOL_GATHER_STORE(SUF, sum + i, CYPOOL_GATHER_LANES(MASK, n - i), total);    \
     }
+#define CYPOOL_GATHER_BLOCKS(T, U, SUF, MASK)                                          \
+    CYPOOL_GATHER_BLOCKS_TO(T, U, SUF, MASK, slot_run[0])                              \
+    CYPOOL_GATHER_RUNS(T, SUF, MASK)                                                   \
+    CYPOOL_GATHER_BLOCKS_TO(T, U, SUF, MASK, n_blocks)
 #else
 /* Without vectors, a pass over the row a pair and slot, lane i adding from[source[i]]
    where source[i] >= 0 (-1: no source; such lanes read from[0] and a select keeps
@@ -1304,32 +1378,95 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #ifndef CYPOOL_GATHER_PASS
 #define CYPOOL_GATHER_PASS(T, U)
 #endif
+/* Whether block b of each of n_slots slots repeats block b - v (the same lanes with
+   a source, the same sources less its base; both bases near) with its base a common
+   *shift further on (set by the first slot); every slot has a source in both. */
+static int cypool_gather_repeats(const int32_t *base, const uint16_t *have,
+                                 const int32_t *rel, Py_ssize_t n_slots, Py_ssize_t n,
+                                 Py_ssize_t lanes, Py_ssize_t b, Py_ssize_t v,
+                                 int32_t *shift)
+{
+    Py_ssize_t n_blocks = (n + lanes - 1) / lanes;
+    for (Py_ssize_t j = 0; j < n_slots; j++) {
+        const Py_ssize_t now = j * n_blocks + b, then = now - v;
+        if (have[now] == 0 || have[now] != have[then] || base[now] < 0 || base[then] < 0)
+            return 0;
+        if (j == 0) *shift = base[now] - base[then];
+        if (base[now] - base[then] != *shift ||
+            memcmp(rel + j * n + b * lanes, rel + j * n + (b - v) * lanes,
+                   lanes * sizeof(int32_t)) != 0)
+            return 0;
+    }
+    return 1;
+}
+/* The longest run of whole blocks whose blocks past the first v repeat the block v
+   before them with one shift, for the least period v <= 4 that has a run of at
+   least 2 * v blocks: run = {first block, end, v, shift}, or {0, 0, 0, 0}
+   (GATHER_RUN). */
+static void cypool_gather_period(const int32_t *base, const uint16_t *have,
+                                 const int32_t *rel, Py_ssize_t n_slots, Py_ssize_t n,
+                                 Py_ssize_t lanes, int32_t *run)
+{
+    const Py_ssize_t whole = n / lanes;
+    run[0] = run[1] = run[2] = run[3] = 0;
+    for (Py_ssize_t v = 1; v <= 4; v++) {
+        Py_ssize_t start = -1;
+        int32_t shift = 0, start_shift = 0;
+        for (Py_ssize_t b = v; b <= whole; b++) {
+            int repeats = b < whole && cypool_gather_repeats(base, have, rel, n_slots, n,
+                                                             lanes, b, v, &shift);
+            if (repeats && start >= 0 && shift == start_shift) continue;
+            if (start >= 0 && b - start + v > run[1] - run[0] && b - start >= v) {
+                run[0] = (int32_t)(start - v);
+                run[1] = (int32_t)b;
+                run[2] = (int32_t)v;
+                run[3] = start_shift;
+            }
+            start = repeats ? b : -1;
+            start_shift = shift;
+        }
+        if (run[2]) return;
+    }
+}
 #define CYPOOL_GATHER_ROW_FEW(T, U, SUF, MASK)                                         \
     CYPOOL_GATHER_PASS(T, U)                                                           \
-    /* base[j * n_blocks + b] for the blocks of a vector's lanes of slot j */          \
+    /* for the blocks of a vector's lanes of slot j: base[j * n_blocks + b], the lanes \
+       that have a source as bits of have[j * n_blocks + b], and lane i's source less \
+       its block's base at rel[j * n + i] (0 where none) */                            \
     static CYPOOL_NOINLINE void cypool_gather_bases_##T(                               \
-        const int32_t *slot_source, Py_ssize_t n_slots, Py_ssize_t n, int32_t *base)  \
+        const int32_t *slot_source, Py_ssize_t n_slots, Py_ssize_t n, int32_t *base,  \
+        int32_t *rel, uint16_t *have, int32_t *run)                                    \
     {                                                                                  \
         enum { lanes = CYPOOL_BLOCK_BYTES / sizeof(T) };                               \
         Py_ssize_t n_blocks = (n + lanes - 1) / lanes;                                 \
         for (Py_ssize_t j = 0; j < n_slots; j++)                                       \
             for (Py_ssize_t b = 0; b < n_blocks; b++) {                                \
                 int32_t lo = INT32_MAX, hi = -1;                                       \
+                uint16_t bits = 0;                                                     \
                 for (Py_ssize_t i = b * lanes; i < n && i < (b + 1) * lanes; i++) {    \
                     int32_t at = slot_source[j * n + i];                               \
                     if (at >= 0) {                                                     \
                         lo = at < lo ? at : lo;                                        \
                         hi = at > hi ? at : hi;                                        \
+                        bits |= (uint16_t)(1u << (i - b * lanes));                     \
                     }                                                                  \
                 }                                                                      \
-                base[j * n_blocks + b] = hi < 0 ? 0 : hi - lo < 2 * lanes ? lo : -1;   \
+                int32_t first = hi < 0 ? 0 : hi - lo < 2 * lanes ? lo : -1;            \
+                base[j * n_blocks + b] = first;                                        \
+                have[j * n_blocks + b] = bits;                                         \
+                for (Py_ssize_t i = b * lanes; i < n && i < (b + 1) * lanes; i++) {    \
+                    int32_t at = slot_source[j * n + i];                               \
+                    rel[j * n + i] = at >= 0 && first >= 0 ? at - first : 0;           \
+                }                                                                      \
             }                                                                          \
+        cypool_gather_period(base, have, rel, n_slots, n, lanes, run);                 \
     }                                                                                  \
     static CYPOOL_NOINLINE void cypool_gather_row_few_##T(                             \
         T *dst, const T *grad, const int64_t *pair_offset, const T *pair_scale,        \
         Py_ssize_t n_pairs, const int32_t *slot_source, const int32_t *slot_base,      \
-        Py_ssize_t n_slots, Py_ssize_t n, Py_ssize_t m, T *scaled, Py_ssize_t step,    \
-        T *acc, int stream)                                                            \
+        const int32_t *slot_rel, const uint16_t *slot_have, const int32_t *slot_run,   \
+        Py_ssize_t n_slots,                                                            \
+        Py_ssize_t n, Py_ssize_t m, T *scaled, Py_ssize_t step, T *acc, int stream)    \
     {                                                                                  \
         enum { lanes = CYPOOL_BLOCK_BYTES / sizeof(T) };                               \
         const Py_ssize_t n_blocks = (n + lanes - 1) / lanes;                           \
@@ -1337,6 +1474,9 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         Py_ssize_t i = 0, b = 0;                                                       \
         (void)n_blocks; /* (no blocks without vectors) */                              \
         (void)b;                                                                       \
+        (void)slot_rel;                                                                \
+        (void)slot_have;                                                               \
+        (void)slot_run;                                                                \
         for (Py_ssize_t k = 0; k < n_pairs; k++) {                                     \
             const T *g = grad + pair_offset[k];                                        \
             const T *scale = pair_scale + k * m;                                       \
@@ -2617,21 +2757,26 @@ static inline void cypool_max_grad_cell(int dtype, const void *x, void *dx, cons
     case code:                                                                         \
         cypool_gather_row_few_##T((T *)dst, (const T *)grad, pair_offset,              \
                                   (const T *)pair_scale, n_pairs, slot_source, slot_base, \
-                                  n_slots, n, m, (T *)scaled, step, (T *)acc, stream); \
+                                  slot_rel, slot_have, slot_run, n_slots, n, m,        \
+                                  (T *)scaled, step,                                   \
+                                  (T *)acc, stream);                                   \
         break;
 #define CYPOOL_CASE_GATHER_BASES(T, code)                                              \
     case code:                                                                         \
-        cypool_gather_bases_##T(slot_source, n_slots, n, base);                        \
+        cypool_gather_bases_##T(slot_source, n_slots, n, base, rel, have, run);        \
         break;
 static inline void cypool_gather_bases(int dtype, const int32_t *slot_source,
-                                       Py_ssize_t n_slots, Py_ssize_t n, int32_t *base)
+                                       Py_ssize_t n_slots, Py_ssize_t n, int32_t *base,
+                                       int32_t *rel, uint16_t *have, int32_t *run)
 {
     switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_GATHER_BASES) }
 }
 static inline void cypool_gather_row_few(int dtype, void *dst, const void *grad,
                                          const int64_t *pair_offset, const void *pair_scale,
                                          Py_ssize_t n_pairs, const int32_t *slot_source,
-                                         const int32_t *slot_base, Py_ssize_t n_slots,
+                                         const int32_t *slot_base, const int32_t *slot_rel,
+                                         const uint16_t *slot_have, const int32_t *slot_run,
+                                         Py_ssize_t n_slots,
                                          Py_ssize_t n, Py_ssize_t m, void *scaled,
                                          Py_ssize_t step, void *acc, int stream)
 {
