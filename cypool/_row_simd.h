@@ -1197,68 +1197,25 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_GATHER_MASKED 1
 #define CYPOOL_GATHER_OK_float CYPOOL_GATHER_NEAR
 #define CYPOOL_GATHER_OK_double CYPOOL_GATHER_NEAR
-/* A run of blocks (gather_period): blocks slot_run[0] <= b < slot_run[1], all lanes
-   in the row, repeat each the block V = slot_run[2] before it with its sources A =
-   slot_run[3] lanes further on (a row's lanes repeat every stride * C, its sources
-   every C).  The run's first V blocks are its templates: their permute indices,
-   masks and bases, NS slots of each, stay in registers (NS and V constants of the
-   code) and only the bases move, where a block elsewhere loads its indices, mask
-   and base for each term.  V * R blocks at a time (R: up to four chains of adds),
-   then V (the blocks left short of V go as elsewhere); the same adds in the same
-   order as a block elsewhere. */
-#define CYPOOL_GATHER_RUN_GROUP(T, SUF, NS, V, G)                                      \
-    do {                                                                               \
-        CYPOOL_GATHER_VEC(SUF) total[G];                                               \
-        for (int q = 0; q < (G); q++) total[q] = CYPOOL_GATHER_ZERO(SUF);              \
-        for (Py_ssize_t k = 0; k < n_pairs; k++) {                                     \
-            const T *row_ = scaled + k * step + at_;                                   \
-            for (int j = 0; j < (NS); j++)                                             \
-                for (int q = 0; q < (G); q++) {                                        \
-                    const T *from_ = row_ + first_[j][q % (V)] + (q / (V)) * shift_;   \
-                    total[q] = _mm512_mask_add_##SUF(                                  \
-                        total[q], in_[j][q % (V)], total[q],                           \
-                        _mm512_permutex2var_##SUF(_mm512_loadu_##SUF(from_),           \
-                                                  idx_[j][q % (V)],                    \
-                                                  _mm512_loadu_##SUF(from_ + lanes))); \
-                }                                                                      \
-        }                                                                              \
-        for (int q = 0; q < (G); q++) _mm512_storeu_##SUF(sum + i + q * lanes, total[q]); \
-    } while (0)
-#define CYPOOL_GATHER_RUN(T, SUF, MASK, NS, V, R)                                      \
-    do {                                                                               \
-        enum { G = (V) * (R) };                                                        \
-        __typeof__(CYPOOL_PERMUTE_INDEX_##T(slot_rel, (MASK)0)) idx_[NS][V];           \
-        MASK in_[NS][V];                                                               \
-        Py_ssize_t first_[NS][V];                                                      \
-        const Py_ssize_t shift_ = slot_run[3];                                         \
-        Py_ssize_t at_ = 0;                                                            \
-        for (int j = 0; j < (NS); j++)                                                 \
-            for (int v = 0; v < (V); v++) {                                            \
-                Py_ssize_t t_ = b + v;                                                 \
-                in_[j][v] = (MASK)slot_have[j * n_blocks + t_];                        \
-                idx_[j][v] = CYPOOL_PERMUTE_INDEX_##T(slot_rel + j * n + t_ * lanes, in_[j][v]); \
-                first_[j][v] = slot_base[j * n_blocks + t_];                           \
-            }                                                                          \
-        for (; b + G <= slot_run[1]; b += G, i += G * lanes, at_ += (R) * shift_)      \
-            CYPOOL_GATHER_RUN_GROUP(T, SUF, NS, V, G);                                 \
-        for (; (R) > 1 && b + (V) <= slot_run[1]; b += (V), i += (V) * lanes, at_ += shift_) \
-            CYPOOL_GATHER_RUN_GROUP(T, SUF, NS, V, V);                                 \
-    } while (0)
-#define CYPOOL_GATHER_RUN_SLOTS(T, SUF, MASK, NS)                                      \
-    switch (slot_run[2]) {                                                             \
-    case 1: CYPOOL_GATHER_RUN(T, SUF, MASK, NS, 1, 4); break;                          \
-    case 2: CYPOOL_GATHER_RUN(T, SUF, MASK, NS, 2, 2); break;                          \
-    case 3: CYPOOL_GATHER_RUN(T, SUF, MASK, NS, 3, 1); break;                          \
-    case 4: CYPOOL_GATHER_RUN(T, SUF, MASK, NS, 4, 1); break;                          \
+/* a run's template (GATHER_RUN): a block's permute indices and mask */
+#define CYPOOL_RUN_TEMPLATE(T, MASK)                                                   \
+    struct {                                                                           \
+        __typeof__(CYPOOL_PERMUTE_INDEX_##T(slot_rel, (MASK)0)) idx;                   \
+        MASK in;                                                                       \
     }
-#define CYPOOL_GATHER_RUNS(T, SUF, MASK)                                               \
-    if (b == slot_run[0] && slot_run[1] > b) {                                         \
-        switch (n_slots) {                                                             \
-        case 1: CYPOOL_GATHER_RUN_SLOTS(T, SUF, MASK, 1) break;                        \
-        case 2: CYPOOL_GATHER_RUN_SLOTS(T, SUF, MASK, 2) break;                        \
-        case 3: CYPOOL_GATHER_RUN_SLOTS(T, SUF, MASK, 3) break;                        \
-        }                                                                              \
-    }
+#define CYPOOL_RUN_LOAD(T, MASK, tm, rel, have)                                        \
+    do {                                                                               \
+        (tm).in = (MASK)(have);                                                        \
+        (tm).idx = CYPOOL_PERMUTE_INDEX_##T(rel, (tm).in);                             \
+    } while (0)
+#define CYPOOL_RUN_ADD(T, SUF, total, from, tm)                                        \
+    (total) = _mm512_mask_add_##SUF(                                                   \
+        (total), (tm).in, (total),                                                     \
+        _mm512_permutex2var_##SUF(_mm512_loadu_##SUF(from), (tm).idx,                  \
+                                  _mm512_loadu_##SUF((from) + lanes)))
+#define CYPOOL_RUN_STORE(SUF, p, total) _mm512_storeu_##SUF((p), (total))
+#define CYPOOL_GATHER_RUNS_float CYPOOL_GATHER_RUNS
+#define CYPOOL_GATHER_RUNS_double CYPOOL_GATHER_RUNS
 #elif defined(CYPOOL_VECTOR_BYTES) && CYPOOL_VECTOR_BYTES == 32 && defined(__AVX2__)
 /* AVX2: float32 picks a slot's sources from the two vectors at its base by two
    in-register permutes and a blend, as the AVX-512 build does by one (the gathers
@@ -1295,13 +1252,101 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_GATHER_MASKED 0 /* the last lanes go one by one */
 #define CYPOOL_GATHER_OK_float CYPOOL_GATHER_NEAR
 #define CYPOOL_GATHER_OK_double(b, count) 1
+/* a run's template (GATHER_RUN), float32 only: a block's permute indices, the lanes
+   whose source is in the upper vector, and the lanes that have one (the others add
+   0.0, which leaves a sum that starts from +0.0 as it is: it is never -0.0) */
+#define CYPOOL_RUN_TEMPLATE(T, MASK)                                                   \
+    struct {                                                                           \
+        __m256i idx;                                                                   \
+        __m256 upper, in;                                                              \
+    }
+#define CYPOOL_RUN_LOAD(T, MASK, tm, rel, have)                                        \
+    do {                                                                               \
+        const __m256i bit_ = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);           \
+        (tm).idx = _mm256_loadu_si256((const __m256i *)(rel));                         \
+        (tm).upper = _mm256_castsi256_ps(                                              \
+            _mm256_cmpgt_epi32((tm).idx, _mm256_set1_epi32(lanes - 1)));               \
+        (tm).in = _mm256_castsi256_ps(_mm256_cmpeq_epi32(                              \
+            _mm256_and_si256(_mm256_set1_epi32((int)(have)), bit_), bit_));            \
+    } while (0)
+#define CYPOOL_RUN_ADD(T, SUF, total, from, tm)                                        \
+    (total) = _mm256_add_ps(                                                           \
+        (total),                                                                       \
+        _mm256_and_ps((tm).in,                                                         \
+                      _mm256_blendv_ps(                                                \
+                          _mm256_permutevar8x32_ps(_mm256_loadu_ps(from), (tm).idx),   \
+                          _mm256_permutevar8x32_ps(_mm256_loadu_ps((from) + lanes),    \
+                                                   (tm).idx),                          \
+                          (tm).upper)))
+#define CYPOOL_RUN_STORE(SUF, p, total) _mm256_storeu_##SUF((p), (total))
+#define CYPOOL_GATHER_RUNS_float CYPOOL_GATHER_RUNS
+#define CYPOOL_GATHER_RUNS_double(T, SUF, MASK) /* (float64 gathers) */
 #endif
 /* Blocks four at a time (four chains of adds for the core to overlap: one block at a
    time, its adds waiting each on the last, took 1.3x the time of a pass over the row
    a pair and slot), then one at a time; blocks whose sources spread wider than two
    vectors go lane by lane. */
-#ifndef CYPOOL_GATHER_RUNS
-#define CYPOOL_GATHER_RUNS(T, SUF, MASK) /* (AVX-512 only) */
+#ifdef CYPOOL_RUN_ADD
+/* A run of blocks (gather_period): blocks slot_run[0] <= b < slot_run[1], all lanes
+   in the row, repeat each the block V = slot_run[2] before it with its sources A =
+   slot_run[3] lanes further on (a row's lanes repeat every stride * C, its sources
+   every C).  The run's first V blocks are its templates: their permute indices,
+   masks and bases, NS slots of each, stay in registers (NS and V constants of the
+   code) and only the bases move, where a block elsewhere loads its indices, mask
+   and base for each term.  V * R blocks at a time (R: up to four chains of adds),
+   then V (the blocks left short of V go as elsewhere); the same adds in the same
+   order as a block elsewhere. */
+#define CYPOOL_GATHER_RUN_GROUP(T, SUF, NS, V, G)                                      \
+    do {                                                                               \
+        CYPOOL_GATHER_VEC(SUF) total[G];                                               \
+        for (int q = 0; q < (G); q++) total[q] = CYPOOL_GATHER_ZERO(SUF);              \
+        for (Py_ssize_t k = 0; k < n_pairs; k++) {                                     \
+            const T *row_ = scaled + k * step + at_;                                   \
+            for (int j = 0; j < (NS); j++)                                             \
+                for (int q = 0; q < (G); q++) {                                        \
+                    const T *from_ = row_ + first_[j][q % (V)] + (q / (V)) * shift_;   \
+                    CYPOOL_RUN_ADD(T, SUF, total[q], from_, tm_[j][q % (V)]);          \
+                }                                                                      \
+        }                                                                              \
+        for (int q = 0; q < (G); q++) CYPOOL_RUN_STORE(SUF, sum + i + q * lanes, total[q]); \
+    } while (0)
+#define CYPOOL_GATHER_RUN(T, SUF, MASK, NS, V, R)                                      \
+    do {                                                                               \
+        enum { G = (V) * (R) };                                                        \
+        CYPOOL_RUN_TEMPLATE(T, MASK) tm_[NS][V];                                       \
+        Py_ssize_t first_[NS][V];                                                      \
+        const Py_ssize_t shift_ = slot_run[3];                                         \
+        Py_ssize_t at_ = 0;                                                            \
+        for (int j = 0; j < (NS); j++)                                                 \
+            for (int v = 0; v < (V); v++) {                                            \
+                Py_ssize_t t_ = b + v;                                                 \
+                CYPOOL_RUN_LOAD(T, MASK, tm_[j][v], slot_rel + j * n + t_ * lanes,     \
+                                slot_have[j * n_blocks + t_]);                         \
+                first_[j][v] = slot_base[j * n_blocks + t_];                           \
+            }                                                                          \
+        for (; b + G <= slot_run[1]; b += G, i += G * lanes, at_ += (R) * shift_)      \
+            CYPOOL_GATHER_RUN_GROUP(T, SUF, NS, V, G);                                 \
+        for (; (R) > 1 && b + (V) <= slot_run[1]; b += (V), i += (V) * lanes, at_ += shift_) \
+            CYPOOL_GATHER_RUN_GROUP(T, SUF, NS, V, V);                                 \
+    } while (0)
+#define CYPOOL_GATHER_RUN_SLOTS(T, SUF, MASK, NS)                                      \
+    switch (slot_run[2]) {                                                             \
+    case 1: CYPOOL_GATHER_RUN(T, SUF, MASK, NS, 1, 4); break;                          \
+    case 2: CYPOOL_GATHER_RUN(T, SUF, MASK, NS, 2, 2); break;                          \
+    case 3: CYPOOL_GATHER_RUN(T, SUF, MASK, NS, 3, 1); break;                          \
+    case 4: CYPOOL_GATHER_RUN(T, SUF, MASK, NS, 4, 1); break;                          \
+    }
+#define CYPOOL_GATHER_RUNS(T, SUF, MASK)                                               \
+    if (b == slot_run[0] && slot_run[1] > b) {                                         \
+        switch (n_slots) {                                                             \
+        case 1: CYPOOL_GATHER_RUN_SLOTS(T, SUF, MASK, 1) break;                        \
+        case 2: CYPOOL_GATHER_RUN_SLOTS(T, SUF, MASK, 2) break;                        \
+        case 3: CYPOOL_GATHER_RUN_SLOTS(T, SUF, MASK, 3) break;                        \
+        }                                                                              \
+    }
+#else
+#define CYPOOL_GATHER_RUNS_float(T, SUF, MASK) /* (vector builds only) */
+#define CYPOOL_GATHER_RUNS_double(T, SUF, MASK)
 #endif
 #ifdef CYPOOL_GATHER_ADD
 #define CYPOOL_GATHER_BLOCKS_TO(T, U, SUF, MASK, stop)                                 \
@@ -1342,7 +1387,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     }
 #define CYPOOL_GATHER_BLOCKS(T, U, SUF, MASK)                                          \
     CYPOOL_GATHER_BLOCKS_TO(T, U, SUF, MASK, slot_run[0])                              \
-    CYPOOL_GATHER_RUNS(T, SUF, MASK)                                                   \
+    CYPOOL_GATHER_RUNS_##T(T, SUF, MASK)                                               \
     CYPOOL_GATHER_BLOCKS_TO(T, U, SUF, MASK, n_blocks)
 #else
 /* Without vectors, a pass over the row a pair and slot, lane i adding from[source[i]]
