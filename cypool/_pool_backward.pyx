@@ -19,10 +19,10 @@ from cypool._pool_rows cimport (
     RowScratch, argmax_window, cypool_aligned_free, cypool_aligned_malloc,
     cypool_gather_bases, cypool_gather_row, cypool_gather_row_few, cypool_index_bounds,
     cypool_max_grad_cell, cypool_max_grad_ring, cypool_max_grad_span,
-    cypool_narrow_half, cypool_prefetch, cypool_scatter_add, cypool_store_fence,
-    cypool_widen_half, dtype_code, free_row_scratch, hold_half_rows, near_rows_window,
-    new_row_scratch, new_rows, pool_row, prefetch_new_rows, prefetch_short_rows,
-    ring_rows, window_rows, window_taps,
+    cypool_narrow_half, cypool_prefetch, cypool_scale_row, cypool_scatter_add,
+    cypool_store_fence, cypool_widen_half, dtype_code, free_row_scratch, hold_half_rows,
+    near_rows_window, new_row_scratch, new_rows, pool_row, prefetch_new_rows,
+    prefetch_short_rows, ring_rows, window_rows, window_taps,
 )
 from cypool._windows cimport Windows, last_tap, unpack_windows
 
@@ -423,6 +423,16 @@ cdef inline void widen_pair_rows(const uint16_t* half_grad, float* slots, int64_
         pair_offset[k] = pair_slot[k] * slot_size
 
 
+cdef inline bint row_holds(const int64_t* pair_row, Py_ssize_t n_pairs,
+                           int64_t offset) noexcept nogil:
+    """Whether one of a dx row's first n_pairs pairs reads the scaled row at offset."""
+    cdef Py_ssize_t k
+    for k in range(n_pairs):
+        if pair_row[k] == offset:
+            return True
+    return False
+
+
 cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off,
                        const int64_t** outs, const int64_t** div, Py_ssize_t n_planes,
                        Py_ssize_t in_d, Py_ssize_t in_h, Py_ssize_t in_w, Py_ssize_t channels,
@@ -432,21 +442,23 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
     """avg_pool_grad's work on raw pointers; returns 1 when scratch memory ran out.
     With ``half_grad`` (then avg_t is float; grad_ptr and dx_ptr unused) grad and dx
     are float16 bits: each thread widens the grad rows its dx rows gather from into
-    slots of its own (widen_pair_rows), sums each dx row into a float32 row and rounds
-    it into ``half_dx`` (no float32 copy of the whole grad or dx in memory)."""
+    float32 rows of its own, sums each dx row into a float32 row and rounds it into
+    ``half_dx`` (no float32 copy of the whole grad or dx in memory)."""
     cdef Py_ssize_t rows = n_planes * in_d * in_h, row, p, id_, ih, n_pairs
-    cdef Py_ssize_t a, b, od, oh, ow, i, slot = 0, axis
+    cdef Py_ssize_t a, b, od, oh, ow, i, slot = 0, axis, k, e, entry
     cdef Py_ssize_t sizes[3]
     cdef Py_ssize_t most[3]
-    cdef int64_t pair_divisor
+    cdef int64_t pair_divisor, key
     cdef int64_t* src_offset = NULL
     cdef avg_t* src_scale = NULL
     cdef int64_t* pair_offset = NULL   # a dx row's covering (od, oh): their grad rows
     cdef int64_t* pair_cached = NULL   # the div[0][od] * div[1][oh] of pair_scale's rows
     cdef int64_t* last_row = NULL      # the thread's last row and its p, id_, ih
     cdef avg_t* pair_scale = NULL      # T(1/divisor) of each pair's outputs along W
-    # rows of few channels go along the whole row (cypool_gather_row_few): each pair's
-    # scales expanded to its grad row's lanes, the scaled grad rows, the sums to stream
+    # rows of few channels go along the whole row (cypool_gather_row_few) from scaled
+    # grad rows (the grad row times its expanded scales), which the thread keeps in
+    # n_entries entries (entry_key: the grad row's offset, -1 none) for the next dx
+    # rows that share them (3x3/2: each grad row serves three dx rows)
     cdef Py_ssize_t row_lanes = in_w * channels, grad_lanes = out_w * channels, c, j
     cdef Py_ssize_t scaled_step = grad_lanes + GATHER_PAD // <Py_ssize_t>sizeof(avg_t)
     cdef bint few = (channels * <Py_ssize_t>sizeof(avg_t) < CELL_BYTES
@@ -457,18 +469,26 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
     cdef int32_t* slot_rel = NULL
     cdef uint16_t* slot_have = NULL
     cdef int32_t slot_run[4]
+    cdef Py_ssize_t n_entries
+    cdef int64_t* entry_key = NULL
+    cdef int64_t* scale_state = NULL   # lane_scale's divisor, the next entry to take
+    cdef int64_t* pair_row = NULL      # each pair's scaled row (offset in scaled)
+    cdef int64_t* pair_div = NULL      # each pair's div[0][od] * div[1][oh]
     cdef avg_t* lane_scale = NULL
     cdef avg_t* scaled = NULL
     cdef avg_t* sums = NULL
-    # float16: the thread's widened grad rows (a slot a covering pair), their tags, and
-    # the float32 dx row it rounds
+    cdef float* widened = NULL         # float16: a grad row widened (few channels)
+    # float16, many channels: the thread's widened grad rows (a slot a covering pair),
+    # their tags, and the float32 dx row it rounds
     cdef Py_ssize_t n_slots, slot_size = grad_lanes + 16
     cdef float* grad_slots = NULL
     cdef int64_t* slot_tag = NULL
     cdef int64_t* pair_slot = NULL
     cdef avg_t* dx_row = NULL
     cdef const avg_t* grad_rows
+    cdef const avg_t* source
     cdef avg_t* dst
+    cdef avg_t scale
     cdef int failed_flag = 0
     cdef int* failed = &failed_flag  # written through a pointer: shared by the threads
     slot_run[0] = slot_run[1] = slot_run[2] = slot_run[3] = 0
@@ -480,6 +500,7 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
         for i in range(sizes[axis]):
             most[axis] = max(most[axis], off[axis][i + 1] - off[axis][i])
     n_slots = most[0] * most[1]
+    n_entries = 2 * n_slots  # more than a row's pairs: a row never evicts its own
     if few:  # lane iw*C + c's j-th covering output along W as a grad row lane, or -1
         slot_source = <int32_t*>malloc(most[2] * row_lanes * sizeof(int32_t) + 8)
         slot_base = <int32_t*>malloc(most[2] * row_lanes * sizeof(int32_t) + 8)
@@ -501,35 +522,53 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
                             slot_base, slot_rel, slot_have, slot_run)
     with parallel(num_threads=num_threads):
         pair_offset = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
-        pair_cached = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
         last_row = <int64_t*>malloc(4 * sizeof(int64_t))
-        pair_scale = <avg_t*>malloc(n_slots * out_w * sizeof(avg_t) + 8)
         if few:  # the whole row's scratch
-            lane_scale = <avg_t*>cypool_aligned_malloc(n_slots * grad_lanes * sizeof(avg_t))
-            scaled = <avg_t*>cypool_aligned_malloc(n_slots * scaled_step * sizeof(avg_t))
+            pair_row = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
+            pair_div = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
+            entry_key = <int64_t*>malloc(n_entries * sizeof(int64_t) + 8)
+            scale_state = <int64_t*>malloc(2 * sizeof(int64_t))
+            lane_scale = <avg_t*>cypool_aligned_malloc(grad_lanes * sizeof(avg_t))
+            scaled = <avg_t*>cypool_aligned_malloc(n_entries * scaled_step * sizeof(avg_t))
             if scaled != NULL:  # the pads are read (into lanes masked off): defined bytes
-                memset(scaled, 0, n_slots * scaled_step * sizeof(avg_t))
+                memset(scaled, 0, n_entries * scaled_step * sizeof(avg_t))
             sums = <avg_t*>cypool_aligned_malloc(row_lanes * sizeof(avg_t))
+            if half_grad != NULL:
+                widened = <float*>cypool_aligned_malloc(grad_lanes * sizeof(float) + 64)
         else:  # a cell's sources
+            pair_cached = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
+            pair_scale = <avg_t*>malloc(n_slots * out_w * sizeof(avg_t) + 8)
             src_offset = <int64_t*>malloc(n_slots * most[2] * sizeof(int64_t) + 8)
             src_scale = <avg_t*>malloc(n_slots * most[2] * sizeof(avg_t) + 8)
+            if half_grad != NULL:
+                grad_slots = <float*>cypool_aligned_malloc(n_slots * slot_size * sizeof(float))
+                slot_tag = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
+                pair_slot = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
         if half_grad != NULL:
-            grad_slots = <float*>cypool_aligned_malloc(n_slots * slot_size * sizeof(float))
-            slot_tag = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
-            pair_slot = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
             dx_row = <avg_t*>cypool_aligned_malloc(row_lanes * sizeof(avg_t) + 8)
-        if (pair_offset == NULL or pair_cached == NULL or pair_scale == NULL or last_row == NULL
-                or (few and (lane_scale == NULL or scaled == NULL or sums == NULL))
-                or (not few and (src_offset == NULL or src_scale == NULL))
-                or (half_grad != NULL and (grad_slots == NULL or slot_tag == NULL
-                                           or pair_slot == NULL or dx_row == NULL))):
+        if (pair_offset == NULL or last_row == NULL
+                or (few and (pair_row == NULL or pair_div == NULL or entry_key == NULL
+                             or scale_state == NULL or lane_scale == NULL or scaled == NULL
+                             or sums == NULL or (half_grad != NULL and widened == NULL)))
+                or (not few and (pair_cached == NULL or pair_scale == NULL
+                                 or src_offset == NULL or src_scale == NULL
+                                 or (half_grad != NULL and (grad_slots == NULL
+                                                            or slot_tag == NULL
+                                                            or pair_slot == NULL))))
+                or (half_grad != NULL and dx_row == NULL)):
             failed[0] = 1
         else:
             last_row[0] = -2
-            for slot in range(n_slots):
-                pair_cached[slot] = -1
-                if half_grad != NULL:
-                    slot_tag[slot] = -1
+            if few:
+                scale_state[0] = -1
+                scale_state[1] = 0
+                for slot in range(n_entries):
+                    entry_key[slot] = -1
+            else:
+                for slot in range(n_slots):
+                    pair_cached[slot] = -1
+                    if half_grad != NULL:
+                        slot_tag[slot] = -1
         for row in prange(rows, schedule="static"):
             if failed[0]:
                 continue
@@ -551,8 +590,8 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
             last_row[1] = p
             last_row[2] = id_
             last_row[3] = ih
-            # the row's covering (od, oh) in row-major order; their 1/divisor along W,
-            # kept while the divisor of (od, oh) stays the same (one division each)
+            # the row's covering (od, oh) in row-major order; rows of many channels
+            # keep their 1/divisor along W while the divisor of (od, oh) stays the same
             n_pairs = 0
             for a in range(off[0][id_], off[0][id_ + 1]):
                 od = outs[0][a]
@@ -560,30 +599,56 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
                     oh = outs[1][b]
                     pair_offset[n_pairs] = ((p * out_d + od) * out_h + oh) * out_w * channels
                     pair_divisor = div[0][od] * div[1][oh]
-                    if pair_cached[n_pairs] != pair_divisor:
+                    if few:
+                        pair_div[n_pairs] = pair_divisor
+                    elif pair_cached[n_pairs] != pair_divisor:
                         pair_cached[n_pairs] = pair_divisor
                         for ow in range(out_w):
                             pair_scale[n_pairs * out_w + ow] = <avg_t>(
                                 1.0 / <double>(pair_divisor * div[2][ow]))
-                            if few:
-                                for c in range(channels):
-                                    lane_scale[(n_pairs * out_w + ow) * channels + c] = \
-                                        pair_scale[n_pairs * out_w + ow]
                     n_pairs = n_pairs + 1  # not "+=": prange would make it a reduction
-            grad_rows = grad_ptr
             dst = dx_ptr + row * row_lanes if dx_ptr != NULL else NULL
             if half_grad != NULL:
-                widen_pair_rows(half_grad, grad_slots, slot_tag, pair_slot, pair_offset,
-                                n_pairs, n_slots, slot_size, grad_lanes)
-                grad_rows = <const avg_t*>grad_slots
                 dst = dx_row
             if few:
-                cypool_gather_row_few(dtype_code(dst), dst, grad_rows, pair_offset,
-                                      lane_scale, n_pairs, slot_source, slot_base,
-                                      slot_rel, slot_have, slot_run, most[2],
-                                      row_lanes, grad_lanes, scaled, scaled_step, sums,
+                for k in range(n_pairs):  # each pair's scaled row: kept, or made
+                    key = pair_offset[k]
+                    entry = -1
+                    for e in range(n_entries):
+                        if entry_key[e] == key:
+                            entry = e
+                            break
+                    if entry < 0:  # the next entry in turn that the row does not read
+                        entry = scale_state[1]
+                        while row_holds(pair_row, k, entry * scaled_step):
+                            entry = (entry + 1) % n_entries
+                        scale_state[1] = (entry + 1) % n_entries
+                        entry_key[entry] = key
+                        if scale_state[0] != pair_div[k]:
+                            scale_state[0] = pair_div[k]
+                            for ow in range(out_w):
+                                scale = <avg_t>(1.0 / <double>(pair_div[k] * div[2][ow]))
+                                for c in range(channels):
+                                    lane_scale[ow * channels + c] = scale
+                        if half_grad != NULL:
+                            cypool_widen_half(half_grad + key, <uint32_t*>widened,
+                                              grad_lanes)
+                            source = <const avg_t*>widened
+                        else:
+                            source = grad_ptr + key
+                        cypool_scale_row(dtype_code(dst), scaled + entry * scaled_step,
+                                         source, lane_scale, grad_lanes)
+                    pair_row[k] = entry * scaled_step
+                cypool_gather_row_few(dtype_code(dst), dst, scaled, pair_row, n_pairs,
+                                      slot_source, slot_base, slot_rel, slot_have, slot_run,
+                                      most[2], row_lanes, sums,
                                       stream and half_dx == NULL)
             else:
+                grad_rows = grad_ptr
+                if half_grad != NULL:
+                    widen_pair_rows(half_grad, grad_slots, slot_tag, pair_slot, pair_offset,
+                                    n_pairs, n_slots, slot_size, grad_lanes)
+                    grad_rows = <const avg_t*>grad_slots
                 cypool_gather_row(dtype_code(dst), dst, grad_rows, pair_offset, pair_scale,
                                   n_pairs, off[2], outs[2], in_w, out_w, channels,
                                   src_offset, src_scale, stream and half_dx == NULL)
@@ -597,9 +662,14 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
         free(pair_cached)
         free(last_row)
         free(pair_scale)
+        free(pair_row)
+        free(pair_div)
+        free(entry_key)
+        free(scale_state)
         cypool_aligned_free(lane_scale)
         cypool_aligned_free(scaled)
         cypool_aligned_free(sums)
+        cypool_aligned_free(widened)
         cypool_aligned_free(grad_slots)
         free(slot_tag)
         free(pair_slot)

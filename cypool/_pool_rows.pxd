@@ -168,18 +168,19 @@ cdef extern from "_row_simd.h":
                            Py_ssize_t n, int64_t* offset, void* scale,
                            int stream) noexcept nogil
     # the same for a dx row of few channels along the whole row of n lanes: slot j of
-    # lane i is slot_source[j * n + i], a lane of the pair's grad row and of its
-    # expanded scales (m lanes each) or -1; slot_base from cypool_gather_bases;
-    # scaled: n_pairs rows of m lanes and GATHER_PAD bytes, step lanes apart; acc: room
-    # for n (streaming)
-    void cypool_gather_row_few(int dtype, void* dst, const void* grad,
-                               const int64_t* pair_offset, const void* pair_scale,
-                               Py_ssize_t n_pairs, const int32_t* slot_source,
-                               const int32_t* slot_base, const int32_t* slot_rel,
-                               const uint16_t* slot_have, const int32_t* slot_run,
-                               Py_ssize_t n_slots, Py_ssize_t n,
-                               Py_ssize_t m, void* scaled, Py_ssize_t step, void* acc,
-                               int stream) noexcept nogil
+    # lane i is slot_source[j * n + i], a lane of the pair's grad row or -1; pair k's
+    # grad row times its expanded scales at scaled + pair_row[k], GATHER_PAD bytes of
+    # room past it; slot_base, slot_rel, slot_have, slot_run from cypool_gather_bases;
+    # acc: room for n (streaming)
+    void cypool_gather_row_few(int dtype, void* dst, const void* scaled,
+                               const int64_t* pair_row, Py_ssize_t n_pairs,
+                               const int32_t* slot_source, const int32_t* slot_base,
+                               const int32_t* slot_rel, const uint16_t* slot_have,
+                               const int32_t* slot_run, Py_ssize_t n_slots, Py_ssize_t n,
+                               void* acc, int stream) noexcept nogil
+    # dst[l] = src[l] * scale[l], l < n (floats only)
+    void cypool_scale_row(int dtype, void* dst, const void* src, const void* scale,
+                          Py_ssize_t n) noexcept nogil
     # each block of a vector's lanes of each slot: where its sources start, which lanes
     # have one (room for n_slots * n of each), and each lane's source less its block's
     # start (n_slots * n); run (4 int32): the blocks that repeat with a period

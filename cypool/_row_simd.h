@@ -1135,8 +1135,8 @@ static inline int cypool_any_suspect(cypool_suspect acc)
    each pair k < n_pairs and slot j < n_slots in that order of scaled_k[at] with at =
    slot_source[j * n + i] (the lane's j-th covering output along W, as a lane of the
    pair's grad row: ow * C + c, or -1 where the cell has fewer), scaled_k = pair k's
-   grad row times its expanded 1/divisor (pair_scale + k * m, m = out_w * C lanes),
-   at scaled + k * step.  A block of a vector's lanes adds all its pairs' and slots'
+   grad row times its expanded 1/divisor (cypool_scale_row), at scaled + pair_row[k]
+   (kept by the caller for the rows that share it).  A block of a vector's lanes adds all its pairs' and slots'
    terms in a register and is stored once (a pass over the row a pair and slot, each
    loading and storing the sums, took RGB 3x3/2's average gradient 4.5x its floor).
    ``acc``: n lanes of room, where the sums go before streaming to dst (unused
@@ -1149,7 +1149,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         for (Py_ssize_t k_ = 0; k_ < n_pairs; k_++)                                    \
             for (Py_ssize_t j_ = 0; j_ < n_slots; j_++) {                              \
                 int32_t at_ = slot_source[j_ * n + (i)];                               \
-                if (at_ >= 0) s_ += scaled[k_ * step + at_];                           \
+                if (at_ >= 0) s_ += scaled[pair_row[k_] + at_];                        \
             }                                                                          \
         sum[i] = s_;                                                                   \
     } while (0)
@@ -1294,14 +1294,14 @@ static inline int cypool_any_suspect(cypool_suspect acc)
    masks and bases, NS slots of each, stay in registers (NS and V constants of the
    code) and only the bases move, where a block elsewhere loads its indices, mask
    and base for each term.  V * R blocks at a time (R: up to four chains of adds),
-   then V (the blocks left short of V go as elsewhere); the same adds in the same
-   order as a block elsewhere. */
+   then V, then the 1-3 left (the first templates'); the same adds in the same order
+   as a block elsewhere. */
 #define CYPOOL_GATHER_RUN_GROUP(T, SUF, NS, V, G)                                      \
     do {                                                                               \
         CYPOOL_GATHER_VEC(SUF) total[G];                                               \
         for (int q = 0; q < (G); q++) total[q] = CYPOOL_GATHER_ZERO(SUF);              \
         for (Py_ssize_t k = 0; k < n_pairs; k++) {                                     \
-            const T *row_ = scaled + k * step + at_;                                   \
+            const T *row_ = scaled + pair_row[k] + at_;                                \
             for (int j = 0; j < (NS); j++)                                             \
                 for (int q = 0; q < (G); q++) {                                        \
                     const T *from_ = row_ + first_[j][q % (V)] + (q / (V)) * shift_;   \
@@ -1328,6 +1328,16 @@ static inline int cypool_any_suspect(cypool_suspect acc)
             CYPOOL_GATHER_RUN_GROUP(T, SUF, NS, V, G);                                 \
         for (; (R) > 1 && b + (V) <= slot_run[1]; b += (V), i += (V) * lanes, at_ += shift_) \
             CYPOOL_GATHER_RUN_GROUP(T, SUF, NS, V, V);                                 \
+        if ((V) > 1 && b + 1 == slot_run[1]) {                                         \
+            CYPOOL_GATHER_RUN_GROUP(T, SUF, NS, V, 1);                                 \
+            b += 1, i += lanes;                                                        \
+        } else if ((V) > 2 && b + 2 == slot_run[1]) {                                  \
+            CYPOOL_GATHER_RUN_GROUP(T, SUF, NS, V, 2);                                 \
+            b += 2, i += 2 * lanes;                                                    \
+        } else if ((V) > 3 && b + 3 == slot_run[1]) {                                  \
+            CYPOOL_GATHER_RUN_GROUP(T, SUF, NS, V, 3);                                 \
+            b += 3, i += 3 * lanes;                                                    \
+        }                                                                              \
     } while (0)
 #define CYPOOL_GATHER_RUN_SLOTS(T, SUF, MASK, NS)                                      \
     switch (slot_run[2]) {                                                             \
@@ -1365,7 +1375,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
                 (void)have;                                                            \
                 (void)base; /* (AVX2's float64 gathers) */                             \
                 for (int q = 0; q < 4; q++)                                            \
-                    CYPOOL_GATHER_ADD(T, SUF, total[q], scaled + k * step, src + q * lanes, \
+                    CYPOOL_GATHER_ADD(T, SUF, total[q], scaled + pair_row[k], src + q * lanes, \
                                       rel + q * lanes, (MASK)have[q], base[q]);        \
             }                                                                          \
         for (int q = 0; q < 4; q++)                                                    \
@@ -1380,7 +1390,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
         CYPOOL_GATHER_VEC(SUF) total = CYPOOL_GATHER_ZERO(SUF);                        \
         for (Py_ssize_t k = 0; k < n_pairs; k++)                                       \
             for (Py_ssize_t j = 0; j < n_slots; j++)                                   \
-                CYPOOL_GATHER_ADD(T, SUF, total, scaled + k * step, slot_source + j * n + i, \
+                CYPOOL_GATHER_ADD(T, SUF, total, scaled + pair_row[k], slot_source + j * n + i, \
                                   slot_rel + j * n + i, (MASK)slot_have[j * n_blocks + b], \
                                   slot_base[j * n_blocks + b]);                        \
         CYPOOL_GATHER_STORE(SUF, sum + i, CYPOOL_GATHER_LANES(MASK, n - i), total);    \
@@ -1418,7 +1428,7 @@ static inline int cypool_any_suspect(cypool_suspect acc)
     for (; i < n; i++) sum[i] = 0;                                                     \
     for (Py_ssize_t k = 0; k < n_pairs; k++)                                           \
         for (Py_ssize_t j = 0; j < n_slots; j++)                                       \
-            cypool_add_sources_##T(sum, scaled + k * step, slot_source + j * n, n);
+            cypool_add_sources_##T(sum, scaled + pair_row[k], slot_source + j * n, n);
 #endif
 #ifndef CYPOOL_GATHER_PASS
 #define CYPOOL_GATHER_PASS(T, U)
@@ -1506,12 +1516,18 @@ static void cypool_gather_period(const int32_t *base, const uint16_t *have,
             }                                                                          \
         cypool_gather_period(base, have, rel, n_slots, n, lanes, run);                 \
     }                                                                                  \
+    /* dst[l] = src[l] * scale[l], l < n: a pair's scaled grad row */                 \
+    static CYPOOL_NOINLINE void cypool_scale_row_##T(                                  \
+        T *CYPOOL_RESTRICT dst, const T *CYPOOL_RESTRICT src,                          \
+        const T *CYPOOL_RESTRICT scale, Py_ssize_t n)                                  \
+    {                                                                                  \
+        for (Py_ssize_t l = 0; l < n; l++) dst[l] = src[l] * scale[l];                 \
+    }                                                                                  \
     static CYPOOL_NOINLINE void cypool_gather_row_few_##T(                             \
-        T *dst, const T *grad, const int64_t *pair_offset, const T *pair_scale,        \
-        Py_ssize_t n_pairs, const int32_t *slot_source, const int32_t *slot_base,      \
-        const int32_t *slot_rel, const uint16_t *slot_have, const int32_t *slot_run,   \
-        Py_ssize_t n_slots,                                                            \
-        Py_ssize_t n, Py_ssize_t m, T *scaled, Py_ssize_t step, T *acc, int stream)    \
+        T *dst, const T *scaled, const int64_t *pair_row, Py_ssize_t n_pairs,          \
+        const int32_t *slot_source, const int32_t *slot_base, const int32_t *slot_rel, \
+        const uint16_t *slot_have, const int32_t *slot_run, Py_ssize_t n_slots,        \
+        Py_ssize_t n, T *acc, int stream)                                              \
     {                                                                                  \
         enum { lanes = CYPOOL_BLOCK_BYTES / sizeof(T) };                               \
         const Py_ssize_t n_blocks = (n + lanes - 1) / lanes;                           \
@@ -1522,12 +1538,6 @@ static void cypool_gather_period(const int32_t *base, const uint16_t *have,
         (void)slot_rel;                                                                \
         (void)slot_have;                                                               \
         (void)slot_run;                                                                \
-        for (Py_ssize_t k = 0; k < n_pairs; k++) {                                     \
-            const T *g = grad + pair_offset[k];                                        \
-            const T *scale = pair_scale + k * m;                                       \
-            T *row = scaled + k * step;                                                \
-            for (Py_ssize_t l = 0; l < m; l++) row[l] = g[l] * scale[l];               \
-        }                                                                              \
         CYPOOL_GATHER_BLOCKS(T, U, SUF, MASK)                                          \
         for (; i < n; i++) CYPOOL_GATHER_LANE(T, i);                                   \
         if (!stream) return;                                                           \
@@ -2800,11 +2810,13 @@ static inline void cypool_max_grad_cell(int dtype, const void *x, void *dx, cons
 
 #define CYPOOL_CASE_GATHER_ROW_FEW(T, code)                                            \
     case code:                                                                         \
-        cypool_gather_row_few_##T((T *)dst, (const T *)grad, pair_offset,              \
-                                  (const T *)pair_scale, n_pairs, slot_source, slot_base, \
-                                  slot_rel, slot_have, slot_run, n_slots, n, m,        \
-                                  (T *)scaled, step,                                   \
-                                  (T *)acc, stream);                                   \
+        cypool_gather_row_few_##T((T *)dst, (const T *)scaled, pair_row, n_pairs,      \
+                                  slot_source, slot_base, slot_rel, slot_have,         \
+                                  slot_run, n_slots, n, (T *)acc, stream);             \
+        break;
+#define CYPOOL_CASE_SCALE_ROW(T, code)                                                 \
+    case code:                                                                         \
+        cypool_scale_row_##T((T *)dst, (const T *)src, (const T *)scale, n);           \
         break;
 #define CYPOOL_CASE_GATHER_BASES(T, code)                                              \
     case code:                                                                         \
@@ -2816,16 +2828,19 @@ static inline void cypool_gather_bases(int dtype, const int32_t *slot_source,
 {
     switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_GATHER_BASES) }
 }
-static inline void cypool_gather_row_few(int dtype, void *dst, const void *grad,
-                                         const int64_t *pair_offset, const void *pair_scale,
-                                         Py_ssize_t n_pairs, const int32_t *slot_source,
-                                         const int32_t *slot_base, const int32_t *slot_rel,
-                                         const uint16_t *slot_have, const int32_t *slot_run,
-                                         Py_ssize_t n_slots,
-                                         Py_ssize_t n, Py_ssize_t m, void *scaled,
-                                         Py_ssize_t step, void *acc, int stream)
+static inline void cypool_gather_row_few(int dtype, void *dst, const void *scaled,
+                                         const int64_t *pair_row, Py_ssize_t n_pairs,
+                                         const int32_t *slot_source, const int32_t *slot_base,
+                                         const int32_t *slot_rel, const uint16_t *slot_have,
+                                         const int32_t *slot_run, Py_ssize_t n_slots,
+                                         Py_ssize_t n, void *acc, int stream)
 {
     switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_GATHER_ROW_FEW) }
+}
+static inline void cypool_scale_row(int dtype, void *dst, const void *src, const void *scale,
+                                    Py_ssize_t n)
+{
+    switch (dtype) { CYPOOL_FLOAT_TYPES(CYPOOL_CASE_SCALE_ROW) }
 }
 
 static inline void cypool_gather_row(int dtype, void *dst, const void *grad,

@@ -94,22 +94,26 @@ def test_many_channel_gradients_match_reference(dtype, channels, k, s, pad, outp
 @given(st.integers(1, 15), st.integers(1, 90), st.integers(1, 5), st.integers(1, 4),
        st.integers(1, 40), st.sampled_from(["SAME", "VALID"]),
        st.sampled_from([np.float32, np.float64]), st.sampled_from(["NHWC", "NCHW"]),
-       st.booleans(), st.integers(0, 2**32 - 1))
-@example(1, 90, 2, 1, 40, "VALID", np.float32, "NHWC", False, 1)  # pixel 40's first
-@example(1, 90, 2, 1, 40, "VALID", np.float64, "NCHW", True, 2)   # source jumps 39 back
-def test_few_channel_avg_gradients_along_the_row_match_reference(
-        variant, channels, width, k, s, d, pad, dtype, fmt, stream, seed):
+       st.booleans(), st.integers(0, 2**32 - 1), st.integers(1, 9), st.integers(1, 4),
+       st.integers(1, 3))
+@example(1, 90, 2, 1, 40, "VALID", np.float32, "NHWC", False, 1, 3, 2, 1)  # pixel 40's
+@example(1, 90, 2, 1, 40, "VALID", np.float64, "NCHW", True, 2, 3, 2, 1)   # first source
+def test_few_channel_avg_gradients_along_the_row_match_reference(  # jumps 39 back
+        variant, channels, width, k, s, d, pad, dtype, fmt, stream, seed, height, kh, sh):
     """Rows of few channels (under 64 bytes a pixel, or channels-first planes) are
     gathered along the whole row, a vector of lanes at a time, four blocks at once,
     each adding every covering output row (pair) and output along W (slot) in a
     register (AVX-512: a two-vector permute; AVX2: permutes, float64 a masked gather;
-    else lane by lane), in every kernel build: long rows over many blocks and a
+    else lane by lane), in every kernel build; blocks that repeat with a period of up
+    to four blocks hold their indices in registers, and each thread keeps the scaled
+    grad rows (two per pair) for the next rows: long rows over many blocks and a
     partial last block, every stride, dilations that spread a block's sources past
-    two vectors (its lanes then go one by one), streamed or not; sums of mixed
-    magnitudes catch any change of order."""
+    two vectors (its lanes then go one by one), windows and strides along H that
+    share grad rows between dx rows and across examples, streamed or not; sums of
+    mixed magnitudes catch any change of order."""
     rng = np.random.default_rng(seed)
-    shape = (1, 3, width, channels) if fmt == "NHWC" else (1, channels, 3, width)
-    ksize, strides, dilations = [2, k], [1, s], [1, d]
+    shape = (2, height, width, channels) if fmt == "NHWC" else (2, channels, height, width)
+    ksize, strides, dilations = [kh, k], [sh, s], [1, d]
     try:
         y = cypool.avg_pool(np.zeros(shape, dtype), ksize, strides, pad, fmt,
                             dilations=dilations)
