@@ -383,12 +383,12 @@ def max_pool_grad_half(const uint16_t[:, :, :, :, ::1] x, const uint16_t[:, :, :
         raise MemoryError("cypool: out of memory for the kernel's per-thread scratch")
 
 
-cdef inline bint slot_taken(const int64_t* pair_slot, Py_ssize_t n_pairs,
-                            Py_ssize_t slot) noexcept nogil:
-    """Whether one of a dx row's pairs holds ``slot``."""
+cdef inline bint any_equals(const int64_t* values, Py_ssize_t n,
+                            int64_t value) noexcept nogil:
+    """Whether one of values[:n] is ``value`` (a dx row's pairs' slots or rows)."""
     cdef Py_ssize_t k
-    for k in range(n_pairs):
-        if pair_slot[k] == slot:
+    for k in range(n):
+        if values[k] == value:
             return True
     return False
 
@@ -413,7 +413,7 @@ cdef inline void widen_pair_rows(const uint16_t* half_grad, float* slots, int64_
         if pair_slot[k] >= 0:
             continue
         # a slot none of this row's pairs holds (there are n_slots >= n_pairs)
-        while slot_taken(pair_slot, n_pairs, free_slot):
+        while any_equals(pair_slot, n_pairs, free_slot):
             free_slot += 1
         tag[free_slot] = pair_offset[k]
         pair_slot[k] = free_slot
@@ -421,16 +421,6 @@ cdef inline void widen_pair_rows(const uint16_t* half_grad, float* slots, int64_
                           grad_lanes)
     for k in range(n_pairs):
         pair_offset[k] = pair_slot[k] * slot_size
-
-
-cdef inline bint row_holds(const int64_t* pair_row, Py_ssize_t n_pairs,
-                           int64_t offset) noexcept nogil:
-    """Whether one of a dx row's first n_pairs pairs reads the scaled row at offset."""
-    cdef Py_ssize_t k
-    for k in range(n_pairs):
-        if pair_row[k] == offset:
-            return True
-    return False
 
 
 cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off,
@@ -620,7 +610,7 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
                             break
                     if entry < 0:  # the next entry in turn that the row does not read
                         entry = scale_state[1]
-                        while row_holds(pair_row, k, entry * scaled_step):
+                        while any_equals(pair_row, k, entry * scaled_step):
                             entry = (entry + 1) % n_entries
                         scale_state[1] = (entry + 1) % n_entries
                         entry_key[entry] = key
