@@ -1136,9 +1136,10 @@ static inline int cypool_any_suspect(cypool_suspect acc)
    slot_source[j * n + i] (the lane's j-th covering output along W, as a lane of the
    pair's grad row: ow * C + c, or -1 where the cell has fewer), scaled_k = pair k's
    grad row times its expanded 1/divisor (cypool_scale_row), at scaled + pair_row[k]
-   (kept by the caller for the rows that share it).  A block of a vector's lanes adds all its pairs' and slots'
-   terms in a register and is stored once (a pass over the row a pair and slot, each
-   loading and storing the sums, took RGB 3x3/2's average gradient 4.5x its floor).
+   (kept by the caller for the rows that share it).  A block of a vector's lanes adds
+   all its pairs' and slots' terms in a register and is stored once (a pass over the
+   row a pair and slot, each loading and storing the sums, took RGB 3x3/2's average
+   gradient 4.5x its floor).
    ``acc``: n lanes of room, where the sums go before streaming to dst (unused
    without stream). */
 /* lane i's sum, lane by lane (past the blocks, or where a block's sources spread
@@ -1282,10 +1283,6 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_GATHER_RUNS_float CYPOOL_GATHER_RUNS
 #define CYPOOL_GATHER_RUNS_double(T, SUF, MASK) /* (float64 gathers) */
 #endif
-/* Blocks four at a time (four chains of adds for the core to overlap: one block at a
-   time, its adds waiting each on the last, took 1.3x the time of a pass over the row
-   a pair and slot), then one at a time; blocks whose sources spread wider than two
-   vectors go lane by lane. */
 #ifdef CYPOOL_RUN_ADD
 /* A run of blocks (gather_period): blocks slot_run[0] <= b < slot_run[1], all lanes
    in the row, repeat each the block V = slot_run[2] before it with its sources A =
@@ -1358,6 +1355,11 @@ static inline int cypool_any_suspect(cypool_suspect acc)
 #define CYPOOL_GATHER_RUNS_float(T, SUF, MASK) /* (vector builds only) */
 #define CYPOOL_GATHER_RUNS_double(T, SUF, MASK)
 #endif
+/* Blocks four at a time (four chains of adds for the core to overlap: one block at a
+   time, its adds waiting each on the last, took 1.3x the time of a pass over the row
+   a pair and slot), then one at a time, up to block ``stop``; blocks whose sources
+   spread wider than two vectors go lane by lane.  A row's blocks: those before its
+   run, the run (GATHER_RUNS), those after. */
 #ifdef CYPOOL_GATHER_ADD
 #define CYPOOL_GATHER_BLOCKS_TO(T, U, SUF, MASK, stop)                                 \
     for (; b + 4 <= (stop) && i + 4 * lanes <= n && CYPOOL_GATHER_OK_##T(b, 4);        \
