@@ -385,7 +385,7 @@ def max_pool_grad_half(const uint16_t[:, :, :, :, ::1] x, const uint16_t[:, :, :
 
 cdef inline bint any_equals(const int64_t* values, Py_ssize_t n,
                             int64_t value) noexcept nogil:
-    """Whether one of values[:n] is ``value`` (a dx row's pairs' slots or rows)."""
+    """Whether one of values[:n] is ``value``."""
     cdef Py_ssize_t k
     for k in range(n):
         if values[k] == value:
@@ -393,32 +393,47 @@ cdef inline bint any_equals(const int64_t* values, Py_ssize_t n,
     return False
 
 
+cdef inline void find_rows(const int64_t* tag, Py_ssize_t n_entries, const int64_t* key,
+                           int64_t* entry, Py_ssize_t n_pairs) noexcept nogil:
+    """entry[k]: the entry of a thread's cache of grad rows (``tag``: the offset of the
+    grad row each entry holds, -1 none) that holds pair k's row (key[k]), or -1.
+    Neighbouring dx rows share most of their covering rows, so each grad row is
+    mostly made once."""
+    cdef Py_ssize_t k, e
+    for k in range(n_pairs):
+        entry[k] = -1
+        for e in range(n_entries):
+            if tag[e] == key[k]:
+                entry[k] = e
+                break
+
+
+cdef inline Py_ssize_t take_entry(int64_t* tag, const int64_t* entry, Py_ssize_t n_pairs,
+                                  int64_t key) noexcept nogil:
+    """The first entry none of the row's pairs holds (a cache has an entry for each
+    pair a row can have), now tagged ``key``: its row is the caller's to make."""
+    cdef Py_ssize_t e = 0
+    while any_equals(entry, n_pairs, e):
+        e += 1
+    tag[e] = key
+    return e
+
+
 cdef inline void widen_pair_rows(const uint16_t* half_grad, float* slots, int64_t* tag,
                                  int64_t* pair_slot, int64_t* pair_offset,
                                  Py_ssize_t n_pairs, Py_ssize_t n_slots, Py_ssize_t slot_size,
                                  Py_ssize_t grad_lanes) noexcept nogil:
     """Point a dx row's pairs (their float16 grad rows at pair_offset) at float32 copies
-    in the thread's slots: rows a slot still holds (``tag``: the grad row's offset, -1
-    none) are kept, the others widened into slots this row does not use; pair_offset
-    becomes each copy's offset from ``slots``.  Neighbouring dx rows share most of
-    their covering rows, so each grad row is mostly widened once."""
-    cdef Py_ssize_t k, s, free_slot = 0
+    in the thread's slots (a cache of grad rows, find_rows): rows a slot still holds
+    are kept, the others widened into slots this row does not use; pair_offset
+    becomes each copy's offset from ``slots``."""
+    cdef Py_ssize_t k
+    find_rows(tag, n_slots, pair_offset, pair_slot, n_pairs)
     for k in range(n_pairs):
-        pair_slot[k] = -1
-        for s in range(n_slots):
-            if tag[s] == pair_offset[k]:
-                pair_slot[k] = s
-                break
-    for k in range(n_pairs):
-        if pair_slot[k] >= 0:
-            continue
-        # a slot none of this row's pairs holds (there are n_slots >= n_pairs)
-        while any_equals(pair_slot, n_pairs, free_slot):
-            free_slot += 1
-        tag[free_slot] = pair_offset[k]
-        pair_slot[k] = free_slot
-        cypool_widen_half(half_grad + pair_offset[k], <uint32_t*>(slots + free_slot * slot_size),
-                          grad_lanes)
+        if pair_slot[k] < 0:
+            pair_slot[k] = take_entry(tag, pair_slot, n_pairs, pair_offset[k])
+            cypool_widen_half(half_grad + pair_offset[k],
+                              <uint32_t*>(slots + pair_slot[k] * slot_size), grad_lanes)
     for k in range(n_pairs):
         pair_offset[k] = pair_slot[k] * slot_size
 
@@ -435,7 +450,7 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
     float32 rows of its own, sums each dx row into a float32 row and rounds it into
     ``half_dx`` (no float32 copy of the whole grad or dx in memory)."""
     cdef Py_ssize_t rows = n_planes * in_d * in_h, row, p, id_, ih, n_pairs
-    cdef Py_ssize_t a, b, od, oh, ow, i, slot = 0, axis, k, e, entry
+    cdef Py_ssize_t a, b, od, oh, ow, i, slot = 0, axis, k, entry
     cdef Py_ssize_t sizes[3]
     cdef Py_ssize_t most[3]
     cdef int64_t pair_divisor, key
@@ -443,12 +458,13 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
     cdef avg_t* src_scale = NULL
     cdef int64_t* pair_offset = NULL   # a dx row's covering (od, oh): their grad rows
     cdef int64_t* pair_cached = NULL   # the div[0][od] * div[1][oh] of pair_scale's rows
+                                       # (few channels: of lane_scale, at [0])
     cdef int64_t* last_row = NULL      # the thread's last row and its p, id_, ih
     cdef avg_t* pair_scale = NULL      # T(1/divisor) of each pair's outputs along W
     # rows of few channels go along the whole row (cypool_gather_row_few) from scaled
-    # grad rows (the grad row times its expanded scales), which the thread keeps in
-    # n_entries entries (entry_key: the grad row's offset, -1 none) for the next dx
-    # rows that share them (3x3/2: each grad row serves three dx rows)
+    # grad rows (the grad row times its expanded scales), which the thread keeps in a
+    # cache of grad rows (find_rows) for the next dx rows that share them (3x3/2: each
+    # grad row serves three)
     cdef Py_ssize_t row_lanes = in_w * channels, grad_lanes = out_w * channels, c, j
     cdef Py_ssize_t scaled_step = grad_lanes + GATHER_PAD // <Py_ssize_t>sizeof(avg_t)
     cdef bint few = (channels * <Py_ssize_t>sizeof(avg_t) < CELL_BYTES
@@ -459,21 +475,17 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
     cdef int32_t* slot_rel = NULL
     cdef uint16_t* slot_have = NULL
     cdef int32_t slot_run[4]
-    cdef Py_ssize_t n_entries
-    cdef int64_t* entry_key = NULL
-    cdef int64_t* scale_state = NULL   # lane_scale's divisor, the next entry to take
-    cdef int64_t* pair_row = NULL      # each pair's scaled row (offset in scaled)
     cdef int64_t* pair_div = NULL      # each pair's div[0][od] * div[1][oh]
     cdef avg_t* lane_scale = NULL
     cdef avg_t* scaled = NULL
     cdef avg_t* sums = NULL
     cdef float* widened = NULL         # float16: a grad row widened (few channels)
-    # float16, many channels: the thread's widened grad rows (a slot a covering pair),
-    # their tags, and the float32 dx row it rounds
+    # the thread's cache of grad rows: scaled (few channels) or float16 widened (many
+    # channels, a slot a covering pair): the row each entry holds, each pair's entry
     cdef Py_ssize_t n_slots, slot_size = grad_lanes + 16
-    cdef float* grad_slots = NULL
     cdef int64_t* slot_tag = NULL
     cdef int64_t* pair_slot = NULL
+    cdef float* grad_slots = NULL
     cdef avg_t* dx_row = NULL
     cdef const avg_t* grad_rows
     cdef const avg_t* source
@@ -490,7 +502,6 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
         for i in range(sizes[axis]):
             most[axis] = max(most[axis], off[axis][i + 1] - off[axis][i])
     n_slots = most[0] * most[1]
-    n_entries = 2 * n_slots  # more than a row's pairs: a row never evicts its own
     if few:  # lane iw*C + c's j-th covering output along W as a grad row lane, or -1
         slot_source = <int32_t*>malloc(most[2] * row_lanes * sizeof(int32_t) + 8)
         slot_base = <int32_t*>malloc(most[2] * row_lanes * sizeof(int32_t) + 8)
@@ -512,53 +523,41 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
                             slot_base, slot_rel, slot_have, slot_run)
     with parallel(num_threads=num_threads):
         pair_offset = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
+        pair_cached = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
         last_row = <int64_t*>malloc(4 * sizeof(int64_t))
+        slot_tag = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
+        pair_slot = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
         if few:  # the whole row's scratch
-            pair_row = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
             pair_div = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
-            entry_key = <int64_t*>malloc(n_entries * sizeof(int64_t) + 8)
-            scale_state = <int64_t*>malloc(2 * sizeof(int64_t))
             lane_scale = <avg_t*>cypool_aligned_malloc(grad_lanes * sizeof(avg_t))
-            scaled = <avg_t*>cypool_aligned_malloc(n_entries * scaled_step * sizeof(avg_t))
+            scaled = <avg_t*>cypool_aligned_malloc(n_slots * scaled_step * sizeof(avg_t))
             if scaled != NULL:  # the pads are read (into lanes masked off): defined bytes
-                memset(scaled, 0, n_entries * scaled_step * sizeof(avg_t))
+                memset(scaled, 0, n_slots * scaled_step * sizeof(avg_t))
             sums = <avg_t*>cypool_aligned_malloc(row_lanes * sizeof(avg_t))
             if half_grad != NULL:
                 widened = <float*>cypool_aligned_malloc(grad_lanes * sizeof(float) + 64)
         else:  # a cell's sources
-            pair_cached = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
             pair_scale = <avg_t*>malloc(n_slots * out_w * sizeof(avg_t) + 8)
             src_offset = <int64_t*>malloc(n_slots * most[2] * sizeof(int64_t) + 8)
             src_scale = <avg_t*>malloc(n_slots * most[2] * sizeof(avg_t) + 8)
             if half_grad != NULL:
                 grad_slots = <float*>cypool_aligned_malloc(n_slots * slot_size * sizeof(float))
-                slot_tag = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
-                pair_slot = <int64_t*>malloc(n_slots * sizeof(int64_t) + 8)
         if half_grad != NULL:
             dx_row = <avg_t*>cypool_aligned_malloc(row_lanes * sizeof(avg_t) + 8)
-        if (pair_offset == NULL or last_row == NULL
-                or (few and (pair_row == NULL or pair_div == NULL or entry_key == NULL
-                             or scale_state == NULL or lane_scale == NULL or scaled == NULL
+        if (pair_offset == NULL or pair_cached == NULL or last_row == NULL
+                or slot_tag == NULL or pair_slot == NULL
+                or (few and (pair_div == NULL or lane_scale == NULL or scaled == NULL
                              or sums == NULL or (half_grad != NULL and widened == NULL)))
-                or (not few and (pair_cached == NULL or pair_scale == NULL
-                                 or src_offset == NULL or src_scale == NULL
-                                 or (half_grad != NULL and (grad_slots == NULL
-                                                            or slot_tag == NULL
-                                                            or pair_slot == NULL))))
+                or (not few and (pair_scale == NULL or src_offset == NULL
+                                 or src_scale == NULL
+                                 or (half_grad != NULL and grad_slots == NULL)))
                 or (half_grad != NULL and dx_row == NULL)):
             failed[0] = 1
         else:
             last_row[0] = -2
-            if few:
-                scale_state[0] = -1
-                scale_state[1] = 0
-                for slot in range(n_entries):
-                    entry_key[slot] = -1
-            else:
-                for slot in range(n_slots):
-                    pair_cached[slot] = -1
-                    if half_grad != NULL:
-                        slot_tag[slot] = -1
+            for slot in range(n_slots):
+                pair_cached[slot] = -1
+                slot_tag[slot] = -1
         for row in prange(rows, schedule="static"):
             if failed[0]:
                 continue
@@ -600,36 +599,30 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
             dst = dx_ptr + row * row_lanes if dx_ptr != NULL else NULL
             if half_grad != NULL:
                 dst = dx_row
-            if few:
-                for k in range(n_pairs):  # each pair's scaled row: kept, or made
+            if few:  # each pair's scaled row: kept, or made
+                find_rows(slot_tag, n_slots, pair_offset, pair_slot, n_pairs)
+                for k in range(n_pairs):
+                    if pair_slot[k] >= 0:
+                        continue
                     key = pair_offset[k]
-                    entry = -1
-                    for e in range(n_entries):
-                        if entry_key[e] == key:
-                            entry = e
-                            break
-                    if entry < 0:  # the next entry in turn that the row does not read
-                        entry = scale_state[1]
-                        while any_equals(pair_row, k, entry * scaled_step):
-                            entry = (entry + 1) % n_entries
-                        scale_state[1] = (entry + 1) % n_entries
-                        entry_key[entry] = key
-                        if scale_state[0] != pair_div[k]:
-                            scale_state[0] = pair_div[k]
-                            for ow in range(out_w):
-                                scale = <avg_t>(1.0 / <double>(pair_div[k] * div[2][ow]))
-                                for c in range(channels):
-                                    lane_scale[ow * channels + c] = scale
-                        if half_grad != NULL:
-                            cypool_widen_half(half_grad + key, <uint32_t*>widened,
-                                              grad_lanes)
-                            source = <const avg_t*>widened
-                        else:
-                            source = grad_ptr + key
-                        cypool_scale_row(dtype_code(dst), scaled + entry * scaled_step,
-                                         source, lane_scale, grad_lanes)
-                    pair_row[k] = entry * scaled_step
-                cypool_gather_row_few(dtype_code(dst), dst, scaled, pair_row, n_pairs,
+                    entry = take_entry(slot_tag, pair_slot, n_pairs, key)
+                    pair_slot[k] = entry
+                    if pair_cached[0] != pair_div[k]:  # lane_scale for this divisor
+                        pair_cached[0] = pair_div[k]
+                        for ow in range(out_w):
+                            scale = <avg_t>(1.0 / <double>(pair_div[k] * div[2][ow]))
+                            for c in range(channels):
+                                lane_scale[ow * channels + c] = scale
+                    if half_grad != NULL:
+                        cypool_widen_half(half_grad + key, <uint32_t*>widened, grad_lanes)
+                        source = <const avg_t*>widened
+                    else:
+                        source = grad_ptr + key
+                    cypool_scale_row(dtype_code(dst), scaled + entry * scaled_step, source,
+                                     lane_scale, grad_lanes)
+                for k in range(n_pairs):
+                    pair_slot[k] = pair_slot[k] * scaled_step
+                cypool_gather_row_few(dtype_code(dst), dst, scaled, pair_slot, n_pairs,
                                       slot_source, slot_base, slot_rel, slot_have, slot_run,
                                       most[2], row_lanes, sums,
                                       stream and half_dx == NULL)
@@ -652,10 +645,7 @@ cdef int avg_grad_rows(const avg_t* grad_ptr, avg_t* dx_ptr, const int64_t** off
         free(pair_cached)
         free(last_row)
         free(pair_scale)
-        free(pair_row)
         free(pair_div)
-        free(entry_key)
-        free(scale_state)
         cypool_aligned_free(lane_scale)
         cypool_aligned_free(scaled)
         cypool_aligned_free(sums)

@@ -106,7 +106,7 @@ def test_few_channel_avg_gradients_along_the_row_match_reference(  # jumps 39 ba
     register (AVX-512: a two-vector permute; AVX2: permutes, float64 a masked gather;
     else lane by lane), in every kernel build; blocks that repeat with a period of up
     to four blocks hold their indices in registers, and each thread keeps the scaled
-    grad rows (two per pair) for the next rows: long rows over many blocks and a
+    grad rows (an entry per pair) for the next rows: long rows over many blocks and a
     partial last block, every stride, dilations that spread a block's sources past
     two vectors (its lanes then go one by one), windows and strides along H that
     share grad rows between dx rows and across examples, streamed or not; sums of
